@@ -1,0 +1,239 @@
+//! The software validator: the "software" column of every comparison.
+//!
+//! Bit-exact with [`crate::decide`] (a property test checks it on arbitrary bytes), and
+//! written for throughput: each descriptor is read as three little-endian 64-bit words,
+//! the `sum16` checksum is a SWAR byte sum, the `crc16` checksum is 22 independent table
+//! look-ups (see [`Crc16Tables`]), and the rules are evaluated without branches.
+//! [`validate_parallel`] splits the batch over threads.
+
+use crate::decision::{decision_for_risk, Policy, Verdict};
+use crate::descriptor::{DescriptorBytes, MAGIC};
+use crate::profile::{Crc16Tables, Profile};
+
+/// Totals of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Totals {
+    pub processed: u64,
+    pub rejected: u64,
+}
+
+impl std::ops::AddAssign for Totals {
+    fn add_assign(&mut self, o: Totals) {
+        self.processed += o.processed;
+        self.rejected += o.rejected;
+    }
+}
+
+/// A reusable batch validator for one profile and policy.
+pub struct BatchValidator {
+    profile: Profile,
+    policy: Policy,
+    version_le: u16,
+    crc: Option<Box<Crc16Tables>>,
+    /// Rule-6 decision for each value of the five risk bits.
+    risk_decision: [u8; 32],
+}
+
+const MAGIC_LE: u32 = u32::from_le_bytes(MAGIC);
+const LO_BYTES: u64 = 0x00ff_00ff_00ff_00ff;
+
+#[inline(always)]
+fn word(b: &DescriptorBytes, i: usize) -> u64 {
+    u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().expect("8 bytes"))
+}
+
+/// Pairs of bytes summed into four 16-bit lanes.
+#[inline(always)]
+fn pair_sums(x: u64) -> u64 {
+    (x & LO_BYTES) + ((x >> 8) & LO_BYTES)
+}
+
+impl BatchValidator {
+    pub fn new(profile: Profile, policy: Policy) -> BatchValidator {
+        let mut risk_decision = [0u8; 32];
+        for (r, d) in risk_decision.iter_mut().enumerate() {
+            *d = decision_for_risk(r as u8) as u8;
+        }
+        BatchValidator {
+            profile,
+            policy,
+            version_le: profile.version().swap_bytes(),
+            crc: (profile == Profile::Crc16).then(Crc16Tables::new),
+            risk_decision,
+        }
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    /// The verdict for one descriptor, packed as in [`Verdict::pack`].
+    #[inline(always)]
+    pub fn packed(&self, b: &DescriptorBytes) -> u16 {
+        let w0 = word(b, 0);
+        let w1 = word(b, 1);
+        let w2 = word(b, 2);
+        let stored = ((w2 >> 48) as u16).swap_bytes();
+        let computed = match &self.crc {
+            None => {
+                // Bytes 16..22 are the low 48 bits of w2; bytes 22..24 are the checksum.
+                let lanes = pair_sums(w0) + pair_sums(w1) + pair_sums(w2 & 0xffff_ffff_ffff);
+                (lanes.wrapping_mul(0x0001_0001_0001_0001) >> 48) as u16
+            }
+            Some(t) => t.checksum(b),
+        };
+        let flags = ((w1 >> 16) as u32).swap_bytes();
+        let risk = flags & 0x1f;
+        let bad_magic = (w0 as u32 != MAGIC_LE) as u32;
+        let bad_version = ((w0 >> 32) as u16 != self.version_le) as u32;
+        let bad_checksum = (computed != stored) as u32;
+        let malformed = (risk & risk.wrapping_sub(1) != 0) as u32;
+        let denied = (flags & self.policy.deny_mask != 0) as u32;
+        let by_risk = self.risk_decision[risk as usize] as u32;
+        let approval = ((flags & self.policy.approval_mask != 0) & (by_risk < 2)) as u32;
+        let errors = bad_magic
+            | bad_version << 1
+            | bad_checksum << 2
+            | malformed << 3
+            | denied << 4
+            | approval << 5;
+        // Reason = 1 + index of the highest-priority failing rule, 0 when none fails.
+        let reason = if errors == 0 { 0 } else { errors.trailing_zeros() + 1 };
+        let invalid = errors & 0xf != 0;
+        let decision = if errors & 0x1f != 0 {
+            3
+        } else if approval != 0 {
+            2
+        } else {
+            by_risk
+        };
+        let risk_out = if invalid { 0 } else { risk };
+        (decision | reason << 2 | risk_out << 6) as u16
+    }
+
+    /// The verdict for one descriptor.
+    pub fn verdict(&self, b: &DescriptorBytes) -> Verdict {
+        Verdict::unpack(self.packed(b)).expect("packed verdicts are always valid")
+    }
+
+    /// Validates `input` into `out` (packed verdicts), returning the totals.
+    ///
+    /// # Panics
+    /// If `out` is shorter than `input`.
+    pub fn validate(&self, input: &[DescriptorBytes], out: &mut [u16]) -> Totals {
+        assert!(out.len() >= input.len(), "output buffer too short");
+        let mut rejected = 0u64;
+        for (b, o) in input.iter().zip(out.iter_mut()) {
+            let p = self.packed(b);
+            rejected += (p & 3 == 3) as u64;
+            *o = p;
+        }
+        Totals {
+            processed: input.len() as u64,
+            rejected,
+        }
+    }
+
+    /// Like [`BatchValidator::validate`] over `threads` threads (0 = all available).
+    pub fn validate_parallel(
+        &self,
+        input: &[DescriptorBytes],
+        out: &mut [u16],
+        threads: usize,
+    ) -> Totals {
+        assert!(out.len() >= input.len(), "output buffer too short");
+        let threads = if threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            threads
+        };
+        if threads <= 1 || input.len() < 4096 {
+            return self.validate(input, out);
+        }
+        let chunk = input.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = input
+                .chunks(chunk)
+                .zip(out.chunks_mut(chunk))
+                .map(|(i, o)| s.spawn(move || self.validate(i, o)))
+                .collect();
+            handles.into_iter().fold(Totals::default(), |mut t, h| {
+                t += h.join().expect("validator thread panicked");
+                t
+            })
+        })
+    }
+}
+
+/// Reinterprets a byte buffer whose length is a multiple of 24 as descriptors.
+/// Returns the descriptors and the length of the incomplete tail (0 if none).
+pub fn as_descriptors(bytes: &[u8]) -> (&[DescriptorBytes], usize) {
+    let (chunks, tail) = bytes.as_chunks::<24>();
+    (chunks, tail.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decide;
+
+    #[test]
+    fn agrees_with_the_reference_on_mutants() {
+        let base = crate::Descriptor::encode(
+            "rm",
+            crate::RiskLevel::LowRisk,
+            crate::Capabilities::DESTRUCTIVE,
+            Default::default(),
+            Profile::Sum16,
+        )
+        .to_bytes();
+        for profile in Profile::ALL {
+            for policy in [
+                Policy::default(),
+                Policy { deny_mask: 0x800, approval_mask: 0 },
+                Policy { deny_mask: 0, approval_mask: 0x800 },
+            ] {
+                let v = BatchValidator::new(profile, policy);
+                for byte in 0..24 {
+                    for bit in 0..8 {
+                        let mut m = base;
+                        m[byte] ^= 1 << bit;
+                        assert_eq!(v.verdict(&m), decide(&m, profile, policy));
+                    }
+                }
+                assert_eq!(v.verdict(&base), decide(&base, profile, policy));
+            }
+        }
+    }
+
+    #[test]
+    fn parallel_equals_serial() {
+        let mut data = vec![[0u8; 24]; 10_000];
+        let mut x = 7u64;
+        for d in data.iter_mut() {
+            for b in d.iter_mut() {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                *b = (x >> 56) as u8;
+            }
+            if x >> 33 & 1 == 0 {
+                d[..4].copy_from_slice(&MAGIC);
+                d[4..6].copy_from_slice(&2u16.to_be_bytes());
+                d[13] = 1 << (x >> 8) % 5;
+                let c = Profile::Sum16.checksum(d);
+                d[22..].copy_from_slice(&c.to_be_bytes());
+            }
+        }
+        let v = BatchValidator::new(Profile::Sum16, Policy::default());
+        let mut a = vec![0u16; data.len()];
+        let mut b = vec![0u16; data.len()];
+        let ta = v.validate(&data, &mut a);
+        let tb = v.validate_parallel(&data, &mut b, 3);
+        assert_eq!(a, b);
+        assert_eq!(ta, tb);
+        assert!(ta.rejected > 0 && ta.rejected < ta.processed);
+    }
+}

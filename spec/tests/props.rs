@@ -1,0 +1,124 @@
+//! Property tests of the descriptor format, the rules and the models.
+
+use proptest::prelude::*;
+use tcp_spec::cycle::{Config, CycleInput, CycleModel};
+use tcp_spec::{
+    decide, BatchValidator, Capabilities, Decision, Descriptor, Estimates, Policy, Profile,
+    Reason, RiskLevel,
+};
+
+fn profile() -> impl Strategy<Value = Profile> {
+    prop_oneof![Just(Profile::Sum16), Just(Profile::Crc16)]
+}
+
+fn risk() -> impl Strategy<Value = RiskLevel> {
+    proptest::sample::select(RiskLevel::ALL.to_vec())
+}
+
+fn caps() -> impl Strategy<Value = Capabilities> {
+    (0u32..64).prop_map(|b| Capabilities::from_bits_truncate(b << 8))
+}
+
+fn policy() -> impl Strategy<Value = Policy> {
+    (any::<u32>(), any::<u32>(), 0u8..4).prop_map(|(d, a, sparse)| match sparse {
+        // Mostly sparse masks, so that every rule is reached.
+        0 => Policy { deny_mask: d, approval_mask: a },
+        1 => Policy { deny_mask: d & 0x3f00 & (d >> 8), approval_mask: 0 },
+        2 => Policy { deny_mask: 0, approval_mask: a & 0x3f1f & (a >> 5) },
+        _ => Policy::default(),
+    })
+}
+
+fn valid_descriptor() -> impl Strategy<Value = (Descriptor, Profile)> {
+    ("[a-z0-9._-]{1,16}", risk(), caps(), any::<u32>(), any::<u16>(), any::<u16>(), profile())
+        .prop_map(|(name, r, c, e, m, o, p)| {
+            let est = Estimates { exec_ms: e, mem_mib: m, out_kib: o };
+            (Descriptor::encode(&name, r, c, est, p), p)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic_and_paths_agree(
+        bytes in proptest::collection::vec(any::<u8>(), 0..64),
+        p in profile(),
+        pol in policy(),
+    ) {
+        match Descriptor::parse(&bytes) {
+            Ok(d) => {
+                let b: [u8; 24] = bytes.clone().try_into().unwrap();
+                prop_assert_eq!(d.to_bytes(), b);
+                let v = decide(&b, p, pol);
+                prop_assert_eq!(BatchValidator::new(p, pol).verdict(&b), v);
+                // Invalid input fails closed.
+                if v.reason as u8 >= 1 && v.reason as u8 <= 5 {
+                    prop_assert_eq!(v.decision, Decision::Reject);
+                }
+            }
+            Err(e) => prop_assert_eq!(e.0, bytes.len()),
+        }
+    }
+
+    #[test]
+    fn every_single_bit_flip_is_rejected((d, p) in valid_descriptor(), bit in 0usize..192) {
+        let mut b = d.to_bytes();
+        prop_assert_eq!(decide(&b, p, Policy::default()).reason, Reason::Ok);
+        b[bit / 8] ^= 1 << (bit % 8);
+        let v = decide(&b, p, Policy::default());
+        prop_assert_eq!(v.decision, Decision::Reject, "bit {} gave {:?}", bit, v);
+        prop_assert!(matches!(v.reason, Reason::BadMagic | Reason::BadVersion | Reason::BadChecksum));
+    }
+
+    #[test]
+    fn encode_decode_round_trips((d, p) in valid_descriptor()) {
+        let b = d.to_bytes();
+        let back = Descriptor::from_bytes(&b);
+        prop_assert_eq!(back, d);
+        prop_assert_eq!(back.version, p.version());
+        prop_assert_eq!(p.checksum(&b), back.checksum);
+        let r = RiskLevel::from_bits(back.risk_bits()).unwrap();
+        let again = Descriptor::encode_hashed(back.command_hash, r, back.capabilities(), back.estimates, p);
+        prop_assert_eq!(again.to_bytes(), b);
+    }
+
+    #[test]
+    fn cycle_model_totals_equal_the_plain_validator(
+        lanes in 1usize..=16,
+        stages in 1usize..=6,
+        p in profile(),
+        schedule in proptest::collection::vec(
+            (any::<bool>(), any::<u16>(), policy(), any::<u64>()), 1..40),
+    ) {
+        let cfg = Config::new(lanes, stages, p).unwrap();
+        let mut m = CycleModel::new(cfg);
+        let (mut processed, mut rejected) = (0u64, 0u64);
+        let mut pool: Vec<[u8; 24]> = tcp_spec::stream::corpus(p)[..64].to_vec();
+        for (valid, mask, pol, seed) in &schedule {
+            let mut inp = CycleInput::idle(lanes);
+            inp.valid = *valid;
+            inp.lanes = *mask;
+            inp.policy = *pol;
+            for (l, slot) in inp.data.iter_mut().enumerate() {
+                let k = (seed.rotate_left(l as u32 * 5) % pool.len() as u64) as usize;
+                *slot = pool[k];
+                if seed >> l & 1 == 1 { slot[(seed >> 16) as usize % 24] ^= 1 << l % 8; }
+                if *valid && mask >> l & 1 == 1 {
+                    processed += 1;
+                    rejected += (decide(slot, p, *pol).decision == Decision::Reject) as u64;
+                }
+            }
+            m.step(&inp);
+            pool.rotate_left(1);
+        }
+        for _ in 0..=stages {
+            m.step(&CycleInput::idle(lanes));
+        }
+        let o = m.output();
+        prop_assert!(!o.valid);
+        prop_assert_eq!(o.cnt_processed, processed);
+        prop_assert_eq!(o.cnt_rejected, rejected);
+        prop_assert_eq!(o.cnt_cycles, schedule.len() as u64 + stages as u64 + 1);
+    }
+}
