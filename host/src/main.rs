@@ -1,1 +1,52 @@
-fn main(){}
+//! `tcp` — the TCP co-design kit's command line.
+//!
+//! Exit status: 0 success; 1 the input was malformed or results disagree; 2 bad usage;
+//! 3 any other failure (I/O, a tool that failed).
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+use tcp_host::commands::{decode, encode, validate, vectors};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tcp",
+    version,
+    about = "TCP co-design kit: descriptors, validator hardware, flows"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build a descriptor from a command name, risk, capabilities and estimates.
+    Encode(encode::EncodeArgs),
+    /// Print every field of a descriptor.
+    Decode(decode::DecodeArgs),
+    /// Validate a stream of descriptors with the software validator.
+    Validate(validate::ValidateArgs),
+    /// Check a knowledge-base vector file (TSV) against the spec.
+    Vectors(vectors::VectorsArgs),
+}
+
+fn run(cli: Cli) -> anyhow::Result<bool> {
+    match cli.command {
+        Command::Encode(a) => encode::run(&a).map(|()| true),
+        Command::Decode(a) => decode::run(&a).map(|()| true),
+        Command::Validate(a) => validate::run(&a),
+        Command::Vectors(a) => vectors::run(&a),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("tcp: error: {e:#}");
+            ExitCode::from(3)
+        }
+    }
+}

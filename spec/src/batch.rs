@@ -102,7 +102,11 @@ impl BatchValidator {
             | denied << 4
             | approval << 5;
         // Reason = 1 + index of the highest-priority failing rule, 0 when none fails.
-        let reason = if errors == 0 { 0 } else { errors.trailing_zeros() + 1 };
+        let reason = if errors == 0 {
+            0
+        } else {
+            errors.trailing_zeros() + 1
+        };
         let invalid = errors & 0xf != 0;
         let decision = if errors & 0x1f != 0 {
             3
@@ -194,8 +198,14 @@ mod tests {
         for profile in Profile::ALL {
             for policy in [
                 Policy::default(),
-                Policy { deny_mask: 0x800, approval_mask: 0 },
-                Policy { deny_mask: 0, approval_mask: 0x800 },
+                Policy {
+                    deny_mask: 0x800,
+                    approval_mask: 0,
+                },
+                Policy {
+                    deny_mask: 0,
+                    approval_mask: 0x800,
+                },
             ] {
                 let v = BatchValidator::new(profile, policy);
                 for byte in 0..24 {
@@ -216,7 +226,9 @@ mod tests {
         let mut x = 7u64;
         for d in data.iter_mut() {
             for b in d.iter_mut() {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 *b = (x >> 56) as u8;
             }
             if x >> 33 & 1 == 0 {

@@ -14,10 +14,10 @@
 //!   last batch.
 //! * `rst` high at an edge clears the pipeline and all three counters.
 
+use crate::batch::BatchValidator;
 use crate::decision::{Decision, Policy, Verdict};
 use crate::descriptor::DescriptorBytes;
 use crate::profile::Profile;
-use crate::batch::BatchValidator;
 
 /// Largest supported lane count.
 pub const MAX_LANES: usize = 16;
@@ -222,7 +222,9 @@ impl CycleModel {
         self.cnt_cycles += 1;
         self.cnt_processed += out.lanes.count_ones() as u64;
         self.cnt_rejected += (0..self.config.lanes)
-            .filter(|&l| out.lanes >> l & 1 == 1 && out.decision >> (2 * l) & 3 == Decision::Reject as u32)
+            .filter(|&l| {
+                out.lanes >> l & 1 == 1 && out.decision >> (2 * l) & 3 == Decision::Reject as u32
+            })
             .count() as u64;
         let new = self.evaluate(input);
         self.pipe.rotate_right(1);
@@ -237,8 +239,14 @@ mod tests {
     use crate::{Capabilities, Descriptor, RiskLevel};
 
     fn desc(r: RiskLevel) -> DescriptorBytes {
-        Descriptor::encode("t", r, Capabilities::empty(), Default::default(), Profile::Sum16)
-            .to_bytes()
+        Descriptor::encode(
+            "t",
+            r,
+            Capabilities::empty(),
+            Default::default(),
+            Profile::Sum16,
+        )
+        .to_bytes()
     }
 
     #[test]
@@ -291,6 +299,9 @@ mod tests {
         assert!(Config::new(0, 1, Profile::Sum16).is_err());
         assert!(Config::new(17, 1, Profile::Sum16).is_err());
         assert!(Config::new(16, 0, Profile::Sum16).is_err());
-        assert_eq!(Config::new(4, 2, Profile::Crc16).unwrap().name(), "l4_s2_crc16");
+        assert_eq!(
+            Config::new(4, 2, Profile::Crc16).unwrap().name(),
+            "l4_s2_crc16"
+        );
     }
 }

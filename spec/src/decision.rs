@@ -233,38 +233,85 @@ mod tests {
     fn every_rule_in_priority_order() {
         let p = Policy::default();
         let good = enc(RiskLevel::Safe, Capabilities::NETWORK_ACCESS);
-        assert_eq!(decide(&good, Profile::Sum16, p), Verdict { decision: Decision::Approve, reason: Reason::Ok, risk: 1 });
+        assert_eq!(
+            decide(&good, Profile::Sum16, p),
+            Verdict {
+                decision: Decision::Approve,
+                reason: Reason::Ok,
+                risk: 1
+            }
+        );
 
         let mut m = good;
         m[0] = b'X';
         m[4] = 9; // also bad version: magic wins
         assert_eq!(decide(&m, Profile::Sum16, p).reason, Reason::BadMagic);
 
-        let crc = Descriptor::encode("x", RiskLevel::Safe, Capabilities::empty(), Estimates::default(), Profile::Crc16).to_bytes();
+        let crc = Descriptor::encode(
+            "x",
+            RiskLevel::Safe,
+            Capabilities::empty(),
+            Estimates::default(),
+            Profile::Crc16,
+        )
+        .to_bytes();
         assert_eq!(decide(&crc, Profile::Sum16, p).reason, Reason::BadVersion);
         assert_eq!(decide(&good, Profile::Crc16, p).reason, Reason::BadVersion);
         assert_eq!(decide(&crc, Profile::Crc16, p).reason, Reason::Ok);
 
         let mut c = good;
         c[23] ^= 1;
-        assert_eq!(decide(&c, Profile::Sum16, p), Verdict { decision: Decision::Reject, reason: Reason::BadChecksum, risk: 0 });
+        assert_eq!(
+            decide(&c, Profile::Sum16, p),
+            Verdict {
+                decision: Decision::Reject,
+                reason: Reason::BadChecksum,
+                risk: 0
+            }
+        );
 
         let mut d = Descriptor::from_bytes(&good);
         d.flags |= 0x3;
         d.seal(Profile::Sum16);
-        assert_eq!(decide(&d.to_bytes(), Profile::Sum16, p).reason, Reason::MalformedRisk);
+        assert_eq!(
+            decide(&d.to_bytes(), Profile::Sum16, p).reason,
+            Reason::MalformedRisk
+        );
         assert_eq!(decide(&d.to_bytes(), Profile::Sum16, p).risk, 0);
 
-        let deny = Policy { deny_mask: Capabilities::NETWORK_ACCESS.bits(), approval_mask: u32::MAX };
-        assert_eq!(decide(&good, Profile::Sum16, deny), Verdict { decision: Decision::Reject, reason: Reason::Denied, risk: 1 });
+        let deny = Policy {
+            deny_mask: Capabilities::NETWORK_ACCESS.bits(),
+            approval_mask: u32::MAX,
+        };
+        assert_eq!(
+            decide(&good, Profile::Sum16, deny),
+            Verdict {
+                decision: Decision::Reject,
+                reason: Reason::Denied,
+                risk: 1
+            }
+        );
 
-        let appr = Policy { deny_mask: 0, approval_mask: 0x200 };
-        assert_eq!(decide(&good, Profile::Sum16, appr), Verdict { decision: Decision::RequireApproval, reason: Reason::ApprovalMask, risk: 1 });
+        let appr = Policy {
+            deny_mask: 0,
+            approval_mask: 0x200,
+        };
+        assert_eq!(
+            decide(&good, Profile::Sum16, appr),
+            Verdict {
+                decision: Decision::RequireApproval,
+                reason: Reason::ApprovalMask,
+                risk: 1
+            }
+        );
         // Already at REQUIRE_APPROVAL or above: reason stays OK.
         let high = enc(RiskLevel::HighRisk, Capabilities::NETWORK_ACCESS);
         assert_eq!(decide(&high, Profile::Sum16, appr).reason, Reason::Ok);
         let crit = enc(RiskLevel::Critical, Capabilities::NETWORK_ACCESS);
-        assert_eq!(decide(&crit, Profile::Sum16, appr).decision, Decision::Reject);
+        assert_eq!(
+            decide(&crit, Profile::Sum16, appr).decision,
+            Decision::Reject
+        );
         assert_eq!(decide(&crit, Profile::Sum16, appr).reason, Reason::Ok);
     }
 
@@ -281,7 +328,11 @@ mod tests {
         ];
         for (r, d) in want {
             let v = decide(&enc(r, Capabilities::empty()), Profile::Sum16, p);
-            assert_eq!((v.decision, v.reason, v.risk), (d, Reason::Ok, r.bits() as u8), "{r}");
+            assert_eq!(
+                (v.decision, v.reason, v.risk),
+                (d, Reason::Ok, r.bits() as u8),
+                "{r}"
+            );
         }
     }
 
@@ -290,7 +341,11 @@ mod tests {
         for d in Decision::ALL {
             for r in Reason::ALL {
                 for risk in 0..32 {
-                    let v = Verdict { decision: d, reason: r, risk };
+                    let v = Verdict {
+                        decision: d,
+                        reason: r,
+                        risk,
+                    };
                     assert_eq!(Verdict::unpack(v.pack()), Some(v));
                 }
             }

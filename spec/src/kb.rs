@@ -44,9 +44,14 @@ pub fn parse_vectors(text: &str) -> Result<Vec<VectorRow>, VectorError> {
             }
         }
         if cols.len() != 4 {
-            return Err(err(format!("expected 4 tab-separated columns, got {}", cols.len())));
+            return Err(err(format!(
+                "expected 4 tab-separated columns, got {}",
+                cols.len()
+            )));
         }
-        let risk = cols[1].parse::<RiskLevel>().map_err(|e| err(e.to_string()))?;
+        let risk = cols[1]
+            .parse::<RiskLevel>()
+            .map_err(|e| err(e.to_string()))?;
         let capabilities = Capabilities::from_list(cols[2]).map_err(|e| err(e.to_string()))?;
         let bytes = parse_hex_descriptor(cols[3]).map_err(|e| err(e.to_string()))?;
         rows.push(VectorRow {

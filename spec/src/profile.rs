@@ -71,7 +71,9 @@ impl FromStr for Profile {
         match s.trim().to_ascii_lowercase().as_str() {
             "sum16" => Ok(Profile::Sum16),
             "crc16" => Ok(Profile::Crc16),
-            _ => Err(format!("unknown checksum profile `{s}` (expected sum16 or crc16)")),
+            _ => Err(format!(
+                "unknown checksum profile `{s}` (expected sum16 or crc16)"
+            )),
         }
     }
 }
@@ -180,7 +182,12 @@ mod tests {
             assert_eq!(t.checksum(&d), want);
             let mut via_masks = crc16_zero();
             for (j, m) in masks.iter().enumerate() {
-                let parity = m.iter().zip(&d).map(|(m, b)| (m & b).count_ones()).sum::<u32>() & 1;
+                let parity = m
+                    .iter()
+                    .zip(&d)
+                    .map(|(m, b)| (m & b).count_ones())
+                    .sum::<u32>()
+                    & 1;
                 via_masks ^= (parity as u16) << j;
             }
             assert_eq!(via_masks, want);

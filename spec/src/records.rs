@@ -60,7 +60,10 @@ pub fn parse_hex_descriptor(s: &str) -> Result<DescriptorBytes, HexError> {
     for (i, pair) in t.as_bytes().chunks_exact(2).enumerate() {
         let digit = |k: usize| {
             let c = pair[k] as char;
-            c.to_digit(16).ok_or(HexError::Digit { ch: c, column: 2 * i + k + 1 })
+            c.to_digit(16).ok_or(HexError::Digit {
+                ch: c,
+                column: 2 * i + k + 1,
+            })
         };
         out[i] = (digit(0)? << 4 | digit(1)?) as u8;
     }
@@ -166,7 +169,13 @@ mod tests {
     fn hex_errors_say_where() {
         assert_eq!(parse_hex_descriptor("00"), Err(HexError::Length(2)));
         let bad = format!("{}g{}", "0".repeat(10), "0".repeat(37));
-        assert_eq!(parse_hex_descriptor(&bad), Err(HexError::Digit { ch: 'g', column: 11 }));
+        assert_eq!(
+            parse_hex_descriptor(&bad),
+            Err(HexError::Digit {
+                ch: 'g',
+                column: 11
+            })
+        );
         let ok = "5443500200029033e0e30000040100000064000a000103e5";
         assert_eq!(to_hex(&parse_hex_descriptor(ok).unwrap()), ok);
         assert!(parse_hex_descriptor(&format!("0x{ok}\n")).is_ok());
@@ -179,7 +188,10 @@ mod tests {
         let got: Vec<_> = Records::new(&data[..], Format::Raw).collect();
         assert_eq!(got.len(), 3);
         assert!(got[0].is_ok() && got[1].is_ok());
-        assert!(matches!(got[2], Err(RecordError::Truncated { offset: 48, len: 5 })));
+        assert!(matches!(
+            got[2],
+            Err(RecordError::Truncated { offset: 48, len: 5 })
+        ));
     }
 
     #[test]

@@ -127,11 +127,19 @@ bitflags! {
 impl Capabilities {
     /// Canonical name and the knowledge base's label for each capability.
     pub const NAMES: [(Capabilities, &'static str, &'static str); 6] = [
-        (Capabilities::FILE_MODIFICATION, "FILE_MODIFICATION", "FILE_OPS"),
+        (
+            Capabilities::FILE_MODIFICATION,
+            "FILE_MODIFICATION",
+            "FILE_OPS",
+        ),
         (Capabilities::NETWORK_ACCESS, "NETWORK_ACCESS", "NETWORK"),
         (Capabilities::REQUIRES_ROOT, "REQUIRES_ROOT", "SUDO"),
         (Capabilities::DESTRUCTIVE, "DESTRUCTIVE", "DESTRUCTIVE"),
-        (Capabilities::SYSTEM_MODIFICATION, "SYSTEM_MODIFICATION", "SYSTEM"),
+        (
+            Capabilities::SYSTEM_MODIFICATION,
+            "SYSTEM_MODIFICATION",
+            "SYSTEM",
+        ),
         (Capabilities::PROCESS, "PROCESS", "PROCESS"),
     ];
 
@@ -153,7 +161,9 @@ impl Capabilities {
     pub fn from_list(s: &str) -> Result<Capabilities, NameError> {
         s.split(',')
             .filter(|p| !p.trim().is_empty())
-            .try_fold(Capabilities::empty(), |acc, p| Ok(acc | Self::parse_name(p)?))
+            .try_fold(Capabilities::empty(), |acc, p| {
+                Ok(acc | Self::parse_name(p)?)
+            })
     }
 
     /// Canonical names of the set, in bit order.

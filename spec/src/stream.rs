@@ -194,7 +194,11 @@ impl StreamGen {
                 0 => self.rng.next_u32() as u16,
                 1 => 0,
                 _ => config.lane_mask(),
-            } & if self.below(64) == 0 { 0xffff } else { config.lane_mask() };
+            } & if self.below(64) == 0 {
+                0xffff
+            } else {
+                config.lane_mask()
+            };
             for d in c.data.iter_mut() {
                 *d = self.descriptor();
             }
@@ -223,7 +227,11 @@ mod tests {
                 seen[decide(&d, p, pol).reason as usize] += 1;
             }
             for r in Reason::ALL {
-                assert!(seen[r as usize] > 20, "{p}: reason {r} seen {} times", seen[r as usize]);
+                assert!(
+                    seen[r as usize] > 20,
+                    "{p}: reason {r} seen {} times",
+                    seen[r as usize]
+                );
             }
         }
     }

@@ -3,8 +3,8 @@
 use proptest::prelude::*;
 use tcp_spec::cycle::{Config, CycleInput, CycleModel};
 use tcp_spec::{
-    decide, BatchValidator, Capabilities, Decision, Descriptor, Estimates, Policy, Profile,
-    Reason, RiskLevel,
+    decide, BatchValidator, Capabilities, Decision, Descriptor, Estimates, Policy, Profile, Reason,
+    RiskLevel,
 };
 
 fn profile() -> impl Strategy<Value = Profile> {
@@ -22,17 +22,38 @@ fn caps() -> impl Strategy<Value = Capabilities> {
 fn policy() -> impl Strategy<Value = Policy> {
     (any::<u32>(), any::<u32>(), 0u8..4).prop_map(|(d, a, sparse)| match sparse {
         // Mostly sparse masks, so that every rule is reached.
-        0 => Policy { deny_mask: d, approval_mask: a },
-        1 => Policy { deny_mask: d & 0x3f00 & (d >> 8), approval_mask: 0 },
-        2 => Policy { deny_mask: 0, approval_mask: a & 0x3f1f & (a >> 5) },
+        0 => Policy {
+            deny_mask: d,
+            approval_mask: a,
+        },
+        1 => Policy {
+            deny_mask: d & 0x3f00 & (d >> 8),
+            approval_mask: 0,
+        },
+        2 => Policy {
+            deny_mask: 0,
+            approval_mask: a & 0x3f1f & (a >> 5),
+        },
         _ => Policy::default(),
     })
 }
 
 fn valid_descriptor() -> impl Strategy<Value = (Descriptor, Profile)> {
-    ("[a-z0-9._-]{1,16}", risk(), caps(), any::<u32>(), any::<u16>(), any::<u16>(), profile())
+    (
+        "[a-z0-9._-]{1,16}",
+        risk(),
+        caps(),
+        any::<u32>(),
+        any::<u16>(),
+        any::<u16>(),
+        profile(),
+    )
         .prop_map(|(name, r, c, e, m, o, p)| {
-            let est = Estimates { exec_ms: e, mem_mib: m, out_kib: o };
+            let est = Estimates {
+                exec_ms: e,
+                mem_mib: m,
+                out_kib: o,
+            };
             (Descriptor::encode(&name, r, c, est, p), p)
         })
 }

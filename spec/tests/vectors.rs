@@ -4,7 +4,10 @@ use tcp_spec::kb::parse_vectors;
 use tcp_spec::{decide, Descriptor, Estimates, Policy, Profile, Reason, RiskLevel};
 
 fn rows() -> Vec<tcp_spec::kb::VectorRow> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../vectors/upstream-tcp-v2.tsv");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../vectors/upstream-tcp-v2.tsv"
+    );
     let text = std::fs::read_to_string(path).expect("vectors/upstream-tcp-v2.tsv");
     parse_vectors(&text).expect("vector file parses")
 }
@@ -16,7 +19,13 @@ fn every_knowledge_base_descriptor_round_trips() {
     for r in &rows {
         let d = Descriptor::parse(&r.bytes).unwrap();
         let v = decide(&r.bytes, Profile::Sum16, Policy::default());
-        assert_ne!(v.reason, Reason::BadChecksum, "line {}: {}", r.line, r.command);
+        assert_ne!(
+            v.reason,
+            Reason::BadChecksum,
+            "line {}: {}",
+            r.line,
+            r.command
+        );
         assert_eq!(v.reason, Reason::Ok, "line {}: {}", r.line, r.command);
         assert_eq!(
             RiskLevel::from_bits(d.risk_bits()),

@@ -1,0 +1,8 @@
+//! The host side of the TCP co-design kit: the `tcp` command's building blocks.
+//!
+//! * [`commands`] — the subcommands that work on descriptors directly (encode, decode,
+//!   validate, vectors).
+//! * [`args`] — argument parsers shared by the subcommands (masks, formats).
+
+pub mod args;
+pub mod commands;
