@@ -1,0 +1,74 @@
+//! Synthesis for real iCE40 boards with Yosys, nextpnr-ice40 and icepack.
+//!
+//! * [`board`] — declarative board files (`boards/*.toml`), the device → nextpnr flag
+//!   table, and the PCF rendered from a board.
+//! * [`wrapper`] — the `tcp_bench_top` Verilog generator: an on-chip descriptor source
+//!   feeding the core's registered inputs, all outputs folded onto an LED.
+//! * [`tools`] — finding and running the tools (`YOSYS`, `NEXTPNR_ICE40`, `ICEPACK`
+//!   overrides), logs, versions.
+//! * [`flow`] — plan (every input and a `build.sh` into `build/<board>/<config>/`), then
+//!   execute, one placement per seed; the median Fmax is reported.
+//! * [`report`] — the JSON report and the human summary.
+//! * [`sweep`] — lanes × stages × profiles on one board: table, JSON and an SVG plot.
+//! * [`cli`] — `tcp synth`.
+//!
+//! The user guide is `docs/synthesis.md`.
+
+pub mod board;
+pub mod cli;
+pub mod flow;
+pub mod report;
+pub mod sweep;
+pub mod tools;
+pub mod wrapper;
+
+pub use board::Board;
+pub use flow::{CoreSource, SynthOptions};
+pub use report::SynthReport;
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the synthesis flow.
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error("{tool} not found (tried `{tried}`): run scripts/setup, or point ${env} at it")]
+    ToolMissing {
+        tool: &'static str,
+        env: &'static str,
+        tried: String,
+    },
+    #[error("{tool} failed ({status}); log: {}\n{tail}", log.display())]
+    ToolFailed {
+        tool: &'static str,
+        status: String,
+        log: PathBuf,
+        tail: String,
+    },
+    #[error("{config} does not fit on {board}: {message} (log: {})", log.display())]
+    DoesNotFit {
+        board: String,
+        config: String,
+        message: String,
+        luts: u64,
+        ffs: u64,
+        log: PathBuf,
+    },
+    #[error("board {board}: {message}")]
+    Board { board: String, message: String },
+    #[error("core {}: {message}", path.display())]
+    Core { path: PathBuf, message: String },
+    #[error("cannot read report {}: {message}", path.display())]
+    Report { path: PathBuf, message: String },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Config(#[from] tcp_spec::cycle::ConfigError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("plot: {0}")]
+    Plot(String),
+}

@@ -1,0 +1,399 @@
+//! The synthesis report: parsed from Yosys' `stat -json` and nextpnr-ice40's `--report`
+//! JSON, written as `report.json` next to the bitstream, and printed as a summary.
+
+use super::SynthError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Schema tag of `report.json`.
+pub const SCHEMA: &str = "tcp-synth-report/1";
+
+/// Cell counts of one module after `synth_ice40`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cells {
+    /// SB_LUT4.
+    pub luts: u64,
+    /// SB_DFF* (every flavour).
+    pub ffs: u64,
+    /// SB_CARRY.
+    pub carries: u64,
+    /// SB_RAM40_4K / SB_SPRAM256KA.
+    pub ram_blocks: u64,
+}
+
+impl Cells {
+    fn from_types(types: &BTreeMap<String, u64>) -> Cells {
+        let mut c = Cells::default();
+        for (t, n) in types {
+            match t.as_str() {
+                "SB_LUT4" => c.luts += n,
+                "SB_CARRY" => c.carries += n,
+                t if t.starts_with("SB_DFF") => c.ffs += n,
+                t if t.starts_with("SB_RAM40") || t.starts_with("SB_SPRAM") => {
+                    c.ram_blocks += n
+                }
+                _ => {}
+            }
+        }
+        c
+    }
+
+    pub fn minus(self, o: Cells) -> Cells {
+        Cells {
+            luts: self.luts.saturating_sub(o.luts),
+            ffs: self.ffs.saturating_sub(o.ffs),
+            carries: self.carries.saturating_sub(o.carries),
+            ram_blocks: self.ram_blocks.saturating_sub(o.ram_blocks),
+        }
+    }
+}
+
+/// Yosys' statistics: the whole design and the core module on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct YosysStat {
+    pub total: Cells,
+    /// The core (`tcp_validator`, synthesized as its own hierarchy level).
+    pub core: Cells,
+    /// Everything else: the wrapper's source, input registers and fold.
+    pub wrapper: Cells,
+}
+
+#[derive(Deserialize)]
+struct StatJson {
+    modules: BTreeMap<String, StatModule>,
+    design: StatModule,
+}
+
+#[derive(Deserialize)]
+struct StatModule {
+    #[serde(default)]
+    num_cells_by_type: BTreeMap<String, u64>,
+}
+
+/// Parses `stat -json` output (Yosys 0.23 and later). `core` is the core module's name.
+pub fn parse_yosys_stat(text: &str, core: &str, path: &Path) -> Result<YosysStat, SynthError> {
+    let j: StatJson = serde_json::from_str(text).map_err(|e| SynthError::Report {
+        path: path.to_path_buf(),
+        message: format!("not Yosys `stat -json` output: {e}"),
+    })?;
+    let total = Cells::from_types(&j.design.num_cells_by_type);
+    let core = j
+        .modules
+        .iter()
+        .find(|(name, _)| {
+            name.trim_start_matches('\\') == core || name.ends_with(&format!("\\{core}"))
+        })
+        .map(|(_, m)| Cells::from_types(&m.num_cells_by_type))
+        .unwrap_or_default();
+    Ok(YosysStat {
+        total,
+        core,
+        wrapper: total.minus(core),
+    })
+}
+
+/// Used vs available of one resource.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub used: u64,
+    pub available: u64,
+}
+
+impl Usage {
+    pub fn percent(self) -> f64 {
+        if self.available == 0 {
+            0.0
+        } else {
+            100.0 * self.used as f64 / self.available as f64
+        }
+    }
+}
+
+/// What one nextpnr run reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PnrResult {
+    pub seed: u64,
+    /// Achieved Fmax per clock net, MHz (clock names cleaned, e.g. `clk`).
+    pub fmax_mhz: BTreeMap<String, f64>,
+    pub utilization: BTreeMap<String, Usage>,
+    pub wall_s: f64,
+}
+
+#[derive(Deserialize)]
+struct PnrJson {
+    #[serde(default)]
+    fmax: BTreeMap<String, PnrFmax>,
+    utilization: BTreeMap<String, Usage>,
+}
+
+#[derive(Deserialize)]
+struct PnrFmax {
+    achieved: f64,
+}
+
+/// `clk$SB_IO_IN_$glb_clk` -> `clk`.
+pub fn clock_name(net: &str) -> String {
+    net.split('$').next().unwrap_or(net).to_string()
+}
+
+/// Parses a nextpnr `--report` file.
+pub fn parse_pnr_report(
+    text: &str,
+    seed: u64,
+    wall_s: f64,
+    path: &Path,
+) -> Result<PnrResult, SynthError> {
+    let j: PnrJson = serde_json::from_str(text).map_err(|e| SynthError::Report {
+        path: path.to_path_buf(),
+        message: format!("not a nextpnr --report file: {e}"),
+    })?;
+    Ok(PnrResult {
+        seed,
+        fmax_mhz: j
+            .fmax
+            .iter()
+            .map(|(k, v)| (clock_name(k), v.achieved))
+            .collect(),
+        utilization: j.utilization,
+        wall_s,
+    })
+}
+
+/// Median of a non-empty list (mean of the middle two for an even count).
+pub fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => s[n / 2],
+        _ => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+    }
+}
+
+/// One clock domain's timing over all seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClockTiming {
+    pub name: String,
+    pub fmax_mhz_median: f64,
+    pub fmax_mhz_per_seed: Vec<f64>,
+    /// The board clock this domain runs at, MHz.
+    pub board_mhz: f64,
+    pub met: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resources {
+    /// Post-synthesis cells of the whole design (Yosys).
+    pub luts: u64,
+    pub ffs: u64,
+    pub carries: u64,
+    pub ram_blocks: u64,
+    /// The validator core alone, and the wrapper alone (Yosys, per module).
+    pub core: Cells,
+    pub wrapper: Cells,
+    /// After placement (nextpnr): logic cells, RAM blocks, I/O cells and global buffers
+    /// used vs available on the device.
+    pub logic_cells: Usage,
+    pub ram: Usage,
+    pub io: Usage,
+    /// I/O pins the board's package bonds out (the device figure above counts every
+    /// I/O site of the die).
+    pub package_io: Option<u64>,
+    pub global_buffers: Usage,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    pub clocks: Vec<ClockTiming>,
+    /// Median Fmax of the board clock domain over the seeds.
+    pub fmax_mhz: f64,
+    pub board_mhz: f64,
+    /// nextpnr's target (`--freq`).
+    pub target_mhz: f64,
+    /// Median Fmax >= board clock.
+    pub met_at_board_clock: bool,
+    /// Seeds that met the board clock.
+    pub seeds_met: usize,
+    pub seeds: Vec<u64>,
+    /// The seed whose placement became the bitstream (the fastest).
+    pub bitstream_seed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Throughput {
+    /// lanes x median Fmax.
+    pub descriptors_per_s_at_fmax: f64,
+    /// lanes x board clock (what the board does when timing is met).
+    pub descriptors_per_s_at_board_clock: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WallTime {
+    pub yosys_s: f64,
+    /// Sum over the seeds.
+    pub nextpnr_s: f64,
+    pub icepack_s: f64,
+    pub total_s: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigInfo {
+    pub name: String,
+    pub lanes: usize,
+    pub stages: usize,
+    pub profile: String,
+}
+
+/// `report.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SynthReport {
+    pub schema: String,
+    pub board: String,
+    pub device: String,
+    pub package: String,
+    pub config: ConfigInfo,
+    /// Where the core's Verilog came from.
+    pub core_source: String,
+    pub fits: bool,
+    pub resources: Resources,
+    pub timing: Timing,
+    pub throughput: Throughput,
+    pub tools: BTreeMap<String, String>,
+    pub wall_time: WallTime,
+    pub per_seed: Vec<PnrResult>,
+    /// Build folder, bitstream and logs (relative to the build folder).
+    pub build_dir: String,
+    pub bitstream: String,
+}
+
+impl SynthReport {
+    pub fn read(path: &Path) -> Result<SynthReport, SynthError> {
+        let text = std::fs::read_to_string(path).map_err(|e| SynthError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        serde_json::from_str(&text).map_err(|e| SynthError::Report {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The human summary printed on stdout.
+    pub fn summary(&self) -> String {
+        let r = &self.resources;
+        let t = &self.timing;
+        let mut s = String::new();
+        s.push_str(&format!(
+            "{} on {} ({}-{}), core from {}\n",
+            self.config.name, self.board, self.device, self.package, self.core_source
+        ));
+        s.push_str(&format!(
+            "  logic cells {:>5} / {:<5} ({:.1} %)   RAM {} / {}   I/O {} / {}{}\n",
+            r.logic_cells.used,
+            r.logic_cells.available,
+            r.logic_cells.percent(),
+            r.ram.used,
+            r.ram.available,
+            r.io.used,
+            r.io.available,
+            r.package_io
+                .map(|p| format!(" ({p} on the package)"))
+                .unwrap_or_default()
+        ));
+        s.push_str(&format!(
+            "  LUTs {} (core {}, wrapper {})   FFs {} (core {}, wrapper {})   carries {}\n",
+            r.luts, r.core.luts, r.wrapper.luts, r.ffs, r.core.ffs, r.wrapper.ffs, r.carries
+        ));
+        let seeds: Vec<String> = t
+            .clocks
+            .iter()
+            .find(|c| c.board_mhz == t.board_mhz)
+            .map(|c| c.fmax_mhz_per_seed.iter().map(|f| format!("{f:.1}")).collect())
+            .unwrap_or_default();
+        s.push_str(&format!(
+            "  Fmax {:.1} MHz (median of {} seed{}: {})   board clock {} MHz: {}\n",
+            t.fmax_mhz,
+            t.seeds.len(),
+            if t.seeds.len() == 1 { "" } else { "s" },
+            seeds.join(", "),
+            t.board_mhz,
+            if t.met_at_board_clock {
+                "timing met"
+            } else {
+                "TIMING NOT MET"
+            }
+        ));
+        s.push_str(&format!(
+            "  throughput {:.1} M descriptors/s at Fmax ({:.1} M/s at the board clock)\n",
+            self.throughput.descriptors_per_s_at_fmax / 1e6,
+            self.throughput.descriptors_per_s_at_board_clock / 1e6
+        ));
+        s.push_str(&format!(
+            "  tool time {:.1} s (yosys {:.1}, nextpnr {:.1}, icepack {:.1})\n",
+            self.wall_time.total_s,
+            self.wall_time.yosys_s,
+            self.wall_time.nextpnr_s,
+            self.wall_time.icepack_s
+        ));
+        s.push_str(&format!(
+            "  bitstream {}/{}   report {}/report.json\n",
+            self.build_dir, self.bitstream, self.build_dir
+        ));
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_lists() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn parses_nextpnr_reports() {
+        let text = r#"{"critical_paths": [], "fmax": {"clk$SB_IO_IN_$glb_clk":
+            {"achieved": 79.75, "constraint": 12}},
+            "utilization": {"ICESTORM_LC": {"available": 5280, "used": 27},
+                            "SB_IO": {"available": 96, "used": 3}}}"#;
+        let r = parse_pnr_report(text, 7, 1.5, Path::new("x.json")).unwrap();
+        assert_eq!(r.fmax_mhz["clk"], 79.75);
+        assert_eq!(
+            r.utilization["ICESTORM_LC"],
+            Usage {
+                used: 27,
+                available: 5280
+            }
+        );
+        let e = parse_pnr_report("{}", 1, 0.0, Path::new("bad.json")).unwrap_err();
+        assert!(e.to_string().contains("bad.json"), "{e}");
+    }
+
+    #[test]
+    fn parses_yosys_stat_per_module() {
+        let text = r#"{"creator": "Yosys 0.23", "modules": {
+            "\\tcp_bench_top": {"num_cells": 9, "num_cells_by_type":
+                {"SB_LUT4": 5, "SB_DFF": 2, "SB_DFFE": 1, "SB_RAM40_4K": 4, "tcp_validator": 1}},
+            "$paramod$37ce\\tcp_validator": {"num_cells_by_type": {"SB_LUT4": 10, "SB_DFFSR": 3, "SB_CARRY": 2}}},
+            "design": {"num_cells_by_type": {"SB_LUT4": 15, "SB_DFF": 2, "SB_DFFE": 1,
+                "SB_DFFSR": 3, "SB_CARRY": 2, "SB_RAM40_4K": 4}}}"#;
+        let s = parse_yosys_stat(text, "tcp_validator", Path::new("s.json")).unwrap();
+        assert_eq!(
+            s.total,
+            Cells {
+                luts: 15,
+                ffs: 6,
+                carries: 2,
+                ram_blocks: 4
+            }
+        );
+        assert_eq!(s.core.ffs, 3);
+        assert_eq!(s.wrapper.luts, 5);
+    }
+}
