@@ -1,10 +1,11 @@
 //! Property tests of the descriptor format, the rules and the models.
 
 use proptest::prelude::*;
+use tcp_spec::batch::Kernel;
 use tcp_spec::cycle::{Config, CycleInput, CycleModel};
 use tcp_spec::{
     decide, BatchValidator, Capabilities, Decision, Descriptor, Estimates, Policy, Profile, Reason,
-    RiskLevel,
+    RiskLevel, Verdict,
 };
 
 fn profile() -> impl Strategy<Value = Profile> {
@@ -83,6 +84,30 @@ proptest! {
     }
 
     #[test]
+    fn simd_and_portable_batches_equal_the_reference(
+        seed in any::<u64>(),
+        n in 0usize..64,
+        p in profile(),
+        pol in policy(),
+    ) {
+        let mut g = tcp_spec::stream::StreamGen::new(p, seed);
+        let batch: Vec<[u8; 24]> = (0..n).map(|_| g.descriptor()).collect();
+        for kernel in [Kernel::Portable, Kernel::Simd] {
+            let v = BatchValidator::with_kernel(p, pol, kernel);
+            let mut out = vec![0u16; n];
+            let t = v.validate(&batch, &mut out);
+            let mut rejected = 0;
+            for (b, o) in batch.iter().zip(&out) {
+                let want = decide(b, p, pol);
+                rejected += (want.decision == Decision::Reject) as u64;
+                prop_assert_eq!(Verdict::unpack(*o), Some(want), "{:?} on {:02x?}", kernel, b);
+            }
+            prop_assert_eq!(t.rejected, rejected);
+            prop_assert_eq!(t.processed, n as u64);
+        }
+    }
+
+    #[test]
     fn every_single_bit_flip_is_rejected((d, p) in valid_descriptor(), bit in 0usize..192) {
         let mut b = d.to_bytes();
         prop_assert_eq!(decide(&b, p, Policy::default()).reason, Reason::Ok);
@@ -124,7 +149,7 @@ proptest! {
             for (l, slot) in inp.data.iter_mut().enumerate() {
                 let k = (seed.rotate_left(l as u32 * 5) % pool.len() as u64) as usize;
                 *slot = pool[k];
-                if seed >> l & 1 == 1 { slot[(seed >> 16) as usize % 24] ^= 1 << l % 8; }
+                if seed >> l & 1 == 1 { slot[(seed >> 16) as usize % 24] ^= 1 << (l % 8); }
                 if *valid && mask >> l & 1 == 1 {
                     processed += 1;
                     rejected += (decide(slot, p, *pol).decision == Decision::Reject) as u64;
