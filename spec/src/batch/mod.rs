@@ -340,7 +340,7 @@ mod tests {
             if x >> 33 & 1 == 0 {
                 d[..4].copy_from_slice(&MAGIC);
                 d[4..6].copy_from_slice(&2u16.to_be_bytes());
-                d[13] = 1 << (x >> 8) % 5;
+                d[13] = 1 << ((x >> 8) % 5);
                 let c = Profile::Sum16.checksum(d);
                 d[22..].copy_from_slice(&c.to_be_bytes());
             }
