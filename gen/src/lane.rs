@@ -1,0 +1,468 @@
+//! One validator lane: a descriptor in, a verdict out, `STAGES` registers in between.
+//!
+//! The lane computes in three phases; pipeline registers sit at the phase boundaries
+//! the [`Partition`] for the configuration asks for:
+//!
+//! * **A — fields and partial checksum**: magic and version comparisons, the flags
+//!   word, its risk bits, whether it hits the deny and approval masks (the masks are
+//!   consumed here, so they need not travel down the pipeline), the stored checksum,
+//!   and the four partial sums of the [checksum block](crate::checksum).
+//! * **B — checksum**: the partials are combined and compared with the stored value.
+//! * **C — decision**: the [decision block](crate::decision) applies the rules; the
+//!   verdict of a lane that carries no descriptor is forced to zero.
+//!
+//! Every lane ends with its output register, so `STAGES = 1` means "phases A, B, C,
+//! then the output register".
+
+use crate::checksum::{Crc16, Partials, Sum16, DATA_BITS};
+use crate::decision::Decision;
+use crate::pipe::Pipe;
+use rust_hdl::prelude::*;
+use tcp_spec::descriptor::{offset, DESCRIPTOR_BITS, MAGIC};
+use tcp_spec::{Decision as D, Profile};
+
+/// Where the `STAGES` registers of a lane go.
+///
+/// | STAGES | registers, input to output                         |
+/// |--------|----------------------------------------------------|
+/// | 1      | A B C · out                                        |
+/// | 2      | A · B C · out                                      |
+/// | 3      | A · B · C · out                                    |
+/// | S ≥ 4  | (S−3 input registers) · A · B · C · out            |
+///
+/// With two stages the cut is after phase A: for `sum16` the partial byte sums and
+/// the final add-and-compare are of similar depth, while the decision logic is
+/// shallow. Beyond three stages there is no more logic worth cutting, and the extra
+/// registers are placed at the lane inputs, where they decouple the input wiring
+/// (I/O pins, a UART frame buffer) from the checksum logic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Partition {
+    /// Registers on the lane inputs (descriptor, valid bit, policy masks).
+    pub input_regs: usize,
+    /// A register between phases A and B.
+    pub after_a: bool,
+    /// A register between phases B and C.
+    pub after_b: bool,
+}
+
+impl Partition {
+    /// # Panics
+    /// If `stages` is 0.
+    pub fn for_stages(stages: usize) -> Partition {
+        match stages {
+            0 => panic!("a validator needs at least one stage"),
+            1 => Partition {
+                input_regs: 0,
+                after_a: false,
+                after_b: false,
+            },
+            2 => Partition {
+                input_regs: 0,
+                after_a: true,
+                after_b: false,
+            },
+            s => Partition {
+                input_regs: s - 3,
+                after_a: true,
+                after_b: true,
+            },
+        }
+    }
+
+    /// Registers from input to output, including the output register.
+    pub fn stages(&self) -> usize {
+        self.input_regs + self.after_a as usize + self.after_b as usize + 1
+    }
+}
+
+/// What a lane samples with a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Default, LogicStruct)]
+pub struct LaneIn {
+    pub valid: Bit,
+    pub data: Bits<DESCRIPTOR_BITS>,
+    pub deny: Bits<32>,
+    pub approval: Bits<32>,
+}
+
+/// The result of phase A.
+#[derive(Clone, Copy, Debug, PartialEq, Default, LogicStruct)]
+pub struct PhaseA {
+    pub valid: Bit,
+    pub magic_ok: Bit,
+    pub version_ok: Bit,
+    pub deny_hit: Bit,
+    pub approval_hit: Bit,
+    pub risk: Bits<5>,
+    pub stored: Bits<16>,
+    pub partials: Partials,
+}
+
+/// The result of phase B.
+#[derive(Clone, Copy, Debug, PartialEq, Default, LogicStruct)]
+pub struct PhaseB {
+    pub valid: Bit,
+    pub magic_ok: Bit,
+    pub version_ok: Bit,
+    pub checksum_ok: Bit,
+    pub deny_hit: Bit,
+    pub approval_hit: Bit,
+    pub risk: Bits<5>,
+}
+
+/// The output register of a lane.
+#[derive(Clone, Copy, Debug, PartialEq, Default, LogicStruct)]
+pub struct LaneOut {
+    pub valid: Bit,
+    pub decision: Bits<2>,
+    pub reason: Bits<4>,
+    pub risk: Bits<5>,
+}
+
+/// Bit position of the least significant bit of a field of `len` bytes at byte
+/// offset `at` (byte 0 is the most significant byte of the lane).
+const fn field_lsb(at: usize, len: usize) -> u64 {
+    (DESCRIPTOR_BITS - 8 * (at + len)) as u64
+}
+
+#[derive(LogicBlock)]
+pub struct Lane {
+    pub clk: Signal<In, Clock>,
+    pub rst: Signal<In, Bit>,
+    /// This lane carries a descriptor in this cycle's batch.
+    pub valid: Signal<In, Bit>,
+    pub data: Signal<In, Bits<DESCRIPTOR_BITS>>,
+    pub deny: Signal<In, Bits<32>>,
+    pub approval: Signal<In, Bits<32>>,
+    /// The output register: this lane carries a result.
+    pub out_valid: Signal<Out, Bit>,
+    pub decision: Signal<Out, Bits<2>>,
+    pub reason: Signal<Out, Bits<4>>,
+    pub risk: Signal<Out, Bits<5>>,
+    /// The value the output register's `valid` loads at the next edge.
+    pub pre_valid: Signal<Out, Bit>,
+    /// The output register loads a REJECT at the next edge.
+    pub pre_reject: Signal<Out, Bit>,
+    in_regs: Vec<Pipe<LaneIn>>,
+    sum16: Vec<Sum16>,
+    crc16: Vec<Crc16>,
+    after_a: Vec<Pipe<PhaseA>>,
+    after_b: Vec<Pipe<PhaseB>>,
+    decide: Decision,
+    out: Pipe<LaneOut>,
+    lane_in: Signal<Local, LaneIn>,
+    lane_in_q: Signal<Local, LaneIn>,
+    desc: Signal<Local, Bits<DESCRIPTOR_BITS>>,
+    flags: Signal<Local, Bits<32>>,
+    a: Signal<Local, PhaseA>,
+    a_q: Signal<Local, PhaseA>,
+    checksum: Signal<Local, Bits<16>>,
+    b: Signal<Local, PhaseB>,
+    b_q: Signal<Local, PhaseB>,
+    o: Signal<Local, LaneOut>,
+    magic: Constant<Bits<32>>,
+    version: Constant<Bits<16>>,
+    magic_lsb: Constant<Bits<8>>,
+    version_lsb: Constant<Bits<8>>,
+    flags_lsb: Constant<Bits<8>>,
+    checksum_lsb: Constant<Bits<8>>,
+    checksummed_lsb: Constant<Bits<8>>,
+    reject: Constant<Bits<2>>,
+    idle: Constant<LaneOut>,
+}
+
+impl Lane {
+    pub fn new(profile: Profile, partition: Partition) -> Lane {
+        let opt = |present: bool, depth: usize| -> Vec<usize> {
+            if present {
+                vec![depth]
+            } else {
+                vec![]
+            }
+        };
+        Lane {
+            clk: Default::default(),
+            rst: Default::default(),
+            valid: Default::default(),
+            data: Default::default(),
+            deny: Default::default(),
+            approval: Default::default(),
+            out_valid: Default::default(),
+            decision: Default::default(),
+            reason: Default::default(),
+            risk: Default::default(),
+            pre_valid: Default::default(),
+            pre_reject: Default::default(),
+            in_regs: opt(partition.input_regs > 0, partition.input_regs)
+                .into_iter()
+                .map(Pipe::new)
+                .collect(),
+            sum16: opt(profile == Profile::Sum16, 1)
+                .into_iter()
+                .map(|_| Sum16::default())
+                .collect(),
+            crc16: opt(profile == Profile::Crc16, 1)
+                .into_iter()
+                .map(|_| Crc16::default())
+                .collect(),
+            after_a: opt(partition.after_a, 1)
+                .into_iter()
+                .map(Pipe::new)
+                .collect(),
+            after_b: opt(partition.after_b, 1)
+                .into_iter()
+                .map(Pipe::new)
+                .collect(),
+            decide: Decision::default(),
+            out: Pipe::new(1),
+            lane_in: Default::default(),
+            lane_in_q: Default::default(),
+            desc: Default::default(),
+            flags: Default::default(),
+            a: Default::default(),
+            a_q: Default::default(),
+            checksum: Default::default(),
+            b: Default::default(),
+            b_q: Default::default(),
+            o: Default::default(),
+            magic: Constant::new((u32::from_be_bytes(MAGIC) as u64).into()),
+            version: Constant::new((profile.version() as u64).into()),
+            magic_lsb: Constant::new(field_lsb(offset::MAGIC, 4).into()),
+            version_lsb: Constant::new(field_lsb(offset::VERSION, 2).into()),
+            flags_lsb: Constant::new(field_lsb(offset::FLAGS, 4).into()),
+            checksum_lsb: Constant::new(field_lsb(offset::CHECKSUM, 2).into()),
+            checksummed_lsb: Constant::new(field_lsb(0, DATA_BITS / 8).into()),
+            reject: Constant::new((D::Reject as u64).into()),
+            idle: Constant::new(LaneOut::default()),
+        }
+    }
+}
+
+impl Logic for Lane {
+    #[hdl_gen]
+    fn update(&mut self) {
+        // Input registers (STAGES > 3).
+        self.lane_in.next.valid = self.valid.val();
+        self.lane_in.next.data = self.data.val();
+        self.lane_in.next.deny = self.deny.val();
+        self.lane_in.next.approval = self.approval.val();
+        // Exactly one of each pair of loops below is unrolled (a register or a wire), so
+        // the emitted Verilog has no dead assignment and no false combinational path.
+        for _k in 0..(1 - self.in_regs.len()) {
+            self.lane_in_q.next = self.lane_in.val();
+        }
+        for i in 0..self.in_regs.len() {
+            self.in_regs[i].clk.next = self.clk.val();
+            self.in_regs[i].rst.next = self.rst.val();
+            self.in_regs[i].d.next = self.lane_in.val();
+            self.lane_in_q.next = self.in_regs[i].q.val();
+        }
+
+        // Phase A: fields, policy hits, partial checksum.
+        self.desc.next = self.lane_in_q.val().data;
+        self.flags.next = self.desc.val().get_bits::<32>(self.flags_lsb.val().index());
+        self.a.next.valid = self.lane_in_q.val().valid;
+        self.a.next.magic_ok =
+            self.desc.val().get_bits::<32>(self.magic_lsb.val().index()) == self.magic.val();
+        self.a.next.version_ok = self
+            .desc
+            .val()
+            .get_bits::<16>(self.version_lsb.val().index())
+            == self.version.val();
+        self.a.next.deny_hit = (self.flags.val() & self.lane_in_q.val().deny).any();
+        self.a.next.approval_hit = (self.flags.val() & self.lane_in_q.val().approval).any();
+        self.a.next.risk = self.flags.val().get_bits::<5>(0);
+        self.a.next.stored = self
+            .desc
+            .val()
+            .get_bits::<16>(self.checksum_lsb.val().index());
+        for i in 0..self.sum16.len() {
+            self.sum16[i].data.next = self
+                .desc
+                .val()
+                .get_bits::<DATA_BITS>(self.checksummed_lsb.val().index());
+            self.a.next.partials = self.sum16[i].partials.val();
+        }
+        for i in 0..self.crc16.len() {
+            self.crc16[i].data.next = self
+                .desc
+                .val()
+                .get_bits::<DATA_BITS>(self.checksummed_lsb.val().index());
+            self.a.next.partials = self.crc16[i].partials.val();
+        }
+        for _k in 0..(1 - self.after_a.len()) {
+            self.a_q.next = self.a.val();
+        }
+        for i in 0..self.after_a.len() {
+            self.after_a[i].clk.next = self.clk.val();
+            self.after_a[i].rst.next = self.rst.val();
+            self.after_a[i].d.next = self.a.val();
+            self.a_q.next = self.after_a[i].q.val();
+        }
+
+        // Phase B: finish and compare the checksum.
+        for i in 0..self.sum16.len() {
+            self.sum16[i].partials_in.next = self.a_q.val().partials;
+            self.checksum.next = self.sum16[i].sum.val();
+        }
+        for i in 0..self.crc16.len() {
+            self.crc16[i].partials_in.next = self.a_q.val().partials;
+            self.checksum.next = self.crc16[i].sum.val();
+        }
+        self.b.next.valid = self.a_q.val().valid;
+        self.b.next.magic_ok = self.a_q.val().magic_ok;
+        self.b.next.version_ok = self.a_q.val().version_ok;
+        self.b.next.checksum_ok = self.checksum.val() == self.a_q.val().stored;
+        self.b.next.deny_hit = self.a_q.val().deny_hit;
+        self.b.next.approval_hit = self.a_q.val().approval_hit;
+        self.b.next.risk = self.a_q.val().risk;
+        for _k in 0..(1 - self.after_b.len()) {
+            self.b_q.next = self.b.val();
+        }
+        for i in 0..self.after_b.len() {
+            self.after_b[i].clk.next = self.clk.val();
+            self.after_b[i].rst.next = self.rst.val();
+            self.after_b[i].d.next = self.b.val();
+            self.b_q.next = self.after_b[i].q.val();
+        }
+
+        // Phase C: decide; a lane without a descriptor loads zeros.
+        self.decide.magic_ok.next = self.b_q.val().magic_ok;
+        self.decide.version_ok.next = self.b_q.val().version_ok;
+        self.decide.checksum_ok.next = self.b_q.val().checksum_ok;
+        self.decide.deny_hit.next = self.b_q.val().deny_hit;
+        self.decide.approval_hit.next = self.b_q.val().approval_hit;
+        self.decide.risk.next = self.b_q.val().risk;
+        self.o.next = self.idle.val();
+        if self.b_q.val().valid {
+            self.o.next.valid = true;
+            self.o.next.decision = self.decide.decision.val();
+            self.o.next.reason = self.decide.reason.val();
+            self.o.next.risk = self.decide.risk_out.val();
+        }
+        self.pre_valid.next = self.o.val().valid;
+        self.pre_reject.next = self.o.val().valid & (self.o.val().decision == self.reject.val());
+        self.out.clk.next = self.clk.val();
+        self.out.rst.next = self.rst.val();
+        self.out.d.next = self.o.val();
+        self.out_valid.next = self.out.q.val().valid;
+        self.decision.next = self.out.q.val().decision;
+        self.reason.next = self.out.q.val().reason;
+        self.risk.next = self.out.q.val().risk;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tools::yosys_check_hierarchy;
+    use tcp_spec::stream::StreamGen;
+    use tcp_spec::{decide, Policy};
+
+    pub(crate) fn lane_bits(d: &[u8; 24]) -> Bits<DESCRIPTOR_BITS> {
+        let mut b = Bits::<DESCRIPTOR_BITS>::default();
+        for &byte in d {
+            b = (b << 8) | bit_cast::<DESCRIPTOR_BITS, 8>((byte as u64).into());
+        }
+        b
+    }
+
+    fn edge(l: &mut Lane) {
+        l.clk.next = true.into();
+        assert!(simulate(l, 200));
+        l.clk.next = false.into();
+        assert!(simulate(l, 200));
+    }
+
+    #[test]
+    fn partition_table() {
+        for s in 1..=8 {
+            assert_eq!(Partition::for_stages(s).stages(), s);
+        }
+        assert_eq!(Partition::for_stages(2).after_a, true);
+        assert_eq!(Partition::for_stages(2).after_b, false);
+        assert_eq!(Partition::for_stages(5).input_regs, 2);
+    }
+
+    /// One lane, every stage count 1..=4 and both profiles, against `decide`: the
+    /// verdict appears exactly `stages` edges after the descriptor is sampled, and an
+    /// invalid lane yields zeros.
+    #[test]
+    fn verdicts_and_latency_match_the_spec() {
+        for profile in Profile::ALL {
+            for stages in 1..=4 {
+                let mut lane = Lane::new(profile, Partition::for_stages(stages));
+                lane.connect_all();
+                let mut gen = StreamGen::new(profile, 11 + stages as u64);
+                let mut sent = vec![];
+                let mut got = vec![];
+                for t in 0..24 {
+                    let d = gen.descriptor();
+                    let policy = gen.policy();
+                    let valid = t % 5 != 3;
+                    lane.valid.next = valid;
+                    lane.data.next = lane_bits(&d);
+                    lane.deny.next = (policy.deny_mask as u64).into();
+                    lane.approval.next = (policy.approval_mask as u64).into();
+                    sent.push((valid, d, policy));
+                    edge(&mut lane);
+                    got.push((
+                        lane.out_valid.val(),
+                        lane.decision.val().to_u64() as u8,
+                        lane.reason.val().to_u64() as u8,
+                        lane.risk.val().to_u64() as u8,
+                    ));
+                }
+                for (t, g) in got.iter().enumerate() {
+                    let want = match t.checked_sub(stages - 1).map(|k| sent[k]) {
+                        Some((true, d, p)) => {
+                            let v = decide(&d, profile, p);
+                            (true, v.decision as u8, v.reason as u8, v.risk)
+                        }
+                        _ => (false, 0, 0, 0),
+                    };
+                    assert_eq!(*g, want, "{profile} stages {stages} edge {t}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn policy_is_sampled_with_the_descriptor() {
+        // A denied flag with 3 stages: the mask present at the sampling edge decides,
+        // whatever the mask is when the result comes out.
+        let mut lane = Lane::new(Profile::Sum16, Partition::for_stages(3));
+        lane.connect_all();
+        let d = StreamGen::new(Profile::Sum16, 1).descriptor_of(tcp_spec::stream::Kind::Corpus);
+        let flags = tcp_spec::descriptor::flags_of(&d);
+        let want = decide(
+            &d,
+            Profile::Sum16,
+            Policy {
+                deny_mask: flags,
+                approval_mask: 0,
+            },
+        );
+        lane.valid.next = true;
+        lane.data.next = lane_bits(&d);
+        lane.deny.next = (flags as u64).into();
+        edge(&mut lane);
+        lane.valid.next = false;
+        lane.deny.next = 0u64.into();
+        edge(&mut lane);
+        edge(&mut lane);
+        assert_eq!(lane.reason.val().to_u64() as u8, want.reason as u8);
+    }
+
+    #[test]
+    fn synthesizes_cleanly() {
+        for (profile, stages) in [(Profile::Sum16, 1), (Profile::Crc16, 4)] {
+            let mut lane = Lane::new(profile, Partition::for_stages(stages));
+            lane.connect_all();
+            yosys_check_hierarchy(
+                &format!("lane_{profile}_{stages}"),
+                &generate_verilog(&lane),
+            )
+            .unwrap();
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! The parameterized `tcp_validator` RTL, written with rust-hdl 0.46.
+//!
+//! * Blocks, one per file: [`checksum`] (`sum16`, `crc16`), [`decision`] (rules and
+//!   codes), [`lane`] (one descriptor per clock through the pipeline), [`counters`],
+//!   [`pipe`] (pipeline registers) and the top [`validator`].
+//! * [`generate`] emits the Verilog of a [`Config`] and its JSON sidecar.
+//! * [`sim::RhdlValidator`] simulates the same design in rust-hdl's simulator, one
+//!   clock cycle per [`tcp_spec::CycleInput`]: the "rust-hdl simulation" column of every
+//!   comparison with the spec's cycle model and with Verilator.
+//! * [`tools`] wraps Verilator, Icarus Verilog and Yosys; [`cli`] is `tcp gen`.
+//!
+//! Every constant (magic, versions, field offsets, decision and reason codes, risk
+//! bits, CRC masks) comes from the `tcp-spec` crate at generation time.
+
+pub mod checksum;
+pub mod cli;
+pub mod counters;
+pub mod decision;
+pub mod generate;
+pub mod lane;
+pub mod pipe;
+pub mod sim;
+pub mod tools;
+pub mod validator;
+
+pub use generate::{generate, GenError, Generated, Port, Sidecar};
+pub use validator::TOP;
+
+/// `x.next.set_bit(i, v)` in `#[hdl_gen]` code: rust-hdl translates the call to a
+/// one-bit slice assignment, but 0.46 has no such method on `Bits` for the simulation
+/// side; this trait supplies it.
+pub trait SetBit {
+    fn set_bit(&mut self, index: usize, value: bool);
+}
+
+impl<const N: usize> SetBit for rust_hdl::prelude::Bits<N> {
+    fn set_bit(&mut self, index: usize, value: bool) {
+        *self = self.replace_bit(index, value);
+    }
+}
+
+/// The configurations shipped in `rtl/` (`rtl/<Config::name()>/tcp_validator.v`).
+pub fn shipped() -> Vec<Config> {
+    use tcp_spec::Profile::{Crc16, Sum16};
+    [(1, 1, Sum16), (4, 2, Sum16), (8, 3, Sum16), (4, 2, Crc16)]
+        .into_iter()
+        .map(|(l, s, p)| Config::new(l, s, p).expect("shipped configurations are valid"))
+        .collect()
+}
+
+/// Re-exported so that users name the configuration through one crate.
+pub use tcp_spec::Config;

@@ -1,0 +1,128 @@
+//! The shipped RTL in `rtl/`: up to date with the generator (golden files), and clean
+//! in Verilator's lint, Icarus Verilog and Yosys synthesis.
+//!
+//! `TCP_UPDATE_RTL=1 cargo test -p tcp-gen --test rtl` rewrites the golden files.
+
+use std::path::PathBuf;
+use tcp_gen::generate::{SIDECAR_FILE, VERILOG_FILE};
+use tcp_gen::tools::{self, ToolError};
+use tcp_gen::{generate, shipped, Config, TOP};
+use tcp_spec::Profile;
+
+fn rtl_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../rtl")
+}
+
+#[test]
+fn shipped_rtl_is_up_to_date() {
+    let update = std::env::var_os("TCP_UPDATE_RTL").is_some_and(|v| v == "1");
+    let mut stale = vec![];
+    for cfg in shipped() {
+        let g = generate(&cfg).unwrap();
+        let dir = rtl_dir().join(cfg.name());
+        if update {
+            g.write_to(&dir).unwrap();
+            continue;
+        }
+        for (file, want) in [
+            (VERILOG_FILE, &g.verilog),
+            (SIDECAR_FILE, &g.sidecar_json()),
+        ] {
+            let path = dir.join(file);
+            match std::fs::read_to_string(&path) {
+                Ok(have) if have == *want => {}
+                Ok(_) => stale.push(format!("{} differs", path.display())),
+                Err(e) => stale.push(format!("{}: {e}", path.display())),
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "rtl/ is stale (run `TCP_UPDATE_RTL=1 cargo test -p tcp-gen --test rtl`):\n{}",
+        stale.join("\n")
+    );
+}
+
+/// Every shipped configuration: Verilator lint, Icarus compile, Yosys synthesis with no
+/// latch or undriven wire; prints the generic cell counts.
+#[test]
+fn shipped_rtl_passes_the_tools() {
+    let mut report = vec![];
+    for cfg in shipped() {
+        let file = rtl_dir().join(cfg.name()).join(VERILOG_FILE);
+        assert!(
+            file.is_file(),
+            "{} missing: run the golden test with TCP_UPDATE_RTL=1",
+            file.display()
+        );
+        let work = tools::work_dir(&format!("rtl_{}", cfg.name()));
+        tools::verilator_lint(&file, TOP, &work).unwrap_or_else(|e| panic!("{}: {e}", cfg.name()));
+        tools::iverilog_compile(&file, TOP, &work)
+            .unwrap_or_else(|e| panic!("{}: {e}", cfg.name()));
+        let cells =
+            tools::yosys_synth(&file, TOP, &work).unwrap_or_else(|e| panic!("{}: {e}", cfg.name()));
+        assert!(cells.total > 0, "{}: no cells parsed", cfg.name());
+        assert!(
+            !cells.by_type.keys().any(|k| k.contains("LATCH")),
+            "{}: latches {:?}",
+            cfg.name(),
+            cells.by_type
+        );
+        report.push(format!(
+            "{:<14} {:>7} cells  {:?}",
+            cfg.name(),
+            cells.total,
+            cells.by_type
+        ));
+    }
+    println!("{}", report.join("\n"));
+}
+
+/// Configurations beyond the shipped ones (extremes of the parameter space) lint and
+/// compile too.
+#[test]
+fn other_configurations_lint_and_compile() {
+    for (l, s, p) in [
+        (16, 1, Profile::Crc16),
+        (2, 8, Profile::Sum16),
+        (3, 4, Profile::Crc16),
+        (1, 2, Profile::Crc16),
+    ] {
+        let cfg = Config::new(l, s, p).unwrap();
+        let work = tools::work_dir(&format!("extra_{}", cfg.name()));
+        let (file, _) = generate(&cfg).unwrap().write_to(&work).unwrap();
+        tools::verilator_lint(&file, TOP, &work).unwrap_or_else(|e| panic!("{}: {e}", cfg.name()));
+        tools::iverilog_compile(&file, TOP, &work)
+            .unwrap_or_else(|e| panic!("{}: {e}", cfg.name()));
+    }
+}
+
+/// A broken design is reported as a typed error with the log kept.
+#[test]
+fn tool_failures_are_typed_errors() {
+    let work = tools::work_dir("broken");
+    std::fs::create_dir_all(&work).unwrap();
+    let file = work.join("broken.v");
+    std::fs::write(
+        &file,
+        "module tcp_validator(input wire a, output reg y, output wire z);\n\
+         always @(*) if (a) y = 1'b1;\nendmodule\n",
+    )
+    .unwrap();
+    match tools::yosys_synth(&file, TOP, &work) {
+        Err(ToolError::Findings { log, excerpt, .. }) => {
+            assert!(log.is_file());
+            assert!(
+                excerpt.contains("atch") || excerpt.contains("driver"),
+                "{excerpt}"
+            );
+        }
+        other => panic!("expected findings, got {other:?}"),
+    }
+    match tools::verilator_lint(&file, TOP, &work) {
+        Err(ToolError::Failed { log, .. }) | Err(ToolError::Findings { log, .. }) => {
+            assert!(std::fs::read_to_string(log).unwrap().contains("%Warning"));
+        }
+        other => panic!("expected a lint failure, got {other:?}"),
+    }
+}
