@@ -5,4 +5,7 @@
 //! * [`args`] — argument parsers shared by the subcommands (masks, formats).
 
 pub mod args;
+pub mod classify;
 pub mod commands;
+pub mod db;
+pub mod discover;

@@ -28,6 +28,14 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Check a knowledge-base vector file (TSV) against the spec.
     Vectors(vectors::VectorsArgs),
+    /// Find the tools on this machine and build their descriptors, safely (sandboxed).
+    Discover(tcp_host::discover::cli::DiscoverArgs),
+    /// Classify a command line before running it: risk, decision, reasons.
+    Check(tcp_host::classify::cli::CheckArgs),
+    /// Classify tool names; accuracy against the expert table and the knowledge base.
+    Classify(tcp_host::classify::cli::ClassifyArgs),
+    /// The memory-mapped descriptor database: build, import, lookup, stats.
+    Db(tcp_host::db::cli::DbArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<bool> {
@@ -36,6 +44,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Decode(a) => decode::run(&a).map(|()| true),
         Command::Validate(a) => validate::run(&a),
         Command::Vectors(a) => vectors::run(&a),
+        Command::Discover(a) => tcp_host::discover::cli::run(&a),
+        Command::Check(a) => tcp_host::classify::cli::check(&a),
+        Command::Classify(a) => tcp_host::classify::cli::classify(&a),
+        Command::Db(a) => tcp_host::db::cli::run(&a),
     }
 }
 

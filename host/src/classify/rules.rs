@@ -1,0 +1,727 @@
+//! The rule file (`data/rules.toml`): what a reviewer reads, and its compiled form.
+//!
+//! Sections, in the order the classifier uses them:
+//!
+//! * `[defaults]` — the risk of a tool no rule covers (with and without evidence).
+//! * `never_execute` — name globs `tcp discover` never runs, not even in the sandbox.
+//! * `[paths]` — named classes of path arguments (`root`, `system`, `block_device`, …),
+//!   each a list of regular expressions, referred to by the argument and redirect rules.
+//! * `[[tool]]` — tools by name or family glob (`mkfs.*`): risk, capabilities, reason.
+//!   The first rule that names a tool wins.
+//! * `[[evidence]]` — for tools no `[[tool]]` rule names: conditions on the man-page
+//!   section, the Debian package section, the man-page summary and the help text. Every
+//!   matching rule applies: the highest risk wins and the capabilities add up.
+//! * `[[arg]]` — argument rules for `tcp check`: conditions on flags, arguments, path
+//!   classes and subcommand. When any matches, the highest matching risk *replaces* the
+//!   tool's own level for that invocation (so `rm file` can be lower than `rm` and
+//!   `rm -rf /` higher); capabilities only ever add up.
+//! * `[[wrapper]]` — commands that run another command (`sudo`, `env`, `xargs`, `sh -c`).
+//! * `[[pipe]]`, `[[redirect]]` — effects of pipelines and output redirections.
+//!
+//! Every regular expression is compiled when the file is loaded; a bad rule is an error
+//! that names the rule, never a silent skip.
+
+use regex::Regex;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use tcp_spec::{Capabilities, RiskLevel};
+
+/// A rule file that does not load.
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    #[error("rules: TOML: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("rules: {context}: {message}")]
+    Invalid { context: String, message: String },
+}
+
+fn invalid(context: impl Into<String>, message: impl Into<String>) -> RulesError {
+    RulesError::Invalid {
+        context: context.into(),
+        message: message.into(),
+    }
+}
+
+/// Capabilities plus the flags the descriptor format has no bit for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CapSet {
+    pub caps: Capabilities,
+    /// Runs something with more privileges than the caller (`sudo`, setuid modes).
+    /// Not a descriptor bit: it travels in reports only, and always comes with
+    /// `REQUIRES_ROOT`, which is.
+    pub privilege_escalation: bool,
+}
+
+impl Default for CapSet {
+    fn default() -> Self {
+        CapSet {
+            caps: Capabilities::empty(),
+            privilege_escalation: false,
+        }
+    }
+}
+
+/// The extra capability name [`CapSet::privilege_escalation`] is reported as.
+pub const PRIVILEGE_ESCALATION: &str = "PRIVILEGE_ESCALATION";
+
+impl CapSet {
+    pub fn union(self, o: CapSet) -> CapSet {
+        CapSet {
+            caps: self.caps | o.caps,
+            privilege_escalation: self.privilege_escalation || o.privilege_escalation,
+        }
+    }
+
+    /// Canonical names (descriptor bits in bit order, then `PRIVILEGE_ESCALATION`).
+    pub fn names(self) -> Vec<&'static str> {
+        let mut v = self.caps.names();
+        if self.privilege_escalation {
+            v.push(PRIVILEGE_ESCALATION);
+        }
+        v
+    }
+
+    pub fn parse(list: &[String], context: &str) -> Result<CapSet, RulesError> {
+        let mut c = CapSet::default();
+        for n in list {
+            if n.trim().eq_ignore_ascii_case(PRIVILEGE_ESCALATION) {
+                c.privilege_escalation = true;
+                c.caps |= Capabilities::REQUIRES_ROOT;
+            } else {
+                c.caps |=
+                    Capabilities::parse_name(n).map_err(|e| invalid(context, e.to_string()))?;
+            }
+        }
+        Ok(c)
+    }
+}
+
+// ---------------------------------------------------------------- file format (serde)
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSpec {
+    version: u32,
+    defaults: DefaultsSpec,
+    #[serde(default)]
+    never_execute: Vec<String>,
+    #[serde(default)]
+    paths: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    tool: Vec<ToolSpec>,
+    #[serde(default)]
+    evidence: Vec<EvidenceSpec>,
+    #[serde(default)]
+    arg: Vec<ArgSpec>,
+    #[serde(default)]
+    wrapper: Vec<WrapperSpec>,
+    #[serde(default)]
+    pipe: Vec<PipeSpec>,
+    #[serde(default)]
+    redirect: Vec<RedirectSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DefaultsSpec {
+    no_evidence: String,
+    unmatched: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ToolSpec {
+    name: Vec<String>,
+    risk: String,
+    #[serde(default)]
+    caps: Vec<String>,
+    why: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvidenceSpec {
+    #[serde(default)]
+    name: Vec<String>,
+    #[serde(default)]
+    man_section: Vec<String>,
+    #[serde(default)]
+    package_section: Vec<String>,
+    #[serde(default)]
+    summary: Vec<String>,
+    #[serde(default)]
+    text: Vec<String>,
+    #[serde(default)]
+    unless: Vec<String>,
+    risk: Option<String>,
+    #[serde(default)]
+    caps: Vec<String>,
+    why: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArgSpec {
+    tools: Vec<String>,
+    #[serde(default)]
+    subcommand: Vec<String>,
+    #[serde(default)]
+    flags_any: Vec<String>,
+    #[serde(default)]
+    flags_all: Vec<String>,
+    #[serde(default)]
+    flags_none: Vec<String>,
+    #[serde(default)]
+    args_any: Vec<String>,
+    #[serde(default)]
+    args_none: Vec<String>,
+    #[serde(default)]
+    paths_any: Vec<String>,
+    #[serde(default)]
+    paths_none: Vec<String>,
+    #[serde(default)]
+    args_only: Vec<String>,
+    #[serde(default)]
+    target_any: Vec<String>,
+    #[serde(default)]
+    target_none: Vec<String>,
+    no_args: Option<bool>,
+    risk: String,
+    #[serde(default)]
+    caps: Vec<String>,
+    why: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WrapperSpec {
+    names: Vec<String>,
+    #[serde(default)]
+    value_options: Vec<String>,
+    #[serde(default)]
+    positionals: usize,
+    #[serde(default)]
+    command_option: Option<String>,
+    #[serde(default)]
+    exec_options: Vec<String>,
+    #[serde(default)]
+    exec_end: Vec<String>,
+    risk: Option<String>,
+    #[serde(default)]
+    caps: Vec<String>,
+    why: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PipeSpec {
+    from_caps: Vec<String>,
+    into: Vec<String>,
+    risk: String,
+    #[serde(default)]
+    caps: Vec<String>,
+    why: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedirectSpec {
+    #[serde(default)]
+    paths: Vec<String>,
+    risk: String,
+    #[serde(default)]
+    caps: Vec<String>,
+    why: String,
+}
+
+// ---------------------------------------------------------------- compiled form
+
+/// A name pattern: exact, or a glob with `*` and `?`.
+#[derive(Debug, Clone)]
+pub enum NamePat {
+    Exact(String),
+    Glob(Regex),
+}
+
+impl NamePat {
+    pub fn new(p: &str, context: &str) -> Result<NamePat, RulesError> {
+        if !p.contains(['*', '?']) {
+            return Ok(NamePat::Exact(p.to_string()));
+        }
+        let mut re = String::from("^");
+        for ch in p.chars() {
+            match ch {
+                '*' => re.push_str(".*"),
+                '?' => re.push('.'),
+                c => re.push_str(&regex::escape(&c.to_string())),
+            }
+        }
+        re.push('$');
+        Regex::new(&re)
+            .map(NamePat::Glob)
+            .map_err(|e| invalid(context, format!("glob `{p}`: {e}")))
+    }
+
+    pub fn matches(&self, name: &str) -> bool {
+        match self {
+            NamePat::Exact(s) => s == name,
+            NamePat::Glob(r) => r.is_match(name),
+        }
+    }
+}
+
+/// A list of name patterns with a fast path for exact names.
+#[derive(Debug, Clone, Default)]
+pub struct NameSet {
+    exact: std::collections::HashSet<String>,
+    globs: Vec<Regex>,
+}
+
+impl NameSet {
+    fn new(pats: &[String], context: &str) -> Result<NameSet, RulesError> {
+        let mut s = NameSet::default();
+        for p in pats {
+            match NamePat::new(p, context)? {
+                NamePat::Exact(e) => {
+                    s.exact.insert(e);
+                }
+                NamePat::Glob(r) => s.globs.push(r),
+            }
+        }
+        Ok(s)
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.exact.contains(name) || self.globs.iter().any(|g| g.is_match(name))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.exact.is_empty() && self.globs.is_empty()
+    }
+}
+
+/// What a rule concludes, and why.
+#[derive(Debug, Clone)]
+pub struct Effect {
+    pub risk: RiskLevel,
+    pub caps: CapSet,
+    pub why: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ToolRule {
+    /// The names as written, for reports.
+    pub label: String,
+    pub names: Vec<NamePat>,
+    pub effect: Effect,
+}
+
+#[derive(Debug, Clone)]
+pub struct EvidenceRule {
+    pub name: NameSet,
+    pub man_section: Vec<String>,
+    pub package_section: Vec<String>,
+    pub summary: Vec<Regex>,
+    pub text: Vec<Regex>,
+    /// Vetoes on the summary: the rule does not apply when one matches.
+    pub unless: Vec<Regex>,
+    /// `None`: a capability-only rule (adds capabilities, says nothing about the level).
+    pub risk: Option<RiskLevel>,
+    pub caps: CapSet,
+    pub why: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ArgRule {
+    pub subcommand: Vec<String>,
+    pub flags_any: Vec<String>,
+    pub flags_all: Vec<String>,
+    pub flags_none: Vec<String>,
+    pub args_any: Vec<Regex>,
+    pub args_none: Vec<Regex>,
+    pub paths_any: Vec<usize>,
+    pub paths_none: Vec<usize>,
+    /// Every argument matches one of these (and there is at least one).
+    pub args_only: Vec<Regex>,
+    /// The destination (`-t DIR`, else the last of two or more positionals) is in one
+    /// of these classes.
+    pub target_any: Vec<usize>,
+    pub target_none: Vec<usize>,
+    pub no_args: Option<bool>,
+    pub effect: Effect,
+}
+
+#[derive(Debug, Clone)]
+pub struct Wrapper {
+    pub value_options: Vec<String>,
+    pub positionals: usize,
+    /// `sh -c STRING`: the option whose value is a whole command line; `"ARGS"` means
+    /// all the arguments joined (`eval`).
+    pub command_option: Option<String>,
+    /// `find -exec CMD … ;`: options that start an embedded command.
+    pub exec_options: Vec<String>,
+    /// Words that end an embedded command (`;`, `+`).
+    pub exec_end: Vec<String>,
+    /// A floor for the wrapped command's risk (e.g. `sudo` → HIGH_RISK).
+    pub risk: Option<RiskLevel>,
+    pub caps: CapSet,
+    pub why: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct PipeRule {
+    pub from_caps: Capabilities,
+    pub into: NameSet,
+    pub effect: Effect,
+}
+
+#[derive(Debug, Clone)]
+pub struct RedirectRule {
+    /// Path classes; empty matches any target.
+    pub paths: Vec<usize>,
+    pub effect: Effect,
+}
+
+/// A loaded, compiled rule file.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub no_evidence: RiskLevel,
+    pub unmatched: RiskLevel,
+    pub never_execute: Vec<NamePat>,
+    /// Path classes by index; `path_names[i]` names `path_classes[i]`.
+    pub path_names: Vec<String>,
+    pub path_classes: Vec<Regex>,
+    pub tools: Vec<ToolRule>,
+    tool_exact: HashMap<String, usize>,
+    tool_globs: Vec<usize>,
+    pub evidence: Vec<EvidenceRule>,
+    pub args: Vec<ArgRule>,
+    args_by_tool: HashMap<String, Vec<usize>>,
+    args_glob: Vec<(NameSet, usize)>,
+    pub wrappers: Vec<Wrapper>,
+    wrapper_by_name: HashMap<String, usize>,
+    pub pipes: Vec<PipeRule>,
+    pub redirects: Vec<RedirectRule>,
+}
+
+fn risk(s: &str, context: &str) -> Result<RiskLevel, RulesError> {
+    s.parse::<RiskLevel>()
+        .map_err(|e| invalid(context, e.to_string()))
+}
+
+fn regexes(list: &[String], context: &str) -> Result<Vec<Regex>, RulesError> {
+    list.iter()
+        .map(|r| Regex::new(r).map_err(|e| invalid(context, format!("regex `{r}`: {e}"))))
+        .collect()
+}
+
+fn effect(r: &str, caps: &[String], why: &str, context: &str) -> Result<Effect, RulesError> {
+    if why.trim().is_empty() {
+        return Err(invalid(context, "every rule needs a `why`"));
+    }
+    Ok(Effect {
+        risk: risk(r, context)?,
+        caps: CapSet::parse(caps, context)?,
+        why: why.trim().to_string(),
+    })
+}
+
+impl Rules {
+    /// Parses and compiles a rule file.
+    pub fn parse(text: &str) -> Result<Rules, RulesError> {
+        let f: FileSpec = toml::from_str(text)?;
+        if f.version != 1 {
+            return Err(invalid(
+                "version",
+                format!("unsupported rule-file version {}", f.version),
+            ));
+        }
+        let path_names: Vec<String> = f.paths.keys().cloned().collect();
+        let mut path_classes = Vec::new();
+        for (name, res) in &f.paths {
+            if res.is_empty() {
+                return Err(invalid(format!("paths.{name}"), "empty path class"));
+            }
+            let alt = res
+                .iter()
+                .map(|r| format!("(?:{r})"))
+                .collect::<Vec<_>>()
+                .join("|");
+            path_classes.push(
+                Regex::new(&alt).map_err(|e| invalid(format!("paths.{name}"), e.to_string()))?,
+            );
+        }
+        let class = |n: &String, context: &str| -> Result<usize, RulesError> {
+            path_names
+                .iter()
+                .position(|p| p == n)
+                .ok_or_else(|| invalid(context, format!("unknown path class `{n}`")))
+        };
+        let classes = |v: &[String], context: &str| -> Result<Vec<usize>, RulesError> {
+            v.iter().map(|n| class(n, context)).collect()
+        };
+
+        let never_execute = f
+            .never_execute
+            .iter()
+            .map(|p| NamePat::new(p, "never_execute"))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let mut tools = Vec::new();
+        let mut tool_exact = HashMap::new();
+        let mut tool_globs = Vec::new();
+        for (i, t) in f.tool.iter().enumerate() {
+            let context = format!("tool rule #{} ({})", i + 1, t.name.join(", "));
+            if t.name.is_empty() {
+                return Err(invalid(context, "no names"));
+            }
+            let names = t
+                .name
+                .iter()
+                .map(|n| NamePat::new(n, &context))
+                .collect::<Result<Vec<_>, _>>()?;
+            for n in &names {
+                match n {
+                    NamePat::Exact(e) => {
+                        tool_exact.entry(e.clone()).or_insert(i);
+                    }
+                    NamePat::Glob(_) => {
+                        if tool_globs.last() != Some(&i) {
+                            tool_globs.push(i);
+                        }
+                    }
+                }
+            }
+            let label = if t.name.len() > 3 {
+                format!("{}, …", t.name[..3].join(", "))
+            } else {
+                t.name.join(", ")
+            };
+            tools.push(ToolRule {
+                label,
+                names,
+                effect: effect(&t.risk, &t.caps, &t.why, &context)?,
+            });
+        }
+
+        let mut evidence = Vec::new();
+        for (i, e) in f.evidence.iter().enumerate() {
+            let context = format!("evidence rule #{} ({})", i + 1, e.why);
+            if e.why.trim().is_empty() {
+                return Err(invalid(context, "every rule needs a `why`"));
+            }
+            if e.name.is_empty()
+                && e.man_section.is_empty()
+                && e.package_section.is_empty()
+                && e.summary.is_empty()
+                && e.text.is_empty()
+            {
+                return Err(invalid(context, "no conditions"));
+            }
+            evidence.push(EvidenceRule {
+                name: NameSet::new(&e.name, &context)?,
+                man_section: e.man_section.clone(),
+                package_section: e.package_section.clone(),
+                summary: regexes(&e.summary, &context)?,
+                text: regexes(&e.text, &context)?,
+                unless: regexes(&e.unless, &context)?,
+                risk: e.risk.as_deref().map(|r| risk(r, &context)).transpose()?,
+                caps: CapSet::parse(&e.caps, &context)?,
+                why: e.why.trim().to_string(),
+            });
+        }
+
+        let mut args = Vec::new();
+        let mut args_by_tool: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut args_glob = Vec::new();
+        for (i, a) in f.arg.iter().enumerate() {
+            let context = format!("arg rule #{} ({}: {})", i + 1, a.tools.join(","), a.why);
+            if a.tools.is_empty() {
+                return Err(invalid(context, "no tools"));
+            }
+            for t in &a.tools {
+                match NamePat::new(t, &context)? {
+                    NamePat::Exact(e) => args_by_tool.entry(e).or_default().push(i),
+                    NamePat::Glob(_) => {
+                        args_glob.push((NameSet::new(std::slice::from_ref(t), &context)?, i))
+                    }
+                }
+            }
+            args.push(ArgRule {
+                subcommand: a.subcommand.clone(),
+                flags_any: a.flags_any.clone(),
+                flags_all: a.flags_all.clone(),
+                flags_none: a.flags_none.clone(),
+                args_any: regexes(&a.args_any, &context)?,
+                args_none: regexes(&a.args_none, &context)?,
+                paths_any: classes(&a.paths_any, &context)?,
+                paths_none: classes(&a.paths_none, &context)?,
+                args_only: regexes(&a.args_only, &context)?,
+                target_any: classes(&a.target_any, &context)?,
+                target_none: classes(&a.target_none, &context)?,
+                no_args: a.no_args,
+                effect: effect(&a.risk, &a.caps, &a.why, &context)?,
+            });
+        }
+
+        let mut wrappers = Vec::new();
+        let mut wrapper_by_name = HashMap::new();
+        for (i, w) in f.wrapper.iter().enumerate() {
+            let context = format!("wrapper #{} ({})", i + 1, w.names.join(", "));
+            for n in &w.names {
+                if wrapper_by_name.insert(n.clone(), i).is_some() {
+                    return Err(invalid(context, format!("`{n}` is listed twice")));
+                }
+            }
+            if w.why.trim().is_empty() {
+                return Err(invalid(context, "every rule needs a `why`"));
+            }
+            wrappers.push(Wrapper {
+                value_options: w.value_options.clone(),
+                positionals: w.positionals,
+                command_option: w.command_option.clone(),
+                exec_options: w.exec_options.clone(),
+                exec_end: w.exec_end.clone(),
+                risk: w.risk.as_deref().map(|r| risk(r, &context)).transpose()?,
+                caps: CapSet::parse(&w.caps, &context)?,
+                why: w.why.trim().to_string(),
+            });
+        }
+
+        let mut pipes = Vec::new();
+        for (i, p) in f.pipe.iter().enumerate() {
+            let context = format!("pipe rule #{} ({})", i + 1, p.why);
+            pipes.push(PipeRule {
+                from_caps: CapSet::parse(&p.from_caps, &context)?.caps,
+                into: NameSet::new(&p.into, &context)?,
+                effect: effect(&p.risk, &p.caps, &p.why, &context)?,
+            });
+        }
+        let mut redirects = Vec::new();
+        for (i, r) in f.redirect.iter().enumerate() {
+            let context = format!("redirect rule #{} ({})", i + 1, r.why);
+            redirects.push(RedirectRule {
+                paths: classes(&r.paths, &context)?,
+                effect: effect(&r.risk, &r.caps, &r.why, &context)?,
+            });
+        }
+
+        Ok(Rules {
+            no_evidence: risk(&f.defaults.no_evidence, "defaults.no_evidence")?,
+            unmatched: risk(&f.defaults.unmatched, "defaults.unmatched")?,
+            never_execute,
+            path_names,
+            path_classes,
+            tools,
+            tool_exact,
+            tool_globs,
+            evidence,
+            args,
+            args_by_tool,
+            args_glob,
+            wrappers,
+            wrapper_by_name,
+            pipes,
+            redirects,
+        })
+    }
+
+    /// The first `[[tool]]` rule that names `name`.
+    pub fn tool_rule(&self, name: &str) -> Option<&ToolRule> {
+        let exact = self.tool_exact.get(name).copied();
+        let glob = self
+            .tool_globs
+            .iter()
+            .copied()
+            .take_while(|&i| !matches!(exact, Some(e) if i >= e))
+            .find(|&i| self.tools[i].names.iter().any(|n| n.matches(name)));
+        glob.or(exact).map(|i| &self.tools[i])
+    }
+
+    /// Argument rules that apply to `tool`, in file order.
+    pub fn arg_rules(&self, tool: &str) -> impl Iterator<Item = &ArgRule> {
+        let mut idx: Vec<usize> = self.args_by_tool.get(tool).cloned().unwrap_or_default();
+        idx.extend(
+            self.args_glob
+                .iter()
+                .filter(|(s, _)| s.contains(tool))
+                .map(|(_, i)| *i),
+        );
+        idx.sort_unstable();
+        idx.dedup();
+        idx.into_iter().map(move |i| &self.args[i])
+    }
+
+    pub fn wrapper(&self, name: &str) -> Option<&Wrapper> {
+        self.wrapper_by_name.get(name).map(|&i| &self.wrappers[i])
+    }
+
+    /// Is `name` on the never-execute list?
+    pub fn never_execute(&self, name: &str) -> bool {
+        self.never_execute.iter().any(|p| p.matches(name))
+    }
+
+    /// Does `path` belong to path class `class`?
+    pub fn in_class(&self, class: usize, path: &str) -> bool {
+        self.path_classes[class].is_match(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_rules_load() {
+        let r = Rules::parse(crate::classify::DEFAULT_RULES).unwrap();
+        assert!(r.tools.len() > 30);
+        assert!(r.never_execute("mkfs.ext4"));
+        assert!(r.never_execute("shutdown"));
+        assert!(!r.never_execute("ls"));
+        assert_eq!(
+            r.tool_rule("mkfs.vfat").unwrap().effect.risk,
+            RiskLevel::Critical
+        );
+    }
+
+    #[test]
+    fn bad_rules_are_errors_that_name_the_rule() {
+        let base = "version = 1\n[defaults]\nno_evidence = \"UNKNOWN\"\nunmatched = \"LOW_RISK\"\n";
+        let e = Rules::parse(&format!(
+            "{base}[[tool]]\nname=[\"x\"]\nrisk=\"SORTA\"\nwhy=\"w\"\n"
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("tool rule #1"), "{e}");
+        let e = Rules::parse(&format!(
+            "{base}[[tool]]\nname=[\"x\"]\nrisk=\"SAFE\"\ncaps=[\"TELEPORT\"]\nwhy=\"w\"\n"
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("TELEPORT"), "{e}");
+        let e = Rules::parse(&format!(
+            "{base}[[arg]]\ntools=[\"rm\"]\npaths_any=[\"nowhere\"]\nrisk=\"SAFE\"\nwhy=\"w\"\n"
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("nowhere"), "{e}");
+        let e = Rules::parse(&format!(
+            "{base}[[evidence]]\ntext=[\"(\"]\nrisk=\"SAFE\"\nwhy=\"w\"\n"
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("regex"), "{e}");
+        assert!(Rules::parse(&format!(
+            "{base}[[tool]]\nname=[\"x\"]\nrisk=\"SAFE\"\nwhy=\"\"\n"
+        ))
+        .is_err());
+        assert!(Rules::parse(&format!("{base}bogus = 1\n")).is_err());
+    }
+
+    #[test]
+    fn first_tool_rule_wins_globs_included() {
+        let t = "version = 1\n[defaults]\nno_evidence = \"UNKNOWN\"\nunmatched = \"LOW_RISK\"\n\
+                 [[tool]]\nname=[\"mkfs*\"]\nrisk=\"CRITICAL\"\nwhy=\"a\"\n\
+                 [[tool]]\nname=[\"mkfs.x\", \"ls\"]\nrisk=\"SAFE\"\nwhy=\"b\"\n";
+        let r = Rules::parse(t).unwrap();
+        assert_eq!(r.tool_rule("mkfs.x").unwrap().effect.why, "a");
+        assert_eq!(r.tool_rule("ls").unwrap().effect.why, "b");
+        assert!(r.tool_rule("cat").is_none());
+    }
+}
