@@ -129,6 +129,7 @@ mod tests {
     use crate::tools::yosys_check_hierarchy;
 
     fn edge<const L: usize>(c: &mut Counters<L>) {
+        assert!(simulate(c, 100));
         c.clk.next = true.into();
         assert!(simulate(c, 100));
         c.clk.next = false.into();

@@ -156,7 +156,7 @@ mod tests {
         let base = Descriptor::encode(
             "x",
             RiskLevel::Safe,
-            Default::default(),
+            tcp_spec::Capabilities::empty(),
             Default::default(),
             profile,
         );

@@ -209,23 +209,26 @@ mod tests {
             "module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,\
              out_valid,out_lanes,out_decision,out_reason,out_risk,cnt_cycles,cnt_processed,cnt_rejected);"
         );
+        // Declarations of the top module only (it comes first), whitespace-normalized:
+        // `input wire [191:0] in_data;`, `output reg [1:0] out_decision;`, `input wire clk;`.
+        let top: Vec<String> = g
+            .verilog
+            .lines()
+            .skip_while(|l| !l.starts_with("module tcp_validator("))
+            .take_while(|l| !l.starts_with("endmodule"))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
         for port in &g.sidecar.ports {
-            let dir = if port.direction == "input" {
-                "input wire"
+            let range = if port.width == 1 {
+                String::new()
             } else {
-                "output"
+                format!("[{}:0] ", port.width - 1)
             };
-            let want = if port.width == 1 {
-                format!("{dir} {};", port.name)
-            } else {
-                format!("[{}:0] {};", port.width - 1, port.name)
-            };
-            assert!(
-                g.verilog
-                    .lines()
-                    .any(|l| l.trim().starts_with(dir) && l.trim_end().ends_with(&want)),
-                "port {port:?} not declared as `{want}`"
-            );
+            let found = top.iter().any(|l| {
+                l.starts_with(&format!("{} ", port.direction))
+                    && l.ends_with(&format!(" {range}{};", port.name))
+            });
+            assert!(found, "port {port:?} not declared in the top module");
         }
         let back: Sidecar = serde_json::from_str(&g.sidecar_json()).unwrap();
         assert_eq!(back.config().unwrap(), cfg);

@@ -367,6 +367,8 @@ mod tests {
     }
 
     fn edge(l: &mut Lane) {
+        // Inputs settle with the clock low, then one rising edge.
+        assert!(simulate(l, 200));
         l.clk.next = true.into();
         assert!(simulate(l, 200));
         l.clk.next = false.into();

@@ -73,6 +73,7 @@ mod tests {
     use crate::tools::yosys_check_hierarchy;
 
     fn clock(p: &mut Pipe<Bits<8>>) {
+        assert!(simulate(p, 100));
         p.clk.next = true.into();
         assert!(simulate(p, 100));
         p.clk.next = false.into();
