@@ -18,6 +18,7 @@ pub mod cycle;
 pub mod decision;
 pub mod descriptor;
 pub mod kb;
+pub mod link;
 pub mod profile;
 pub mod records;
 pub mod risk;

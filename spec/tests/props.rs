@@ -168,3 +168,53 @@ proptest! {
         prop_assert_eq!(o.cnt_cycles, schedule.len() as u64 + stages as u64 + 1);
     }
 }
+
+mod link {
+    use proptest::prelude::*;
+    use tcp_spec::link::{DeviceModel, Frame, FrameParser, Info, Parsed, MAX_PAYLOAD};
+    use tcp_spec::Profile;
+
+    fn frame() -> impl Strategy<Value = Frame> {
+        (
+            any::<u8>(),
+            any::<u8>(),
+            proptest::collection::vec(any::<u8>(), 0..300),
+        )
+            .prop_map(|(c, s, p)| Frame::new(c, s, p))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4000)) {
+            let mut p = FrameParser::new();
+            for b in &bytes {
+                if let Some(Parsed::Frame(f)) = p.push(*b) {
+                    prop_assert!(f.payload.len() <= MAX_PAYLOAD);
+                }
+            }
+            let mut d = DeviceModel::new(Info {
+                protocol_version: 1, lanes: 1, stages: 1, profile: Profile::Sum16,
+                clock_hz: 1, baud: 1, build_id: 0,
+            });
+            let _ = d.receive(&bytes);
+        }
+
+        #[test]
+        fn frames_survive_noise_between_them(
+            frames in proptest::collection::vec(frame(), 1..8),
+            noise in proptest::collection::vec(any::<u8>().prop_filter("not start", |b| *b != 0xAA), 0..20),
+        ) {
+            let mut wire = Vec::new();
+            for f in &frames {
+                wire.extend_from_slice(&noise);
+                wire.extend(f.encode());
+            }
+            let mut p = FrameParser::new();
+            let got: Vec<_> = wire.iter().filter_map(|b| p.push(*b)).collect();
+            let want: Vec<_> = frames.into_iter().map(Parsed::Frame).collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+}
