@@ -380,8 +380,8 @@ mod tests {
         for s in 1..=8 {
             assert_eq!(Partition::for_stages(s).stages(), s);
         }
-        assert_eq!(Partition::for_stages(2).after_a, true);
-        assert_eq!(Partition::for_stages(2).after_b, false);
+        assert!(Partition::for_stages(2).after_a);
+        assert!(!Partition::for_stages(2).after_b);
         assert_eq!(Partition::for_stages(5).input_regs, 2);
     }
 

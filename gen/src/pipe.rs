@@ -88,7 +88,7 @@ mod tests {
             let mut seen = vec![];
             for t in 0..8u64 {
                 p.d.next = (t + 10).into();
-                p.rst.next = (t == 5).into();
+                p.rst.next = t == 5;
                 clock(&mut p);
                 seen.push(p.q.val().to_u64());
             }
