@@ -3,7 +3,7 @@
 //! * Blocks, one per file: [`checksum`] (`sum16`, `crc16`), [`decision`] (rules and
 //!   codes), [`lane`] (one descriptor per clock through the pipeline), [`counters`],
 //!   [`pipe`] (pipeline registers) and the top [`validator`].
-//! * [`generate`] emits the Verilog of a [`Config`] and its JSON sidecar.
+//! * [`generate()`](fn@generate) emits the Verilog of a [`Config`] and its JSON sidecar.
 //! * [`sim::RhdlValidator`] simulates the same design in rust-hdl's simulator, one
 //!   clock cycle per [`tcp_spec::CycleInput`]: the "rust-hdl simulation" column of every
 //!   comparison with the spec's cycle model and with Verilator.

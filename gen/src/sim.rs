@@ -1,6 +1,6 @@
 //! The rust-hdl simulation of `tcp_validator`, one clock cycle at a time.
 //!
-//! [`RhdlValidator`] drives the very design that [`crate::generate`] emits through
+//! [`RhdlValidator`] drives the very design that [`crate::generate()`](fn@crate::generate) emits through
 //! rust-hdl's simulator: [`RhdlValidator::step`] applies a [`CycleInput`] with the clock
 //! low, raises the clock (one rising edge), lets the design settle and returns the
 //! outputs packed as on the Verilog ports — the same contract as
