@@ -9,3 +9,4 @@ pub mod classify;
 pub mod commands;
 pub mod db;
 pub mod discover;
+pub mod stats;

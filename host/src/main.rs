@@ -28,6 +28,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Check a knowledge-base vector file (TSV) against the spec.
     Vectors(vectors::VectorsArgs),
+    /// Statistics on files of numbers (one per line): tests, effect sizes, power.
+    Stats(tcp_host::stats::cli::StatsArgs),
     /// Find the tools on this machine and build their descriptors, safely (sandboxed).
     Discover(tcp_host::discover::cli::DiscoverArgs),
     /// Classify a command line before running it: risk, decision, reasons.
@@ -44,6 +46,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Decode(a) => decode::run(&a).map(|()| true),
         Command::Validate(a) => validate::run(&a),
         Command::Vectors(a) => vectors::run(&a),
+        Command::Stats(a) => tcp_host::stats::cli::run(&a),
         Command::Discover(a) => tcp_host::discover::cli::run(&a),
         Command::Check(a) => tcp_host::classify::cli::check(&a),
         Command::Classify(a) => tcp_host::classify::cli::classify(&a),
