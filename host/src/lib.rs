@@ -10,3 +10,4 @@ pub mod commands;
 pub mod db;
 pub mod discover;
 pub mod stats;
+pub mod synth;

@@ -38,6 +38,8 @@ enum Command {
     Classify(tcp_host::classify::cli::ClassifyArgs),
     /// The memory-mapped descriptor database: build, import, lookup, stats.
     Db(tcp_host::db::cli::DbArgs),
+    /// Synthesize the validator for an iCE40 board (Yosys, nextpnr-ice40, icepack).
+    Synth(tcp_host::synth::cli::SynthArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<bool> {
@@ -51,6 +53,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Check(a) => tcp_host::classify::cli::check(&a),
         Command::Classify(a) => tcp_host::classify::cli::classify(&a),
         Command::Db(a) => tcp_host::db::cli::run(&a),
+        Command::Synth(a) => tcp_host::synth::cli::run(&a),
     }
 }
 

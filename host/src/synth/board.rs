@@ -12,8 +12,14 @@ use std::path::Path;
 
 /// The boards that ship with the kit: (name, TOML text).
 pub const SHIPPED: [(&str, &str); 3] = [
-    ("icebreaker", include_str!("../../../boards/icebreaker.toml")),
-    ("alchitry_cu", include_str!("../../../boards/alchitry_cu.toml")),
+    (
+        "icebreaker",
+        include_str!("../../../boards/icebreaker.toml"),
+    ),
+    (
+        "alchitry_cu",
+        include_str!("../../../boards/alchitry_cu.toml"),
+    ),
     ("icestick", include_str!("../../../boards/icestick.toml")),
 ];
 
@@ -116,7 +122,9 @@ pub const DEVICES: &[Device] = &[
         nextpnr_flag: "--lp1k",
         logic_cells: 1280,
         ram_blocks: 16,
-        packages: &["swg16tr", "cm36", "cm49", "cm81", "cm121", "qn84", "cb81", "cb121"],
+        packages: &[
+            "swg16tr", "cm36", "cm49", "cm81", "cm121", "qn84", "cb81", "cb121",
+        ],
     },
     Device {
         name: "iCE40HX1K",
@@ -218,7 +226,11 @@ impl Board {
             bad(format!(
                 "unknown device `{}` (known: {})",
                 self.device,
-                DEVICES.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
+                DEVICES
+                    .iter()
+                    .map(|d| d.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         })?;
         let pkg = self.package.to_ascii_lowercase();
@@ -283,10 +295,19 @@ impl Board {
         }
         s.push('\n');
         s.push_str(&format!("# Clock, {} MHz\n", self.clock.mhz));
-        s.push_str(&format!("set_io -nowarn {} {}\n", self.clock.port, self.clock.pin));
+        s.push_str(&format!(
+            "set_io -nowarn {} {}\n",
+            self.clock.port, self.clock.pin
+        ));
         s.push_str("\n# UART of the FTDI bridge (rx: host -> FPGA, tx: FPGA -> host)\n");
-        s.push_str(&format!("set_io -nowarn {} {}\n", self.uart.rx_port, self.uart.rx));
-        s.push_str(&format!("set_io -nowarn {} {}\n", self.uart.tx_port, self.uart.tx));
+        s.push_str(&format!(
+            "set_io -nowarn {} {}\n",
+            self.uart.rx_port, self.uart.rx
+        ));
+        s.push_str(&format!(
+            "set_io -nowarn {} {}\n",
+            self.uart.tx_port, self.uart.tx
+        ));
         if let Some(r) = &self.reset {
             s.push_str(&format!(
                 "\n# Reset button{}\n",
@@ -322,8 +343,14 @@ mod tests {
         assert_eq!(
             flags,
             [
-                ("icebreaker".to_string(), "--up5k --package sg48".to_string()),
-                ("alchitry_cu".to_string(), "--hx8k --package cb132".to_string()),
+                (
+                    "icebreaker".to_string(),
+                    "--up5k --package sg48".to_string()
+                ),
+                (
+                    "alchitry_cu".to_string(),
+                    "--hx8k --package cb132".to_string()
+                ),
                 ("icestick".to_string(), "--hx1k --package tq144".to_string()),
             ]
         );

@@ -59,10 +59,9 @@ impl CoreSource {
 
 /// The generated core for `config`.
 pub fn generated_core(config: &Config) -> Result<String, SynthError> {
-    let _ = config;
-    Err(SynthError::Usage(
-        "the RTL generator (crate tcp-gen) is not part of this build yet: pass --core FILE".into(),
-    ))
+    tcp_gen::generate(config)
+        .map(|g| g.verilog)
+        .map_err(|e| SynthError::Generate(e.to_string()))
 }
 
 /// Everything a run needs.
@@ -167,8 +166,13 @@ pub fn plan(opts: &SynthOptions) -> Result<Plan, SynthError> {
     ys.push_str(&format!("read_verilog {TOP_FILE}\n"));
     ys.push_str(&format!("hierarchy -check -top {}\n", wrapper::TOP));
     if opts.split_core {
-        ys.push_str("# keep the core a level of its own, to count its cells apart from the wrapper's\n");
-        ys.push_str(&format!("setattr -set keep_hierarchy 1 {}/core\n", wrapper::TOP));
+        ys.push_str(
+            "# keep the core a level of its own, to count its cells apart from the wrapper's\n",
+        );
+        ys.push_str(&format!(
+            "setattr -set keep_hierarchy 1 {}/core\n",
+            wrapper::TOP
+        ));
     }
     let mut flags = opts.synth_flags.join(" ");
     if !flags.is_empty() {
@@ -177,7 +181,10 @@ pub fn plan(opts: &SynthOptions) -> Result<Plan, SynthError> {
     ys.push_str(&format!("synth_ice40 -top {}{flags}\n", wrapper::TOP));
     ys.push_str(&format!("tee -q -o {STAT} stat -json\n"));
     if opts.split_core {
-        ys.push_str(&format!("setattr -unset keep_hierarchy {}/core\n", wrapper::TOP));
+        ys.push_str(&format!(
+            "setattr -unset keep_hierarchy {}/core\n",
+            wrapper::TOP
+        ));
         ys.push_str("flatten\n");
     }
     ys.push_str(&format!("write_json {NETLIST}\n"));
@@ -285,9 +292,7 @@ fn build_script(opts: &SynthOptions, yosys: &Step, pnr: &[(u64, Step)], icepack:
     s.push_str(&format!("cp \"pnr-seed$best.asc\" {ASC}\n"));
     s.push_str(&icepack.shell_line());
     s.push('\n');
-    s.push_str(&format!(
-        "echo \"$(pwd)/{BIN} (seed $best, $bestf MHz)\"\n"
-    ));
+    s.push_str(&format!("echo \"$(pwd)/{BIN} (seed $best, $bestf MHz)\"\n"));
     s
 }
 
@@ -354,14 +359,19 @@ pub fn run(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
     let b = &opts.board;
     let name = opts.config.name();
 
-    let pb = spinner(opts.progress, format!("yosys: synthesizing {name} for {}", b.name));
+    let pb = spinner(
+        opts.progress,
+        format!("yosys: synthesizing {name} for {}", b.name),
+    );
     let yosys_t = plan.yosys.run(exe(Tool::Yosys), dir);
     pb.finish_and_clear();
     let yosys_t = yosys_t?;
     let stat_path = dir.join(STAT);
     let stat = report::parse_yosys_stat(&read(&stat_path)?, wrapper::CORE, &stat_path)?;
     let dev = b.device_info();
-    if min_logic_cells(&stat) > dev.logic_cells as u64 || stat.total.ram_blocks > dev.ram_blocks as u64 {
+    if min_logic_cells(&stat) > dev.logic_cells as u64
+        || stat.total.ram_blocks > dev.ram_blocks as u64
+    {
         return Err(SynthError::DoesNotFit {
             board: b.name.clone(),
             config: name,
@@ -587,7 +597,8 @@ mod tests {
             Config::new(1, 1, Profile::Sum16).unwrap(),
         );
         o.core = CoreSource::File(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tcp_validator_handwritten.v"),
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/tcp_validator_handwritten.v"),
         );
         o.seeds = 3;
         o
@@ -598,19 +609,21 @@ mod tests {
         let p = plan(&opts()).unwrap();
         assert_eq!(p.dir, Path::new("build/icebreaker/l1_s1_sum16"));
         let names: Vec<_> = p.files.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(
-            names,
-            [CORE_FILE, TOP_FILE, PCF_FILE, YS_FILE, "build.sh"]
-        );
+        assert_eq!(names, [CORE_FILE, TOP_FILE, PCF_FILE, YS_FILE, "build.sh"]);
         assert_eq!(p.pnr.len(), 3);
         let a = p.pnr[2].1.args.join(" ");
-        assert!(a.starts_with("--up5k --package sg48 --json top.json --pcf board.pcf"), "{a}");
+        assert!(
+            a.starts_with("--up5k --package sg48 --json top.json --pcf board.pcf"),
+            "{a}"
+        );
         assert!(a.contains("--freq 12 --seed 3 --timing-allow-fail"), "{a}");
         let sh = &p.files[4].1;
         assert!(sh.contains("\"$NEXTPNR_ICE40\" --up5k"), "{sh}");
         assert!(sh.contains("YOSYS=\"${YOSYS:-yosys}\""), "{sh}");
         // The parameterized hand-written core gets its parameters.
-        assert!(p.files[1].1.contains("tcp_validator #(.LANES(1), .STAGES(1)) core"));
+        assert!(p.files[1]
+            .1
+            .contains("tcp_validator #(.LANES(1), .STAGES(1)) core"));
     }
 
     #[test]

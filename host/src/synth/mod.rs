@@ -69,6 +69,8 @@ pub enum SynthError {
     Config(#[from] tcp_spec::cycle::ConfigError),
     #[error("{0}")]
     Usage(String),
+    #[error("generating the core: {0}")]
+    Generate(String),
     #[error("plot: {0}")]
     Plot(String),
 }

@@ -30,9 +30,7 @@ impl Cells {
                 "SB_LUT4" => c.luts += n,
                 "SB_CARRY" => c.carries += n,
                 t if t.starts_with("SB_DFF") => c.ffs += n,
-                t if t.starts_with("SB_RAM40") || t.starts_with("SB_SPRAM") => {
-                    c.ram_blocks += n
-                }
+                t if t.starts_with("SB_RAM40") || t.starts_with("SB_SPRAM") => c.ram_blocks += n,
                 _ => {}
             }
         }
@@ -117,7 +115,23 @@ pub struct PnrResult {
     /// Achieved Fmax per clock net, MHz (clock names cleaned, e.g. `clk`).
     pub fmax_mhz: BTreeMap<String, f64>,
     pub utilization: BTreeMap<String, Usage>,
+    /// The slowest register-to-register path of the board clock, if nextpnr gave one.
+    #[serde(default)]
+    pub critical_path: Option<CriticalPath>,
     pub wall_s: f64,
+}
+
+/// Where the slowest path runs (cell names shortened to the RTL signal they come from).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CriticalPath {
+    pub from: String,
+    pub to: String,
+    pub delay_ns: f64,
+    /// Cell delays (clock-to-out, LUTs, carries, setup) vs wires.
+    pub logic_ns: f64,
+    pub routing_ns: f64,
+    /// Logic steps (LUTs and carry hops) on the path.
+    pub logic_steps: usize,
 }
 
 #[derive(Deserialize)]
@@ -125,6 +139,61 @@ struct PnrJson {
     #[serde(default)]
     fmax: BTreeMap<String, PnrFmax>,
     utilization: BTreeMap<String, Usage>,
+    #[serde(default)]
+    critical_paths: Vec<PnrPath>,
+}
+
+#[derive(Deserialize)]
+struct PnrPath {
+    from: String,
+    to: String,
+    path: Vec<PnrStep>,
+}
+
+#[derive(Deserialize)]
+struct PnrStep {
+    #[serde(rename = "type")]
+    kind: String,
+    delay: f64,
+    to: PnrEnd,
+}
+
+#[derive(Deserialize)]
+struct PnrEnd {
+    cell: String,
+}
+
+/// `core.lanes$0.sum16$0$sum_SB_LUT4_O_2_LC` -> `core.lanes$0.sum16$0$sum`.
+pub fn signal_of_cell(cell: &str) -> String {
+    let cut = ["_SB_", "_DFFLC", "_LC", "$sb_io"]
+        .iter()
+        .filter_map(|m| cell.find(m))
+        .min()
+        .unwrap_or(cell.len());
+    cell[..cut].to_string()
+}
+
+fn critical_path(paths: &[PnrPath]) -> Option<CriticalPath> {
+    let p = paths
+        .iter()
+        .filter(|p| p.from == p.to && !p.path.is_empty())
+        .max_by(|a, b| {
+            let d = |p: &PnrPath| p.path.iter().map(|s| s.delay).sum::<f64>();
+            d(a).total_cmp(&d(b))
+        })?;
+    let sum = |f: &dyn Fn(&str) -> bool| -> f64 {
+        p.path.iter().filter(|s| f(&s.kind)).map(|s| s.delay).sum()
+    };
+    let routing_ns = sum(&|k| k == "routing");
+    let logic_ns = sum(&|k| k != "routing");
+    Some(CriticalPath {
+        from: signal_of_cell(&p.path[0].to.cell),
+        to: signal_of_cell(&p.path[p.path.len() - 1].to.cell),
+        delay_ns: logic_ns + routing_ns,
+        logic_ns,
+        routing_ns,
+        logic_steps: p.path.iter().filter(|s| s.kind == "logic").count(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -156,6 +225,7 @@ pub fn parse_pnr_report(
             .map(|(k, v)| (clock_name(k), v.achieved))
             .collect(),
         utilization: j.utilization,
+        critical_path: critical_path(&j.critical_paths),
         wall_s,
     })
 }
@@ -310,7 +380,12 @@ impl SynthReport {
             .clocks
             .iter()
             .find(|c| c.board_mhz == t.board_mhz)
-            .map(|c| c.fmax_mhz_per_seed.iter().map(|f| format!("{f:.1}")).collect())
+            .map(|c| {
+                c.fmax_mhz_per_seed
+                    .iter()
+                    .map(|f| format!("{f:.1}"))
+                    .collect()
+            })
             .unwrap_or_default();
         s.push_str(&format!(
             "  Fmax {:.1} MHz (median of {} seed{}: {})   board clock {} MHz: {}\n",
@@ -325,6 +400,23 @@ impl SynthReport {
                 "TIMING NOT MET"
             }
         ));
+        if let Some(cp) = self
+            .per_seed
+            .iter()
+            .find(|r| r.seed == t.bitstream_seed)
+            .and_then(|r| r.critical_path.as_ref())
+        {
+            s.push_str(&format!(
+                "  critical path (seed {}): {} -> {}, {:.2} ns ({:.2} logic in {} steps, {:.2} routing)\n",
+                t.bitstream_seed,
+                cp.from,
+                cp.to,
+                cp.delay_ns,
+                cp.logic_ns,
+                cp.logic_steps,
+                cp.routing_ns
+            ));
+        }
         s.push_str(&format!(
             "  throughput {:.1} M descriptors/s at Fmax ({:.1} M/s at the board clock)\n",
             self.throughput.descriptors_per_s_at_fmax / 1e6,
@@ -373,6 +465,25 @@ mod tests {
         );
         let e = parse_pnr_report("{}", 1, 0.0, Path::new("bad.json")).unwrap_err();
         assert!(e.to_string().contains("bad.json"), "{e}");
+    }
+
+    #[test]
+    fn finds_the_critical_path_and_names_its_ends() {
+        let text = r#"{"fmax": {}, "utilization": {}, "critical_paths": [
+            {"from": "posedge clk", "to": "<async>", "path": [
+                {"type": "clk-to-q", "delay": 0.5, "from": {"cell": "a"}, "to": {"cell": "fold4_SB_DFF_Q_LC"}},
+                {"type": "routing", "delay": 30.0, "from": {"cell": "x"}, "to": {"cell": "led[0]$sb_io"}}]},
+            {"from": "posedge clk", "to": "posedge clk", "path": [
+                {"type": "clk-to-q", "delay": 0.5, "from": {"cell": "a"}, "to": {"cell": "core.cnt_SB_DFFSR_Q_DFFLC"}},
+                {"type": "routing", "delay": 1.0, "from": {"cell": "a"}, "to": {"cell": "b"}},
+                {"type": "logic", "delay": 0.3, "from": {"cell": "b"}, "to": {"cell": "b"}},
+                {"type": "logic", "delay": 0.1, "from": {"cell": "b"}, "to": {"cell": "c"}},
+                {"type": "setup", "delay": 0.1, "from": {"cell": "c"}, "to": {"cell": "core.cnt_SB_LUT4_O_4_LC"}}]}]}"#;
+        let r = parse_pnr_report(text, 1, 0.0, Path::new("x.json")).unwrap();
+        let cp = r.critical_path.unwrap();
+        assert_eq!((cp.from.as_str(), cp.to.as_str()), ("core.cnt", "core.cnt"));
+        assert_eq!(cp.logic_steps, 2);
+        assert!((cp.delay_ns - 2.0).abs() < 1e-9 && (cp.routing_ns - 1.0).abs() < 1e-9);
     }
 
     #[test]

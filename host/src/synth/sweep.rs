@@ -117,9 +117,11 @@ pub fn run(opts: &SweepOptions) -> Result<Sweep, SynthError> {
     let bar = if opts.base.progress {
         let bar = ProgressBar::new(configs.len() as u64);
         bar.set_style(
-            ProgressStyle::with_template("sweep {msg} [{bar:30}] {pos}/{len} [{elapsed_precise}, eta {eta}]")
-                .expect("static template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "sweep {msg} [{bar:30}] {pos}/{len} [{elapsed_precise}, eta {eta}]",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
         );
         bar.enable_steady_tick(Duration::from_millis(500));
         bar
@@ -181,8 +183,11 @@ pub fn run(opts: &SweepOptions) -> Result<Sweep, SynthError> {
         dir: dir.display().to_string(),
     };
     let p = dir.join("sweep.json");
-    std::fs::write(&p, serde_json::to_string_pretty(&sweep).expect("serializes") + "\n")
-        .map_err(|e| SynthError::Io { path: p, source: e })?;
+    std::fs::write(
+        &p,
+        serde_json::to_string_pretty(&sweep).expect("serializes") + "\n",
+    )
+    .map_err(|e| SynthError::Io { path: p, source: e })?;
     let p = dir.join("sweep.txt");
     std::fs::write(&p, table(&sweep)).map_err(|e| SynthError::Io { path: p, source: e })?;
     plot(&sweep, &dir.join("sweep.svg"))?;
@@ -264,12 +269,7 @@ pub fn plot(s: &Sweep, path: &Path) -> Result<(), SynthError> {
             .map(|d| d / 1e6)
             .unwrap_or(r.lanes as f64 * s.board_mhz)
     };
-    let xmax = s
-        .rows
-        .iter()
-        .map(x_of)
-        .fold(10.0f64, f64::max)
-        * 1.15;
+    let xmax = s.rows.iter().map(x_of).fold(10.0f64, f64::max) * 1.15;
     let cells = |r: &SweepRow| r.logic_cells.or(r.luts).map(|v| v as f64);
     let ymax = s
         .rows
@@ -318,14 +318,21 @@ pub fn plot(s: &Sweep, path: &Path) -> Result<(), SynthError> {
             let y = cells(r)?;
             let met = matches!(r.outcome, Outcome::Placed { met: true });
             let placed = matches!(r.outcome, Outcome::Placed { .. });
-            placed.then(|| Circle::new((x_of(r), y), 5, if met { c.filled() } else { c.stroke_width(2) }))
+            placed.then(|| {
+                Circle::new(
+                    (x_of(r), y),
+                    5,
+                    if met { c.filled() } else { c.stroke_width(2) },
+                )
+            })
         }))
         .map_err(plot_err)?
         .label(profile)
         .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
         top.draw_series(pts.iter().filter_map(|r| {
             let y = cells(r)?;
-            (r.outcome == Outcome::DoesNotFit).then(|| Cross::new((x_of(r), y), 6, RED.stroke_width(2)))
+            (r.outcome == Outcome::DoesNotFit)
+                .then(|| Cross::new((x_of(r), y), 6, RED.stroke_width(2)))
         }))
         .map_err(plot_err)?;
         top.draw_series(pts.iter().filter_map(|r| {
@@ -338,10 +345,14 @@ pub fn plot(s: &Sweep, path: &Path) -> Result<(), SynthError> {
         }))
         .map_err(plot_err)?;
     }
-    top.draw_series(std::iter::once(Cross::new((-100.0, -100.0), 6, RED.stroke_width(2))))
-        .map_err(plot_err)?
-        .label("does not fit")
-        .legend(|(x, y)| Cross::new((x + 10, y), 5, RED.stroke_width(2)));
+    top.draw_series(std::iter::once(Cross::new(
+        (-100.0, -100.0),
+        6,
+        RED.stroke_width(2),
+    )))
+    .map_err(plot_err)?
+    .label("does not fit")
+    .legend(|(x, y)| Cross::new((x + 10, y), 5, RED.stroke_width(2)));
     top.configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.85))
@@ -378,7 +389,11 @@ pub fn plot(s: &Sweep, path: &Path) -> Result<(), SynthError> {
         bot.draw_series(pts.iter().filter_map(|r| {
             let f = r.fmax_mhz?;
             let met = matches!(r.outcome, Outcome::Placed { met: true });
-            Some(Circle::new((x_of(r), f), 5, if met { c.filled() } else { c.stroke_width(2) }))
+            Some(Circle::new(
+                (x_of(r), f),
+                5,
+                if met { c.filled() } else { c.stroke_width(2) },
+            ))
         }))
         .map_err(plot_err)?
         .label(format!("{profile} (hollow: misses the board clock)"))
@@ -436,8 +451,20 @@ mod tests {
             seeds: 1,
             core_source: "test".into(),
             rows: vec![
-                row("l1_s2_sum16", 1, "sum16", Outcome::Placed { met: true }, Some(90.0)),
-                row("l2_s2_crc16", 2, "crc16", Outcome::Placed { met: false }, Some(11.0)),
+                row(
+                    "l1_s2_sum16",
+                    1,
+                    "sum16",
+                    Outcome::Placed { met: true },
+                    Some(90.0),
+                ),
+                row(
+                    "l2_s2_crc16",
+                    2,
+                    "crc16",
+                    Outcome::Placed { met: false },
+                    Some(11.0),
+                ),
                 row("l4_s2_sum16", 4, "sum16", Outcome::DoesNotFit, None),
                 row("l8_s2_sum16", 8, "sum16", Outcome::SkippedLarger, None),
             ],
@@ -460,6 +487,10 @@ mod tests {
         let p = dir.path().join("s.svg");
         plot(&sample(), &p).unwrap();
         let svg = std::fs::read_to_string(&p).unwrap();
-        assert!(svg.starts_with("<svg") && svg.contains("l1_s2_sum16"), "{}", &svg[..200]);
+        assert!(
+            svg.starts_with("<svg") && svg.contains("l1_s2_sum16"),
+            "{}",
+            &svg[..200]
+        );
     }
 }

@@ -102,8 +102,14 @@ impl Tool {
                 .output()
                 .ok()?;
             let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            (out.status.success() && !v.is_empty())
-                .then(|| format!("{} {} (Debian package {})", self.program(), v, self.package()))
+            (out.status.success() && !v.is_empty()).then(|| {
+                format!(
+                    "{} {} (Debian package {})",
+                    self.program(),
+                    v,
+                    self.package()
+                )
+            })
         })
         .unwrap_or_else(|| format!("{} (version unknown)", self.program()))
     }
@@ -231,6 +237,9 @@ mod tests {
             tried: "/nonexistent/yosys".into(),
         };
         let m = e.to_string();
-        assert!(m.contains("run scripts/setup") && m.contains("YOSYS"), "{m}");
+        assert!(
+            m.contains("run scripts/setup") && m.contains("YOSYS"),
+            "{m}"
+        );
     }
 }
