@@ -9,5 +9,6 @@ pub mod classify;
 pub mod commands;
 pub mod db;
 pub mod discover;
+pub mod link;
 pub mod stats;
 pub mod synth;

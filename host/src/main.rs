@@ -28,6 +28,10 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Check a knowledge-base vector file (TSV) against the spec.
     Vectors(vectors::VectorsArgs),
+    /// Talk to a validator board (or a simulated board) over a serial device.
+    Link(tcp_host::link::cli::LinkArgs),
+    /// Serve a simulated board on a pseudo-terminal and print its path.
+    SimBoard(tcp_host::link::cli::SimBoardArgs),
     /// Statistics on files of numbers (one per line): tests, effect sizes, power.
     Stats(tcp_host::stats::cli::StatsArgs),
     /// Find the tools on this machine and build their descriptors, safely (sandboxed).
@@ -48,6 +52,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Decode(a) => decode::run(&a).map(|()| true),
         Command::Validate(a) => validate::run(&a),
         Command::Vectors(a) => vectors::run(&a),
+        Command::Link(a) => tcp_host::link::cli::run(&a),
+        Command::SimBoard(a) => tcp_host::link::cli::sim_board(&a),
         Command::Stats(a) => tcp_host::stats::cli::run(&a),
         Command::Discover(a) => tcp_host::discover::cli::run(&a),
         Command::Check(a) => tcp_host::classify::cli::check(&a),
