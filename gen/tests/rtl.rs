@@ -43,39 +43,54 @@ fn shipped_rtl_is_up_to_date() {
     );
 }
 
-/// Every shipped configuration: Verilator lint, Icarus compile, Yosys synthesis with no
+/// One shipped configuration: Verilator lint, Icarus compile, Yosys synthesis with no
 /// latch or undriven wire; prints the generic cell counts.
+fn passes_the_tools(cfg: Config) {
+    let file = rtl_dir().join(cfg.name()).join(VERILOG_FILE);
+    assert!(
+        file.is_file(),
+        "{} missing: run the golden test with TCP_UPDATE_RTL=1",
+        file.display()
+    );
+    let work = tools::work_dir(&format!("rtl_{}", cfg.name()));
+    tools::verilator_lint(&file, TOP, &work).unwrap_or_else(|e| panic!("{}: {e}", cfg.name()));
+    tools::iverilog_compile(&file, TOP, &work).unwrap_or_else(|e| panic!("{}: {e}", cfg.name()));
+    let cells =
+        tools::yosys_synth(&file, TOP, &work).unwrap_or_else(|e| panic!("{}: {e}", cfg.name()));
+    assert!(cells.total > 0, "{}: no cells parsed", cfg.name());
+    assert!(
+        !cells.by_type.keys().any(|k| k.contains("LATCH")),
+        "{}: latches {:?}",
+        cfg.name(),
+        cells.by_type
+    );
+    println!(
+        "{:<14} {:>7} cells  {:?}",
+        cfg.name(),
+        cells.total,
+        cells.by_type
+    );
+}
+
+/// One test per shipped configuration, so that the tool runs go in parallel.
+macro_rules! shipped_tests {
+    ($($name:ident: $index:literal),*) => {$(
+        #[test]
+        fn $name() {
+            passes_the_tools(shipped()[$index]);
+        }
+    )*};
+}
+
+shipped_tests!(tools_l1_s1_sum16: 0, tools_l4_s2_sum16: 1, tools_l8_s3_sum16: 2, tools_l4_s2_crc16: 3);
+
 #[test]
-fn shipped_rtl_passes_the_tools() {
-    let mut report = vec![];
-    for cfg in shipped() {
-        let file = rtl_dir().join(cfg.name()).join(VERILOG_FILE);
-        assert!(
-            file.is_file(),
-            "{} missing: run the golden test with TCP_UPDATE_RTL=1",
-            file.display()
-        );
-        let work = tools::work_dir(&format!("rtl_{}", cfg.name()));
-        tools::verilator_lint(&file, TOP, &work).unwrap_or_else(|e| panic!("{}: {e}", cfg.name()));
-        tools::iverilog_compile(&file, TOP, &work)
-            .unwrap_or_else(|e| panic!("{}: {e}", cfg.name()));
-        let cells =
-            tools::yosys_synth(&file, TOP, &work).unwrap_or_else(|e| panic!("{}: {e}", cfg.name()));
-        assert!(cells.total > 0, "{}: no cells parsed", cfg.name());
-        assert!(
-            !cells.by_type.keys().any(|k| k.contains("LATCH")),
-            "{}: latches {:?}",
-            cfg.name(),
-            cells.by_type
-        );
-        report.push(format!(
-            "{:<14} {:>7} cells  {:?}",
-            cfg.name(),
-            cells.total,
-            cells.by_type
-        ));
-    }
-    println!("{}", report.join("\n"));
+fn every_shipped_configuration_has_a_tools_test() {
+    let names: Vec<String> = shipped().iter().map(|c| c.name()).collect();
+    assert_eq!(
+        names,
+        ["l1_s1_sum16", "l4_s2_sum16", "l8_s3_sum16", "l4_s2_crc16"]
+    );
 }
 
 /// Configurations beyond the shipped ones (extremes of the parameter space) lint and
