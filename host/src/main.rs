@@ -28,6 +28,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Check a knowledge-base vector file (TSV) against the spec.
     Vectors(vectors::VectorsArgs),
+    /// Emit the validator's Verilog for a parameter set (and its JSON sidecar).
+    Gen(tcp_gen::cli::GenArgs),
     /// Talk to a validator board (or a simulated board) over a serial device.
     Link(tcp_host::link::cli::LinkArgs),
     /// Serve a simulated board on a pseudo-terminal and print its path.
@@ -52,6 +54,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Decode(a) => decode::run(&a).map(|()| true),
         Command::Validate(a) => validate::run(&a),
         Command::Vectors(a) => vectors::run(&a),
+        Command::Gen(a) => tcp_gen::cli::run(a).map(|()| true),
         Command::Link(a) => tcp_host::link::cli::run(&a),
         Command::SimBoard(a) => tcp_host::link::cli::sim_board(&a),
         Command::Stats(a) => tcp_host::stats::cli::run(&a),
