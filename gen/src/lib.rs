@@ -21,6 +21,8 @@ pub mod lane;
 pub mod pipe;
 pub mod sim;
 pub mod tools;
+pub mod uart_rx;
+pub mod uart_tx;
 pub mod validator;
 
 pub use generate::{generate, GenError, Generated, Port, Sidecar};
