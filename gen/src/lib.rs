@@ -16,6 +16,7 @@ pub mod checksum;
 pub mod cli;
 pub mod counters;
 pub mod decision;
+pub mod frame_rx;
 pub mod generate;
 pub mod lane;
 pub mod pipe;
