@@ -28,13 +28,16 @@ use tcp_spec::{Decision as D, Profile};
 /// | 1      | A B C · out                                        |
 /// | 2      | A · B C · out                                      |
 /// | 3      | A · B · C · out                                    |
-/// | S ≥ 4  | (S−3 input registers) · A · B · C · out            |
+/// | S ≥ 4  | A · B · C · (S−3 decision registers) · out         |
 ///
 /// With two stages the cut is after phase A: for `sum16` the partial byte sums and
 /// the final add-and-compare are of similar depth, while the decision logic is
-/// shallow. Beyond three stages there is no more logic worth cutting, and the extra
-/// registers are placed at the lane inputs, where they decouple the input wiring
-/// (I/O pins, a UART frame buffer) from the checksum logic.
+/// shallow. Beyond three stages the extra registers hold the decided verdict ahead of
+/// the output register: the lanes then know each batch's counts `S − 3` cycles before
+/// it reaches the outputs, which lets the [counters](crate::counters) split their
+/// 64-bit carry chain into registered 32-bit halves without changing their visible
+/// timing. (Input registers, `input_regs`, remain available to a custom
+/// [`Partition`] but are not used by [`Partition::for_stages`].)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Partition {
     /// Registers on the lane inputs (descriptor, valid bit, policy masks).
@@ -43,6 +46,8 @@ pub struct Partition {
     pub after_a: bool,
     /// A register between phases B and C.
     pub after_b: bool,
+    /// Registers between the decision (phase C) and the output register.
+    pub after_c: usize,
 }
 
 impl Partition {
@@ -55,23 +60,26 @@ impl Partition {
                 input_regs: 0,
                 after_a: false,
                 after_b: false,
+                after_c: 0,
             },
             2 => Partition {
                 input_regs: 0,
                 after_a: true,
                 after_b: false,
+                after_c: 0,
             },
             s => Partition {
-                input_regs: s - 3,
+                input_regs: 0,
                 after_a: true,
                 after_b: true,
+                after_c: s - 3,
             },
         }
     }
 
     /// Registers from input to output, including the output register.
     pub fn stages(&self) -> usize {
-        self.input_regs + self.after_a as usize + self.after_b as usize + 1
+        self.input_regs + self.after_a as usize + self.after_b as usize + self.after_c + 1
     }
 }
 
@@ -138,15 +146,17 @@ pub struct Lane {
     pub decision: Signal<Out, Bits<2>>,
     pub reason: Signal<Out, Bits<4>>,
     pub risk: Signal<Out, Bits<5>>,
-    /// The value the output register's `valid` loads at the next edge.
+    /// The decision stage's `valid`: what the output register loads `after_c + 1`
+    /// edges later (at the next edge without decision registers).
     pub pre_valid: Signal<Out, Bit>,
-    /// The output register loads a REJECT at the next edge.
+    /// The decision stage's REJECT, with the same timing as `pre_valid`.
     pub pre_reject: Signal<Out, Bit>,
     in_regs: Vec<Pipe<LaneIn>>,
     sum16: Vec<Sum16>,
     crc16: Vec<Crc16>,
     after_a: Vec<Pipe<PhaseA>>,
     after_b: Vec<Pipe<PhaseB>>,
+    after_c: Vec<Pipe<LaneOut>>,
     decide: Decision,
     out: Pipe<LaneOut>,
     lane_in: Signal<Local, LaneIn>,
@@ -159,6 +169,7 @@ pub struct Lane {
     b: Signal<Local, PhaseB>,
     b_q: Signal<Local, PhaseB>,
     o: Signal<Local, LaneOut>,
+    o_q: Signal<Local, LaneOut>,
     magic: Constant<Bits<32>>,
     version: Constant<Bits<16>>,
     magic_lsb: Constant<Bits<8>>,
@@ -212,6 +223,10 @@ impl Lane {
                 .into_iter()
                 .map(Pipe::new)
                 .collect(),
+            after_c: opt(partition.after_c > 0, partition.after_c)
+                .into_iter()
+                .map(Pipe::new)
+                .collect(),
             decide: Decision::default(),
             out: Pipe::new(1),
             lane_in: Default::default(),
@@ -224,6 +239,7 @@ impl Lane {
             b: Default::default(),
             b_q: Default::default(),
             o: Default::default(),
+            o_q: Default::default(),
             magic: Constant::new((u32::from_be_bytes(MAGIC) as u64).into()),
             version: Constant::new((profile.version() as u64).into()),
             magic_lsb: Constant::new(field_lsb(offset::MAGIC, 4).into()),
@@ -341,9 +357,19 @@ impl Logic for Lane {
         }
         self.pre_valid.next = self.o.val().valid;
         self.pre_reject.next = self.o.val().valid & (self.o.val().decision == self.reject.val());
+        // Decision registers (STAGES > 3).
+        for _k in 0..(1 - self.after_c.len()) {
+            self.o_q.next = self.o.val();
+        }
+        for i in 0..self.after_c.len() {
+            self.after_c[i].clk.next = self.clk.val();
+            self.after_c[i].rst.next = self.rst.val();
+            self.after_c[i].d.next = self.o.val();
+            self.o_q.next = self.after_c[i].q.val();
+        }
         self.out.clk.next = self.clk.val();
         self.out.rst.next = self.rst.val();
-        self.out.d.next = self.o.val();
+        self.out.d.next = self.o_q.val();
         self.out_valid.next = self.out.q.val().valid;
         self.decision.next = self.out.q.val().decision;
         self.reason.next = self.out.q.val().reason;
@@ -382,7 +408,8 @@ mod tests {
         }
         assert!(Partition::for_stages(2).after_a);
         assert!(!Partition::for_stages(2).after_b);
-        assert_eq!(Partition::for_stages(5).input_regs, 2);
+        assert_eq!(Partition::for_stages(5).after_c, 2);
+        assert_eq!(Partition::for_stages(5).input_regs, 0);
     }
 
     /// One lane, every stage count 1..=4 and both profiles, against `decide`: the

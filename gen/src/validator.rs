@@ -124,7 +124,7 @@ impl<const L: usize, const W: usize, const W2: usize, const W4: usize, const W5:
                 .map(|_| Lane::new(config.profile, partition))
                 .collect(),
             batch: Pipe::new(config.stages),
-            counters: Counters::default(),
+            counters: Counters::new(partition.after_c),
             lane_sel: Default::default(),
             lane_valid: Default::default(),
             lane_pre_valid: Default::default(),
