@@ -404,10 +404,13 @@ mod tests {
         r.connect_all();
         let mut t = UartTx::new(12_000_000, 3_000_000);
         t.connect_all();
+        let mut ft = crate::frame_tx::FrameTx::default();
+        ft.connect_all();
         for (name, v) in [
             ("frame_rx", generate_verilog(&f)),
             ("uart_rx", generate_verilog(&r)),
             ("uart_tx", generate_verilog(&t)),
+            ("frame_tx", generate_verilog(&ft)),
         ] {
             let dir = work_dir(&format!("lint_{name}"));
             std::fs::create_dir_all(&dir).unwrap();

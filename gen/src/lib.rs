@@ -17,6 +17,7 @@ pub mod cli;
 pub mod counters;
 pub mod decision;
 pub mod frame_rx;
+pub mod frame_tx;
 pub mod generate;
 pub mod lane;
 pub mod pipe;
