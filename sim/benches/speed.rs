@@ -22,9 +22,34 @@ struct Row {
     what: String,
     cycles: u64,
     descriptors: u64,
+    /// Wall-clock seconds (best of the repetitions for Verilator).
     seconds: f64,
+    /// CPU seconds of the simulating thread (robust against a busy machine).
+    cpu_seconds: f64,
     cycles_per_second: f64,
     descriptors_per_second: f64,
+    cycles_per_cpu_second: f64,
+    descriptors_per_cpu_second: f64,
+    /// lanes × cycles per CPU second: the lane slots simulated.
+    lane_slots_per_cpu_second: f64,
+}
+
+/// CPU time of the calling thread.
+fn cpu_now() -> f64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid timespec out-pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
+
+/// Wall and CPU seconds of `f`.
+fn timed<T>(f: impl FnOnce() -> T) -> (f64, f64, T) {
+    let (t, c) = (Instant::now(), cpu_now());
+    let x = f();
+    (t.elapsed().as_secs_f64(), cpu_now() - c, x)
 }
 
 fn env_usize(k: &str, d: usize) -> usize {
@@ -34,7 +59,7 @@ fn env_usize(k: &str, d: usize) -> usize {
         .unwrap_or(d)
 }
 
-fn row(cfg: &Config, what: &str, inputs: &[CycleInput], seconds: f64) -> Row {
+fn row(cfg: &Config, what: &str, inputs: &[CycleInput], (seconds, cpu): (f64, f64)) -> Row {
     let cycles = inputs.len() as u64;
     let descriptors: u64 = inputs.iter().map(|c| descriptors_in(cfg, c)).sum();
     Row {
@@ -43,23 +68,26 @@ fn row(cfg: &Config, what: &str, inputs: &[CycleInput], seconds: f64) -> Row {
         cycles,
         descriptors,
         seconds,
+        cpu_seconds: cpu,
         cycles_per_second: cycles as f64 / seconds,
         descriptors_per_second: descriptors as f64 / seconds,
+        cycles_per_cpu_second: cycles as f64 / cpu,
+        descriptors_per_cpu_second: descriptors as f64 / cpu,
+        lane_slots_per_cpu_second: (cycles * cfg.lanes as u64) as f64 / cpu,
     }
 }
 
-/// Best of `reps` runs of the packed stream through a fresh model (run time only).
+/// Best of `reps` runs of the packed stream (run time only): (wall, CPU) seconds.
 fn time_verilator(
     sim: &mut ValidatorSim,
     inputs: &[CycleInput],
     reps: usize,
-) -> (f64, Vec<CycleOutput>) {
+) -> ((f64, f64), Vec<CycleOutput>) {
     let packed = sim.pack(inputs).expect("pack");
-    let mut best = f64::MAX;
+    let mut best = (f64::MAX, f64::MAX);
     for _ in 0..reps {
-        let t = Instant::now();
-        sim.run_packed(&packed);
-        best = best.min(t.elapsed().as_secs_f64());
+        let (w, c, ()) = timed(|| sim.run_packed(&packed));
+        best = (best.0.min(w), best.1.min(c));
     }
     let mut out = vec![];
     sim.decode_into(packed.cycles(), &mut out);
@@ -85,25 +113,14 @@ fn main() {
 
         // The reference model alone.
         let mut m = CycleModel::new(cfg);
-        let t = Instant::now();
-        let expected: Vec<CycleOutput> = inputs.iter().map(|c| m.step(c)).collect();
-        rows.push(row(
-            &cfg,
-            "cycle model (spec)",
-            &inputs,
-            t.elapsed().as_secs_f64(),
-        ));
+        let (w, c, expected) = timed(|| inputs.iter().map(|c| m.step(c)).collect::<Vec<_>>());
+        rows.push(row(&cfg, "cycle model (spec)", &inputs, (w, c)));
 
         // Verilator: the shipped model (emitted Verilog, --trace compiled in, off).
         let mut sim = ValidatorSim::new(&cfg).expect("shipped model");
         let (s, got) = time_verilator(&mut sim, &inputs, 3);
-        assert_eq!(
-            got,
-            expected,
-            "{}: Verilator disagrees with the model",
-            cfg.name()
-        );
-        let verilator_cps = inputs.len() as f64 / s;
+        assert_eq!(got, expected, "{}: Verilator disagrees", cfg.name());
+        let verilator_cps = inputs.len() as f64 / s.1;
         rows.push(row(
             &cfg,
             "verilator, verilog (shipped, traced build)",
@@ -113,19 +130,20 @@ fn main() {
 
         // Packing + running + decoding + comparing: the differential hot path.
         let mut sim = ValidatorSim::new(&cfg).expect("shipped model");
-        let t = Instant::now();
-        let packed = sim.pack(&inputs).unwrap();
-        sim.run_packed(&packed);
-        let mut out = vec![];
-        sim.decode_into(packed.cycles(), &mut out);
-        let same = out == expected;
+        let (w, c, same) = timed(|| {
+            let packed = sim.pack(&inputs).unwrap();
+            sim.run_packed(&packed);
+            let mut out = vec![];
+            sim.decode_into(packed.cycles(), &mut out);
+            out == expected
+        });
+        assert!(same);
         rows.push(row(
             &cfg,
             "verilator, verilog + pack/decode/compare",
             &inputs,
-            t.elapsed().as_secs_f64(),
+            (w, c),
         ));
-        assert!(same);
 
         for (what, options) in [
             (
@@ -153,12 +171,7 @@ fn main() {
                         t.elapsed().as_secs_f64()
                     );
                     let (s, got) = time_verilator(&mut sim, &inputs, 3);
-                    assert_eq!(
-                        got,
-                        expected,
-                        "{}: {what} disagrees with the model",
-                        cfg.name()
-                    );
+                    assert_eq!(got, expected, "{}: {what} disagrees", cfg.name());
                     rows.push(row(&cfg, what, &inputs, s));
                 }
                 Err(e) => eprintln!("   {what}: skipped: {e}"),
@@ -168,39 +181,42 @@ fn main() {
         // rust-hdl on a prefix of the same stream.
         let prefix = &inputs[..rhdl_cycles.min(inputs.len())];
         let mut r = RhdlValidator::new(&cfg).expect("rust-hdl model");
-        let t = Instant::now();
-        let a = r.run(prefix).expect("rust-hdl run");
-        let s = t.elapsed().as_secs_f64();
+        let (w, c, a) = timed(|| r.run(prefix).expect("rust-hdl run"));
         assert_eq!(
             &a[..],
             &expected[..prefix.len()],
             "{}: rust-hdl disagrees",
             cfg.name()
         );
-        let rhdl_cps = prefix.len() as f64 / s;
-        rows.push(row(&cfg, "rust-hdl simulator", prefix, s));
+        let rhdl_cps = prefix.len() as f64 / c;
+        rows.push(row(&cfg, "rust-hdl simulator", prefix, (w, c)));
         ratios.push((cfg.name(), verilator_cps / rhdl_cps));
     }
 
     println!(
-        "\n| configuration | simulator | cycles | descriptors | seconds | cycles/s | descriptors/s |"
+        "\n| configuration | simulator | cycles | descriptors | wall s | CPU s | cycles/CPU-s | descriptors/CPU-s | lane slots/CPU-s | cycles/wall-s |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in &rows {
         println!(
-            "| {} | {} | {} | {} | {:.3} | {:.3e} | {:.3e} |",
+            "| {} | {} | {} | {} | {:.3} | {:.3} | {:.2e} | {:.2e} | {:.2e} | {:.2e} |",
             r.config,
             r.what,
             r.cycles,
             r.descriptors,
             r.seconds,
-            r.cycles_per_second,
-            r.descriptors_per_second
+            r.cpu_seconds,
+            r.cycles_per_cpu_second,
+            r.descriptors_per_cpu_second,
+            r.lane_slots_per_cpu_second,
+            r.cycles_per_second
         );
     }
     println!();
     for (c, x) in &ratios {
-        println!("{c}: Verilator (shipped model) is {x:.0}x faster than rust-hdl's simulator");
+        println!(
+            "{c}: Verilator (shipped model) is {x:.0}x faster than rust-hdl's simulator (CPU time)"
+        );
     }
     let json = serde_json::json!({ "rows": rows, "verilator_over_rusthdl": ratios });
     let path =

@@ -1,6 +1,6 @@
 //! A verilated model behind the shim's C ABI: ports by name, raw record batches, clock
 //! ticks and VCD tracing. Works the same for the statically linked shipped models and
-//! for shared libraries built at run time ([`crate::build`]).
+//! for shared libraries built at run time ([`crate::builder`]).
 
 use crate::SimError;
 use std::ffi::{CStr, CString};
@@ -154,7 +154,7 @@ impl ModelLib {
         unsafe { ModelLib::from_vtable(vtable(), Code::Static) }
     }
 
-    /// Loads a model built as a shared library by [`crate::build::VerilatorBuild`].
+    /// Loads a model built as a shared library by [`crate::builder::VerilatorBuild`].
     pub fn load(path: &Path) -> Result<ModelLib, SimError> {
         let load_err = |e: libloading::Error| SimError::Load {
             path: path.to_owned(),

@@ -1,5 +1,5 @@
 //! Verilating and compiling one model: shared by the build script (the shipped
-//! configurations, linked statically) and by [`crate::build`] (models built at run time,
+//! configurations, linked statically) and by `crate::builder` (models built at run time,
 //! loaded as shared libraries).
 //!
 //! The steps, all in one work folder that also holds a `build.sh` reproducing them:
