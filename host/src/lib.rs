@@ -10,5 +10,6 @@ pub mod commands;
 pub mod db;
 pub mod discover;
 pub mod link;
+pub mod report;
 pub mod stats;
 pub mod synth;

@@ -1,0 +1,114 @@
+//! `tcp report` end to end for the smallest configuration, with the real tools.
+
+use std::process::Command;
+
+fn tcp(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tcp"))
+        .args(args)
+        .output()
+        .expect("run tcp")
+}
+
+const SMALL: [&str; 10] = [
+    "--software-count",
+    "100000",
+    "--verilator-cycles",
+    "20000",
+    "--rhdl-cycles",
+    "60",
+    "--link-count",
+    "300",
+    "--configs",
+    "l1_s1_sum16",
+];
+
+#[test]
+fn the_report_for_the_smallest_configuration_is_complete_and_consistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let o = tcp(&[
+        &["report", "--board", "icebreaker", "--out", out][..],
+        &SMALL,
+    ]
+    .concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in [
+        "report.md",
+        "report.json",
+        "throughput.svg",
+        "latency.svg",
+        "area_fmax.svg",
+    ] {
+        let p = dir.path().join(f);
+        assert!(
+            std::fs::metadata(&p)
+                .map(|m| m.len() > 200)
+                .unwrap_or(false),
+            "{f} missing"
+        );
+    }
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    for section in [
+        "software, 1 thread",
+        "rust-hdl simulation",
+        "Verilator",
+        "FPGA core",
+        "host link",
+        "ASIC 7nm",
+        "Where each wins",
+    ] {
+        assert!(md.contains(section), "report.md lacks {section}");
+    }
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(j["all_agree"], true);
+    let c = &j["configs"][0];
+    for k in ["software", "rust_hdl", "verilator", "link"] {
+        let a = if k == "software" || k == "link" {
+            &c[k]["agreement"]
+        } else {
+            &c[k]["agreement"]
+        };
+        assert_eq!(a["agree"], true, "{k}");
+        assert!(a["compared"].as_u64().unwrap() > 0, "{k} compared nothing");
+    }
+    let lanes = c["lanes"].as_f64().unwrap();
+    let stages = c["stages"].as_f64().unwrap();
+    let f = &c["fpga"];
+    assert_eq!(f["fits"], true, "{}", c["fpga_error"]);
+    let fmax = f["fmax_mhz"].as_f64().unwrap();
+    assert!(fmax > 12.0, "1x1 meets the 12 MHz board clock");
+    assert!((f["descriptors_per_s"].as_f64().unwrap() - lanes * fmax * 1e6).abs() < 1.0);
+    assert!((f["latency_ns"].as_f64().unwrap() - stages * 1e3 / fmax).abs() < 1e-6);
+    for p in c["asic"]["nodes"].as_array().unwrap() {
+        let fm = p["fmax_mhz"].as_f64().unwrap();
+        assert!((p["descriptors_per_s"].as_f64().unwrap() - lanes * fm * 1e6).abs() < 1.0);
+        let r = p["fmax_mhz_range"].as_array().unwrap();
+        assert!(r[0].as_f64().unwrap() <= fm && fm <= r[1].as_f64().unwrap());
+    }
+    let g = &c["asic"]["gates"];
+    assert!(g["gates"].as_u64().unwrap() > 100 && g["depth"].as_u64().unwrap() > 3);
+    let l = &c["link"];
+    let bound = l["descriptors_per_s_link_bound"].as_f64().unwrap();
+    assert!((bound - 3e6 / 10.0 / (24.0 * 32.0 + 7.0) * 32.0).abs() < 1e-6);
+}
+
+#[test]
+fn a_forced_mismatch_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let o = tcp(&[
+        &["report", "--skip-synth", "--inject-mismatch", "--out", out][..],
+        &SMALL,
+    ]
+    .concat());
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.contains("DISAGREES"));
+}
