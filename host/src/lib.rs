@@ -13,3 +13,4 @@ pub mod link;
 pub mod report;
 pub mod stats;
 pub mod synth;
+pub mod experiment;

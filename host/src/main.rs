@@ -46,6 +46,9 @@ enum Command {
     Db(tcp_host::db::cli::DbArgs),
     /// Statistics on files of numbers (one per line): tests, effect sizes, power.
     Stats(tcp_host::stats::cli::StatsArgs),
+    /// Run and report the TCP-vs-documentation-vs-LLM experiment.
+    #[command(subcommand)]
+    Experiment(tcp_host::experiment::cli::ExperimentCommand),
     /// Synthesize the validator for an iCE40 board (Yosys, nextpnr-ice40, icepack).
     Synth(tcp_host::synth::cli::SynthArgs),
     /// Run a descriptor stream through the Verilator model and the cycle model, compare.
@@ -67,6 +70,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Classify(a) => tcp_host::classify::cli::classify(&a),
         Command::Db(a) => tcp_host::db::cli::run(&a),
         Command::Stats(a) => tcp_host::stats::cli::run(&a),
+        Command::Experiment(c) => tcp_host::experiment::cli::run(c),
         Command::Synth(a) => tcp_host::synth::cli::run(&a),
         Command::Sim(a) => tcp_sim::cli::run(&a),
     }
