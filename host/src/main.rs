@@ -30,12 +30,12 @@ enum Command {
     Vectors(vectors::VectorsArgs),
     /// Emit the validator's Verilog for a parameter set (and its JSON sidecar).
     Gen(tcp_gen::cli::GenArgs),
+    /// Software vs simulation vs FPGA vs projected ASIC, side by side, with plots.
+    Report(tcp_host::report::ReportArgs),
     /// Talk to a validator board (or a simulated board) over a serial device.
     Link(tcp_host::link::cli::LinkArgs),
     /// Serve a simulated board on a pseudo-terminal and print its path.
     SimBoard(tcp_host::link::cli::SimBoardArgs),
-    /// Statistics on files of numbers (one per line): tests, effect sizes, power.
-    Stats(tcp_host::stats::cli::StatsArgs),
     /// Find the tools on this machine and build their descriptors, safely (sandboxed).
     Discover(tcp_host::discover::cli::DiscoverArgs),
     /// Classify a command line before running it: risk, decision, reasons.
@@ -44,6 +44,11 @@ enum Command {
     Classify(tcp_host::classify::cli::ClassifyArgs),
     /// The memory-mapped descriptor database: build, import, lookup, stats.
     Db(tcp_host::db::cli::DbArgs),
+    /// Statistics on files of numbers (one per line): tests, effect sizes, power.
+    Stats(tcp_host::stats::cli::StatsArgs),
+    /// Run and report the TCP-vs-documentation-vs-LLM experiment.
+    #[command(subcommand)]
+    Experiment(tcp_host::experiment::cli::ExperimentCommand),
     /// Synthesize the validator for an iCE40 board (Yosys, nextpnr-ice40, icepack).
     Synth(tcp_host::synth::cli::SynthArgs),
     /// Run a descriptor stream through the Verilator model and the cycle model, compare.
@@ -57,13 +62,15 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Validate(a) => validate::run(&a),
         Command::Vectors(a) => vectors::run(&a),
         Command::Gen(a) => tcp_gen::cli::run(a).map(|()| true),
+        Command::Report(a) => tcp_host::report::run(&a),
         Command::Link(a) => tcp_host::link::cli::run(&a),
         Command::SimBoard(a) => tcp_host::link::cli::sim_board(&a),
-        Command::Stats(a) => tcp_host::stats::cli::run(&a),
         Command::Discover(a) => tcp_host::discover::cli::run(&a),
         Command::Check(a) => tcp_host::classify::cli::check(&a),
         Command::Classify(a) => tcp_host::classify::cli::classify(&a),
         Command::Db(a) => tcp_host::db::cli::run(&a),
+        Command::Stats(a) => tcp_host::stats::cli::run(&a),
+        Command::Experiment(c) => tcp_host::experiment::cli::run(c),
         Command::Synth(a) => tcp_host::synth::cli::run(&a),
         Command::Sim(a) => tcp_sim::cli::run(&a),
     }
