@@ -154,7 +154,11 @@ impl LlmClient {
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {
-                let why = self.redact(&format!("request failed: {e}"));
+                let why = if e.is_timeout() {
+                    format!("timed out after {} ms", self.cfg.timeout_ms)
+                } else {
+                    self.redact(&format!("request failed: {e}"))
+                };
                 return if e.is_timeout() || e.is_connect() || e.is_request() {
                     Attempt::Retry { why, after: None }
                 } else {
@@ -174,7 +178,11 @@ impl LlmClient {
             Ok(t) => t,
             Err(e) => {
                 return Attempt::Retry {
-                    why: self.redact(&format!("reading the answer failed: {e}")),
+                    why: if e.is_timeout() {
+                        format!("timed out after {} ms", self.cfg.timeout_ms)
+                    } else {
+                        self.redact(&format!("reading the answer failed: {e}"))
+                    },
                     after: None,
                 }
             }
