@@ -22,7 +22,7 @@ warmup = 1
 inter_trial_ms = {inter_trial_ms}
 
 [tools]
-names = ["ls", "cat", "rm", "dd", "chmod", "kill"]
+names = ["ls", "cp", "rm", "dd", "chmod", "kill"]
 
 [arms.tcp]
 [arms.docs]
