@@ -125,7 +125,7 @@ impl ManIndex {
     }
 }
 
-/// Reads a page, gunzipping `.gz`, at most [`MAX_PAGE`] bytes.
+/// Reads a page, gunzipping `.gz`, at most `MAX_PAGE` bytes.
 pub fn read_page(path: &Path) -> std::io::Result<String> {
     let f = fs::File::open(path)?;
     let mut buf = Vec::new();

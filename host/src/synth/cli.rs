@@ -34,7 +34,7 @@ pub struct SynthArgs {
     /// sweep].
     #[arg(long, value_name = "K")]
     pub seeds: Option<u64>,
-    /// Root of the build tree; a run goes to DIR/<board>/<config>/.
+    /// Root of the build tree; a run goes to `DIR/<board>/<config>/`.
     #[arg(long, value_name = "DIR", default_value = "build")]
     pub out: PathBuf,
     /// Print the JSON report (or the sweep's JSON) on stdout instead of the summary.
