@@ -1,6 +1,6 @@
 //! `tcp check` and `tcp classify`.
 
-use super::engine::{CheckReport, DescriptorSource, Evidence};
+use super::engine::{CheckReport, Classifier, DescriptorSource, Evidence};
 use super::expert::{
     builtin_expert, evaluate_expert, evaluate_kb, parse_expert, ExpertReport, KbReport,
 };
@@ -268,6 +268,64 @@ fn tool(t: &ToolArgs) -> anyhow::Result<bool> {
     Ok(true)
 }
 
+/// Knowledge-base names that are one binary on this machine (hard links, symlinks):
+/// a label that depends on the name rather than the program is noise.
+#[derive(Debug, Serialize)]
+pub struct AliasConsistency {
+    /// Binaries reachable under two or more knowledge-base names.
+    pub groups: usize,
+    /// Of those, binaries whose names carry different knowledge-base risk labels.
+    pub kb_conflicting: usize,
+    /// Of those, binaries whose names get different levels from our rules.
+    pub ours_conflicting: usize,
+    /// The knowledge base's conflicting groups: (name, KB label, our label).
+    pub examples: Vec<Vec<(String, &'static str, &'static str)>>,
+}
+
+type AliasRow = (String, &'static str, &'static str);
+
+fn alias_consistency(
+    c: &Classifier,
+    rows: &[tcp_spec::kb::VectorRow],
+    me: &MachineEvidence,
+) -> AliasConsistency {
+    use std::collections::BTreeMap;
+    let scan = crate::discover::scan(&env_path_dirs());
+    let id_of: HashMap<&str, (u64, u64)> = scan
+        .tools
+        .iter()
+        .map(|f| (f.name.as_str(), f.file_id))
+        .collect();
+    let mut groups: BTreeMap<(u64, u64), Vec<AliasRow>> = BTreeMap::new();
+    for r in rows {
+        if let Some(id) = id_of.get(r.command.as_str()) {
+            let ours = c
+                .classify_tool(&r.command, &me.get(&r.command), false)
+                .risk
+                .name();
+            groups
+                .entry(*id)
+                .or_default()
+                .push((r.command.clone(), r.risk.name(), ours));
+        }
+    }
+    let multi: Vec<Vec<AliasRow>> = groups.into_values().filter(|g| g.len() > 1).collect();
+    let kb_conf: Vec<Vec<AliasRow>> = multi
+        .iter()
+        .filter(|g| g.iter().any(|x| x.1 != g[0].1))
+        .cloned()
+        .collect();
+    AliasConsistency {
+        groups: multi.len(),
+        kb_conflicting: kb_conf.len(),
+        ours_conflicting: multi
+            .iter()
+            .filter(|g| g.iter().any(|x| x.2 != g[0].2))
+            .count(),
+        examples: kb_conf,
+    }
+}
+
 /// The complete evaluation, as `tcp classify eval --json` prints it.
 #[derive(Debug, Serialize)]
 pub struct Evaluation {
@@ -275,6 +333,7 @@ pub struct Evaluation {
     pub expert: ExpertReport,
     pub expert_evidence_only: ExpertReport,
     pub kb: Option<KbReport>,
+    pub kb_aliases: Option<AliasConsistency>,
 }
 
 pub fn evaluate(a: &EvalArgs) -> anyhow::Result<Evaluation> {
@@ -289,15 +348,18 @@ pub fn evaluate(a: &EvalArgs) -> anyhow::Result<Evaluation> {
     let ev = |n: &str| me.get(n);
     let expert = evaluate_expert(&c, &table, &ev, false);
     let expert_evidence_only = evaluate_expert(&c, &table, &ev, true);
-    let kb = match &a.kb {
+    let (kb, kb_aliases) = match &a.kb {
         Some(p) => {
             let text =
                 std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
             let rows = tcp_spec::kb::parse_vectors(&text)
                 .with_context(|| format!("parsing {}", p.display()))?;
-            Some(evaluate_kb(&c, &rows, &ev, Some(&table)))
+            (
+                Some(evaluate_kb(&c, &rows, &ev, Some(&table))),
+                Some(alias_consistency(&c, &rows, &me)),
+            )
         }
-        None => None,
+        None => (None, None),
     };
     Ok(Evaluation {
         evidence: format!(
@@ -311,6 +373,7 @@ pub fn evaluate(a: &EvalArgs) -> anyhow::Result<Evaluation> {
         expert,
         expert_evidence_only,
         kb,
+        kb_aliases,
     })
 }
 
@@ -341,6 +404,13 @@ fn eval(a: &EvalArgs) -> anyhow::Result<bool> {
             pct(r.within_one, r.tools),
             pct(r.caps_exact, r.tools)
         );
+        println!(
+            "  of the {} with evidence: exact {}/{} = {}",
+            r.with_evidence,
+            r.exact_with_evidence,
+            r.with_evidence,
+            pct(r.exact_with_evidence, r.with_evidence)
+        );
         for line in r.confusion.render("expert", "classifier").lines() {
             println!("  {line}");
         }
@@ -370,7 +440,16 @@ fn eval(a: &EvalArgs) -> anyhow::Result<bool> {
         for line in k.confusion.render("KB", "classifier").lines() {
             println!("  {line}");
         }
-        println!("  how our labels were reached: {:?}", k.basis);
+        println!("  by how our label was reached:");
+        for (b, x) in &k.basis {
+            println!(
+                "    {:<10} {:>5} rows  exact {:>6}  within one level {:>6}",
+                b,
+                x.rows,
+                pct(x.exact, x.rows),
+                pct(x.within_one, x.rows)
+            );
+        }
         println!("  capabilities (KB rows / our rows / both):");
         for c in &k.capabilities {
             println!(
@@ -400,6 +479,16 @@ fn eval(a: &EvalArgs) -> anyhow::Result<bool> {
             for (t, ex, kb) in &x.disagreements {
                 println!("    {t:<12} expert {ex:<12} KB {kb}");
             }
+        }
+    }
+    if let Some(al) = &e.kb_aliases {
+        println!(
+            "  one binary, several KB names (on this machine): {} binaries; KB labels differ by name for {}, ours for {}",
+            al.groups, al.kb_conflicting, al.ours_conflicting
+        );
+        for g in al.examples.iter().take(a.show.max(1) * 2) {
+            let s: Vec<String> = g.iter().map(|(n, k, o)| format!("{n}={k}/{o}")).collect();
+            println!("    {}", s.join("  "));
         }
     }
     Ok(true)

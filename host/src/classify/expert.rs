@@ -209,6 +209,8 @@ pub struct ExpertReport {
     pub caps_exact: usize,
     /// Tools with any evidence (man page, package, help text) on this machine.
     pub with_evidence: usize,
+    /// Of those, how many got the expert's level.
+    pub exact_with_evidence: usize,
     pub confusion: Confusion,
     pub mismatches: Vec<Mismatch>,
 }
@@ -221,7 +223,7 @@ pub fn evaluate_expert(
     evidence_only: bool,
 ) -> ExpertReport {
     let mut cm = Confusion::default();
-    let (mut caps_exact, mut with_ev) = (0, 0);
+    let (mut caps_exact, mut with_ev, mut exact_ev) = (0, 0, 0);
     let mut mismatches = Vec::new();
     for e in table {
         let ev = evidence(&e.name);
@@ -230,6 +232,9 @@ pub fn evaluate_expert(
         }
         let a = c.classify_tool(&e.name, &ev, evidence_only);
         cm.add(e.risk, a.risk);
+        if !ev.is_empty() && a.risk == e.risk {
+            exact_ev += 1;
+        }
         if a.caps == e.caps {
             caps_exact += 1;
         }
@@ -257,6 +262,7 @@ pub fn evaluate_expert(
         within_one: cm.within_one(),
         caps_exact,
         with_evidence: with_ev,
+        exact_with_evidence: exact_ev,
         confusion: cm,
         mismatches,
     }
@@ -280,6 +286,14 @@ pub struct PairCount {
     pub ours: &'static str,
     pub count: usize,
     pub examples: Vec<String>,
+}
+
+/// Agreement for the rows whose label was reached one way.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BasisAgreement {
+    pub rows: usize,
+    pub exact: usize,
+    pub within_one: usize,
 }
 
 /// The expert table against the knowledge base, where both label a tool.
@@ -307,8 +321,8 @@ pub struct KbReport {
     pub confusion: Confusion,
     pub capabilities: Vec<CapAgreement>,
     pub top_disagreements: Vec<PairCount>,
-    /// How our labels were reached (tool rule, evidence, default).
-    pub basis: BTreeMap<String, usize>,
+    /// Agreement split by how our label was reached (tool rule, evidence, default).
+    pub basis: BTreeMap<String, BasisAgreement>,
     pub expert_vs_kb: Option<ExpertVsKb>,
 }
 
@@ -331,12 +345,17 @@ pub fn evaluate_kb(
         })
         .collect();
     let mut pairs: BTreeMap<(usize, usize), (usize, Vec<String>)> = BTreeMap::new();
-    let mut basis: BTreeMap<String, usize> = BTreeMap::new();
+    let mut basis: BTreeMap<String, BasisAgreement> = BTreeMap::new();
     let (mut higher, mut lower) = (0, 0);
     for r in rows {
         let a = c.classify_tool(&r.command, &evidence(&r.command), false);
         cm.add(r.risk, a.risk);
-        *basis.entry(format!("{:?}", a.basis)).or_default() += 1;
+        let b = basis.entry(format!("{:?}", a.basis)).or_default();
+        b.rows += 1;
+        b.exact += usize::from(a.risk == r.risk);
+        let mut one = Confusion::default();
+        one.add(r.risk, a.risk);
+        b.within_one += one.within_one();
         if a.risk != r.risk {
             if severity(a.risk) > severity(r.risk) {
                 higher += 1;

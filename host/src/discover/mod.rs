@@ -270,6 +270,17 @@ fn sandbox_evidence(sb: &Sandbox, target: &Path) -> (Execution, Option<String>, 
             )
         }
     };
+    if o.stdout.is_empty() && o.stderr.starts_with("bwrap: ") {
+        // bubblewrap itself could not start the tool (e.g. it lives under the masked
+        // /root or /home): that is not the tool's help text.
+        return (
+            Execution::NotExecuted {
+                because: format!("the sandbox could not start it: {}", o.stderr.trim()),
+            },
+            None,
+            None,
+        );
+    }
     let (status, signal, timed_out) = (o.status, o.signal, o.timed_out);
     let text = if o.stdout.trim().is_empty() {
         &o.stderr
