@@ -50,6 +50,9 @@ pub struct FrameRx {
     pub cmd: Signal<Out, Bits<8>>,
     pub seq: Signal<Out, Bits<8>>,
     pub len: Signal<Out, Bits<16>>,
+    /// The CRC computed over the frame so far; with `done & ok` it is the frame's CRC
+    /// (the replay window's key).
+    pub crc_out: Signal<Out, Bits<16>>,
     pub pl_valid: Signal<Out, Bit>,
     pub pl_byte: Signal<Out, Bits<8>>,
     pub pl_index: Signal<Out, Bits<16>>,
@@ -95,6 +98,7 @@ impl Default for FrameRx {
             cmd: Default::default(),
             seq: Default::default(),
             len: Default::default(),
+            crc_out: Default::default(),
             pl_valid: Default::default(),
             pl_byte: Default::default(),
             pl_index: Default::default(),
@@ -249,6 +253,7 @@ impl Logic for FrameRx {
         self.cmd.next = self.cmd_ff.q.val();
         self.seq.next = self.seq_ff.q.val();
         self.len.next = self.len_ff.q.val();
+        self.crc_out.next = self.crc.q.val();
         self.pl_valid.next = self.pl_valid_ff.q.val();
         self.pl_byte.next = self.pl_byte_ff.q.val();
         self.pl_index.next = self.pl_index_ff.q.val();
@@ -296,6 +301,11 @@ mod tests {
                 assert_eq!(flags.iter().filter(|&&f| f).count(), 1);
                 ev.push(if u.ok.val() {
                     assert_eq!(u.len.val().to_u64() as usize, payload.len());
+                    assert_eq!(
+                        u.crc_out.val().to_u64() as u16,
+                        tcp_spec::link::frame_crc(cmd, seq, &payload),
+                        "crc_out is the frame's CRC"
+                    );
                     Parsed::Frame(Frame::new(cmd, seq, std::mem::take(&mut payload)))
                 } else {
                     payload.clear();

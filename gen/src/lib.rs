@@ -12,10 +12,12 @@
 //! Every constant (magic, versions, field offsets, decision and reason codes, risk
 //! bits, CRC masks) comes from the `tcp-spec` crate at generation time.
 
+pub mod board;
 pub mod checksum;
 pub mod cli;
 pub mod counters;
 pub mod decision;
+pub mod frame_engine;
 pub mod frame_rx;
 pub mod frame_tx;
 pub mod generate;

@@ -28,31 +28,42 @@ pub const MAX_BAUD_ERROR: f64 = 0.02;
 ///
 /// # Panics
 ///
-/// With a clear message when the divisor is below [`MIN_DIVISOR`], does not fit in
-/// [`DIV_BITS`] bits, or gives an actual baud rate more than 2% off `baud`.
+/// With the message of [`checked_baud_divisor`] when the rate cannot be made.
 pub fn baud_divisor(clock_hz: u64, baud: u64) -> u64 {
-    assert!(baud > 0, "baud rate must be positive");
+    checked_baud_divisor(clock_hz, baud).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Clock cycles per bit for `baud` on a `clock_hz` clock, or why there is none: the
+/// divisor is below [`MIN_DIVISOR`], does not fit in [`DIV_BITS`] bits, or gives an
+/// actual baud rate more than 2% off `baud`.
+pub fn checked_baud_divisor(clock_hz: u64, baud: u64) -> Result<u64, String> {
+    if baud == 0 {
+        return Err("baud rate must be positive".into());
+    }
     let div = (clock_hz + baud / 2) / baud;
-    assert!(
-        div >= MIN_DIVISOR,
-        "baud {baud} is too fast for a {clock_hz} Hz clock: the UART needs at least \
-         {MIN_DIVISOR} clock cycles per bit (got divisor {div})"
-    );
-    assert!(
-        div < 1 << DIV_BITS,
-        "baud {baud} is too slow for a {clock_hz} Hz clock: divisor {div} does not fit in \
-         {DIV_BITS} bits"
-    );
+    if div < MIN_DIVISOR {
+        return Err(format!(
+            "baud {baud} is too fast for a {clock_hz} Hz clock: the UART needs at least \
+             {MIN_DIVISOR} clock cycles per bit (got divisor {div})"
+        ));
+    }
+    if div >= 1 << DIV_BITS {
+        return Err(format!(
+            "baud {baud} is too slow for a {clock_hz} Hz clock: divisor {div} does not fit in \
+             {DIV_BITS} bits"
+        ));
+    }
     let actual = clock_hz as f64 / div as f64;
     let err = (actual - baud as f64).abs() / baud as f64;
-    assert!(
-        err <= MAX_BAUD_ERROR,
-        "baud {baud} is not representable on a {clock_hz} Hz clock within {}%: the nearest \
-         divisor {div} gives {actual:.0} baud ({:.2}% off)",
-        MAX_BAUD_ERROR * 100.0,
-        err * 100.0
-    );
-    div
+    if err > MAX_BAUD_ERROR {
+        return Err(format!(
+            "baud {baud} is not representable on a {clock_hz} Hz clock within {}%: the nearest \
+             divisor {div} gives {actual:.0} baud ({:.2}% off)",
+            MAX_BAUD_ERROR * 100.0,
+            err * 100.0
+        ));
+    }
+    Ok(div)
 }
 
 #[derive(LogicBlock)]

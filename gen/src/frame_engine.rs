@@ -1,0 +1,581 @@
+//! The frame engine: host-link requests in, validator work and replies out.
+//!
+//! It sits between the UART (bytes) and the `tcp_validator` core (descriptors) and
+//! answers every request exactly as the spec's reference device
+//! ([`tcp_spec::link::DeviceModel`]) does, byte for byte; `docs/protocol.md` is the
+//! prose. Inside:
+//!
+//! * [`FrameRx`] parses the request. The payload of a VALIDATE is validated **while it
+//!   arrives**: every 24th byte hands a descriptor to the core (`core_valid`,
+//!   `core_data`), and each result (`res_valid`, `res_verdict`, the packed verdict of
+//!   `docs/format.md`) is written into the *pending* reply slot of a block RAM. A
+//!   CONFIG's 8 bytes go to the pending slot and to a shadow register. Nothing is
+//!   committed before the CRC has been checked: a frame that fails it leaves the
+//!   counters, the policy and the replay window as they were.
+//! * At the end of a good frame (`done & ok`) the request executes: a match in the
+//!   replay window answers again from the stored reply (the `replays` counter moves,
+//!   nothing else); otherwise CONFIG installs the masks, VALIDATE adds its
+//!   descriptors and rejections to the counters, and both enter the 4-entry window
+//!   keyed by `(cmd, seq, crc)` with their reply slot. Eight reply slots rotate, so a
+//!   slot is rewritten only four commits after it left the window.
+//! * Replies leave in order through [`FrameTx`]: from a slot (CONFIG, VALIDATE,
+//!   replays), from a snapshot of the counters (STATS), from constants (INFO) or from
+//!   the error code (error replies). One reply is sent while at most one more waits;
+//!   a request that completes while one is already waiting is dropped unanswered
+//!   (errors are still counted), and the host's timeout retransmits it. A host that
+//!   keeps to the protocol's window with batches of 8 or more never sees this: each
+//!   VALIDATE reply is shorter than the next request.
+//! * STATS: the counters are read when its reply starts, and the STATS request counts
+//!   as a good request only then, so the reply counts the requests executed before
+//!   it. `cycles` is the core's `cnt_cycles` (clock cycles since reset); the
+//!   reference model counts bytes there instead.
+//!
+//! The CRC bytes of a request take `2 × 10 × divisor` cycles, which must exceed the
+//! core's latency so that the last result is stored before the frame ends: the board
+//! generator checks it.
+
+use crate::frame_rx::FrameRx;
+use crate::frame_tx::FrameTx;
+use rust_hdl::prelude::*;
+use tcp_spec::decision::Decision as D;
+use tcp_spec::descriptor::DESCRIPTOR_BITS;
+use tcp_spec::link::{Command, ErrorCode, Info, Stats, ERROR, REPLY, WINDOW};
+
+/// Address bits of the reply memory: 8 slots × 256 words of 16 bits.
+pub const MEM_BITS: usize = 11;
+/// Reply slots (a power of two; slots rotate).
+pub const SLOTS: usize = 8;
+/// Bits of a packed verdict: decision 2, reason 4, risk 5.
+pub const VERDICT_BITS: usize = 11;
+
+const _: () = assert!(WINDOW == 4, "the RTL window has four entries");
+const _: () = assert!(SLOTS >= 2 * WINDOW, "a slot outlives its window entry");
+
+/// Where the bytes of the reply being sent come from.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, LogicState)]
+pub enum Source {
+    /// A reply slot of the block RAM (CONFIG, VALIDATE, replays).
+    Slot,
+    /// `[code, request cmd]`.
+    Error,
+    /// The counter snapshot.
+    Stats,
+    /// The INFO constant.
+    Info,
+}
+
+#[derive(LogicBlock)]
+pub struct FrameEngine {
+    pub clk: Signal<In, Clock>,
+    /// Synchronous, active high.
+    pub rst: Signal<In, Bit>,
+    pub rx_byte: Signal<In, Bits<8>>,
+    pub rx_valid: Signal<In, Bit>,
+    pub tx_data: Signal<Out, Bits<8>>,
+    pub tx_start: Signal<Out, Bit>,
+    pub tx_ready: Signal<In, Bit>,
+    /// One descriptor for the core, byte 0 in the top bits.
+    pub core_valid: Signal<Out, Bit>,
+    pub core_data: Signal<Out, Bits<DESCRIPTOR_BITS>>,
+    pub deny_mask: Signal<Out, Bits<32>>,
+    pub approval_mask: Signal<Out, Bits<32>>,
+    /// The core's result for the oldest descriptor not yet answered.
+    pub res_valid: Signal<In, Bit>,
+    pub res_verdict: Signal<In, Bits<VERDICT_BITS>>,
+    /// The core's `cnt_cycles`.
+    pub cycles: Signal<In, Bits<64>>,
+    /// One-cycle pulse at the end of every frame, good or bad (an activity light).
+    pub frame_done: Signal<Out, Bit>,
+    rx: FrameRx,
+    tx: FrameTx,
+    replies: RAM<Bits<16>, MEM_BITS>,
+    // Policy in force.
+    deny: DFF<Bits<32>>,
+    appr: DFF<Bits<32>>,
+    // The request being received.
+    desc: DFF<Bits<DESCRIPTOR_BITS>>,
+    bcnt: DFF<Bits<5>>,
+    ndesc: DFF<Bits<9>>,
+    issue: DFF<Bit>,
+    widx: DFF<Bits<8>>,
+    prev: DFF<Bits<8>>,
+    cfg: DFF<Bits<64>>,
+    rej: DFF<Bits<9>>,
+    slot: DFF<Bits<3>>,
+    // Replay window, newest first: key = cmd, seq, crc; meta = valid, slot, bytes.
+    wk0: DFF<Bits<32>>,
+    wk1: DFF<Bits<32>>,
+    wk2: DFF<Bits<32>>,
+    wk3: DFF<Bits<32>>,
+    wm0: DFF<Bits<13>>,
+    wm1: DFF<Bits<13>>,
+    wm2: DFF<Bits<13>>,
+    wm3: DFF<Bits<13>>,
+    // The reply waiting for the transmitter.
+    job: DFF<Bit>,
+    job_src: DFF<Source>,
+    job_cmd: DFF<Bits<8>>,
+    job_seq: DFF<Bits<8>>,
+    job_len: DFF<Bits<16>>,
+    job_slot: DFF<Bits<3>>,
+    job_code: DFF<Bits<8>>,
+    job_rcmd: DFF<Bits<8>>,
+    // The reply being sent.
+    act_src: DFF<Source>,
+    act_slot: DFF<Bits<3>>,
+    act_code: DFF<Bits<8>>,
+    act_rcmd: DFF<Bits<8>>,
+    // Counters (STATS).
+    n_crc: DFF<Bits<32>>,
+    n_len: DFF<Bits<32>>,
+    n_unknown: DFF<Bits<32>>,
+    n_replay: DFF<Bits<32>>,
+    n_ok: DFF<Bits<32>>,
+    n_skipped: DFF<Bits<32>>,
+    n_processed: DFF<Bits<64>>,
+    n_rejected: DFF<Bits<64>>,
+    snap: DFF<Bits<384>>,
+    // Combinational helpers.
+    key: Signal<Local, Bits<32>>,
+    hit: Signal<Local, Bit>,
+    hit_meta: Signal<Local, Bits<13>>,
+    go: Signal<Local, Bit>,
+    take: Signal<Local, Bit>,
+    ok_inc: Signal<Local, Bits<32>>,
+    off_stats: Signal<Local, Bits<9>>,
+    off_info: Signal<Local, Bits<7>>,
+    byte_out: Signal<Local, Bits<8>>,
+    commit: Signal<Local, Bit>,
+    nj_cmd: Signal<Local, Bits<8>>,
+    nj_len: Signal<Local, Bits<16>>,
+    nj_src: Signal<Local, Source>,
+    nj_slot: Signal<Local, Bits<3>>,
+    nj_code: Signal<Local, Bits<8>>,
+    nj_meta: Signal<Local, Bits<13>>,
+    // Constants from the spec.
+    c_config: Constant<Bits<8>>,
+    c_validate: Constant<Bits<8>>,
+    c_stats: Constant<Bits<8>>,
+    c_info: Constant<Bits<8>>,
+    c_reply: Constant<Bits<8>>,
+    c_error: Constant<Bits<8>>,
+    e_crc: Constant<Bits<8>>,
+    e_len: Constant<Bits<8>>,
+    e_unknown: Constant<Bits<8>>,
+    d_reject: Constant<Bits<2>>,
+    stats_len: Constant<Bits<16>>,
+    info_len: Constant<Bits<16>>,
+    info: Constant<Bits<128>>,
+    c_meta_valid: Constant<Bits<13>>,
+    c_meta_config: Constant<Bits<13>>,
+}
+
+impl FrameEngine {
+    /// An engine that reports `info` for INFO.
+    pub fn new(info: &Info) -> FrameEngine {
+        let info_word = u128::from_be_bytes(info.encode().try_into().expect("INFO is 16 bytes"));
+        let c8 = |v: u8| Constant::new(Bits::<8>::from(v as u64));
+        FrameEngine {
+            clk: Default::default(),
+            rst: Default::default(),
+            rx_byte: Default::default(),
+            rx_valid: Default::default(),
+            tx_data: Default::default(),
+            tx_start: Default::default(),
+            tx_ready: Default::default(),
+            core_valid: Default::default(),
+            core_data: Default::default(),
+            deny_mask: Default::default(),
+            approval_mask: Default::default(),
+            res_valid: Default::default(),
+            res_verdict: Default::default(),
+            cycles: Default::default(),
+            frame_done: Default::default(),
+            rx: Default::default(),
+            tx: Default::default(),
+            replies: Default::default(),
+            deny: Default::default(),
+            appr: Default::default(),
+            desc: Default::default(),
+            bcnt: Default::default(),
+            ndesc: Default::default(),
+            issue: Default::default(),
+            widx: Default::default(),
+            prev: Default::default(),
+            cfg: Default::default(),
+            rej: Default::default(),
+            slot: Default::default(),
+            wk0: Default::default(),
+            wk1: Default::default(),
+            wk2: Default::default(),
+            wk3: Default::default(),
+            wm0: Default::default(),
+            wm1: Default::default(),
+            wm2: Default::default(),
+            wm3: Default::default(),
+            job: Default::default(),
+            job_src: Default::default(),
+            job_cmd: Default::default(),
+            job_seq: Default::default(),
+            job_len: Default::default(),
+            job_slot: Default::default(),
+            job_code: Default::default(),
+            job_rcmd: Default::default(),
+            act_src: Default::default(),
+            act_slot: Default::default(),
+            act_code: Default::default(),
+            act_rcmd: Default::default(),
+            n_crc: Default::default(),
+            n_len: Default::default(),
+            n_unknown: Default::default(),
+            n_replay: Default::default(),
+            n_ok: Default::default(),
+            n_skipped: Default::default(),
+            n_processed: Default::default(),
+            n_rejected: Default::default(),
+            snap: Default::default(),
+            key: Default::default(),
+            hit: Default::default(),
+            hit_meta: Default::default(),
+            go: Default::default(),
+            take: Default::default(),
+            ok_inc: Default::default(),
+            off_stats: Default::default(),
+            off_info: Default::default(),
+            byte_out: Default::default(),
+            commit: Default::default(),
+            nj_cmd: Default::default(),
+            nj_len: Default::default(),
+            nj_src: Default::default(),
+            nj_slot: Default::default(),
+            nj_code: Default::default(),
+            nj_meta: Default::default(),
+            c_config: c8(Command::Config as u8),
+            c_validate: c8(Command::Validate as u8),
+            c_stats: c8(Command::Stats as u8),
+            c_info: c8(Command::Info as u8),
+            c_reply: c8(REPLY),
+            c_error: c8(ERROR),
+            e_crc: c8(ErrorCode::BadCrc as u8),
+            e_len: c8(ErrorCode::BadLength as u8),
+            e_unknown: c8(ErrorCode::UnknownCommand as u8),
+            d_reject: Constant::new((D::Reject as u64).into()),
+            stats_len: Constant::new((Stats::LEN as u64).into()),
+            info_len: Constant::new((Info::LEN as u64).into()),
+            info: Constant::new(info_word.to_bits()),
+            c_meta_valid: Constant::new((1u64 << 12).into()),
+            c_meta_config: Constant::new(8u64.into()),
+        }
+    }
+}
+
+impl Logic for FrameEngine {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clk,
+            deny,
+            appr,
+            desc,
+            bcnt,
+            ndesc,
+            issue,
+            widx,
+            prev,
+            cfg,
+            rej,
+            slot,
+            wk0,
+            wk1,
+            wk2,
+            wk3,
+            wm0,
+            wm1,
+            wm2,
+            wm3,
+            job,
+            job_src,
+            job_cmd,
+            job_seq,
+            job_len,
+            job_slot,
+            job_code,
+            job_rcmd,
+            act_src,
+            act_slot,
+            act_code,
+            act_rcmd,
+            n_crc,
+            n_len,
+            n_unknown,
+            n_replay,
+            n_ok,
+            n_skipped,
+            n_processed,
+            n_rejected,
+            snap
+        );
+        self.rx.clk.next = self.clk.val();
+        self.rx.rst.next = self.rst.val();
+        self.rx.rx_byte.next = self.rx_byte.val();
+        self.rx.rx_valid.next = self.rx_valid.val();
+        self.tx.clk.next = self.clk.val();
+        self.tx.rst.next = self.rst.val();
+        self.tx.tx_ready.next = self.tx_ready.val();
+        self.tx_data.next = self.tx.tx_data.val();
+        self.tx_start.next = self.tx.tx_start.val();
+        self.replies.read_clock.next = self.clk.val();
+        self.replies.write_clock.next = self.clk.val();
+        self.frame_done.next = self.rx.done.val();
+        self.core_valid.next = self.issue.q.val();
+        self.core_data.next = self.desc.q.val();
+        self.deny_mask.next = self.deny.q.val();
+        self.approval_mask.next = self.appr.q.val();
+
+        // ---- The request being received: descriptors to the core, CONFIG bytes. ----
+        self.issue.d.next = false;
+        self.replies.write_enable.next = false;
+        self.replies.write_address.next =
+            (bit_cast::<MEM_BITS, 3>(self.slot.q.val()) << 8) | bit_cast::<MEM_BITS, 8>(self.widx.q.val());
+        self.replies.write_data.next = bit_cast::<16, VERDICT_BITS>(self.res_verdict.val());
+        if self.rx.pl_valid.val() {
+            if self.rx.cmd.val() == self.c_validate.val() {
+                self.desc.d.next = (self.desc.q.val() << 8)
+                    | bit_cast::<DESCRIPTOR_BITS, 8>(self.rx.pl_byte.val());
+                if self.bcnt.q.val() == 23 {
+                    self.bcnt.d.next = 0.into();
+                    self.issue.d.next = true;
+                    self.ndesc.d.next = self.ndesc.q.val() + 1;
+                } else {
+                    self.bcnt.d.next = self.bcnt.q.val() + 1;
+                }
+            }
+            if self.rx.cmd.val() == self.c_config.val() {
+                self.cfg.d.next = (self.cfg.q.val() << 8) | bit_cast::<64, 8>(self.rx.pl_byte.val());
+                self.prev.d.next = self.rx.pl_byte.val();
+                if self.rx.pl_index.val().get_bit(0) {
+                    self.replies.write_enable.next = true;
+                    self.replies.write_data.next = (bit_cast::<16, 8>(self.prev.q.val()) << 8)
+                        | bit_cast::<16, 8>(self.rx.pl_byte.val());
+                    self.widx.d.next = self.widx.q.val() + 1;
+                }
+            }
+        }
+        if self.res_valid.val() {
+            self.replies.write_enable.next = true;
+            self.widx.d.next = self.widx.q.val() + 1;
+            if self.res_verdict.val().get_bits::<2>(0) == self.d_reject.val() {
+                self.rej.d.next = self.rej.q.val() + 1;
+            }
+        }
+        if self.rx.skipped.val() {
+            self.n_skipped.d.next = self.n_skipped.q.val() + 1;
+        }
+
+        // ---- The transmitter takes the waiting reply when it is idle. ----
+        self.go.next = self.job.q.val() & self.tx.ready.val();
+        self.tx.go.next = self.go.val();
+        self.tx.cmd.next = self.job_cmd.q.val();
+        self.tx.seq.next = self.job_seq.q.val();
+        self.tx.len.next = self.job_len.q.val();
+        self.ok_inc.next = 0.into();
+        if self.go.val() {
+            self.job.d.next = false;
+            self.act_src.d.next = self.job_src.q.val();
+            self.act_slot.d.next = self.job_slot.q.val();
+            self.act_code.d.next = self.job_code.q.val();
+            self.act_rcmd.d.next = self.job_rcmd.q.val();
+            if self.job_src.q.val() == Source::Stats {
+                // The STATS request executes now: the counters before it.
+                self.ok_inc.next = 1.into();
+                self.snap.d.next = (bit_cast::<384, 64>(self.cycles.val()) << 320)
+                    | (bit_cast::<384, 64>(self.n_processed.q.val()) << 256)
+                    | (bit_cast::<384, 64>(self.n_rejected.q.val()) << 192)
+                    | (bit_cast::<384, 32>(self.n_crc.q.val()) << 160)
+                    | (bit_cast::<384, 32>(self.n_len.q.val()) << 128)
+                    | (bit_cast::<384, 32>(self.n_unknown.q.val()) << 96)
+                    | (bit_cast::<384, 32>(self.n_replay.q.val()) << 64)
+                    | (bit_cast::<384, 32>(self.n_ok.q.val()) << 32)
+                    | bit_cast::<384, 32>(self.n_skipped.q.val());
+            }
+        }
+        // A finished frame is taken unless a reply is already waiting.
+        self.take.next = !self.job.q.val() | self.go.val();
+
+        // ---- End of a frame: execute, replay or refuse. ----
+        self.key.next = (bit_cast::<32, 8>(self.rx.cmd.val()) << 24)
+            | (bit_cast::<32, 8>(self.rx.seq.val()) << 16)
+            | bit_cast::<32, 16>(self.rx.crc_out.val());
+        self.hit.next = false;
+        self.hit_meta.next = 0.into();
+        if self.wm3.q.val().get_bit(12) & (self.wk3.q.val() == self.key.val()) {
+            self.hit.next = true;
+            self.hit_meta.next = self.wm3.q.val();
+        }
+        if self.wm2.q.val().get_bit(12) & (self.wk2.q.val() == self.key.val()) {
+            self.hit.next = true;
+            self.hit_meta.next = self.wm2.q.val();
+        }
+        if self.wm1.q.val().get_bit(12) & (self.wk1.q.val() == self.key.val()) {
+            self.hit.next = true;
+            self.hit_meta.next = self.wm1.q.val();
+        }
+        if self.wm0.q.val().get_bit(12) & (self.wk0.q.val() == self.key.val()) {
+            self.hit.next = true;
+            self.hit_meta.next = self.wm0.q.val();
+        }
+        // The reply to a finished frame; by default an error about it.
+        self.nj_cmd.next = self.c_error.val();
+        self.nj_len.next = 2.into();
+        self.nj_src.next = Source::Error;
+        self.nj_code.next = self.e_len.val();
+        self.nj_slot.next = self.slot.q.val();
+        self.nj_meta.next = self.c_meta_valid.val()
+            | (bit_cast::<13, 3>(self.slot.q.val()) << 9)
+            | bit_cast::<13, 9>(self.ndesc.q.val() << 1);
+        self.commit.next = false;
+        if self.rx.done.val() {
+            if self.rx.bad_crc.val() {
+                self.n_crc.d.next = self.n_crc.q.val() + 1;
+                self.nj_code.next = self.e_crc.val();
+            } else if self.rx.bad_len.val() {
+                self.n_len.d.next = self.n_len.q.val() + 1;
+            } else if !self.take.val() {
+                // A good request while a reply is waiting: dropped before it executes;
+                // the host retransmits it.
+            } else if self.hit.val() {
+                self.n_replay.d.next = self.n_replay.q.val() + 1;
+                self.nj_cmd.next = self.rx.cmd.val() | self.c_reply.val();
+                self.nj_src.next = Source::Slot;
+                self.nj_slot.next = self.hit_meta.val().get_bits::<3>(9);
+                self.nj_len.next = bit_cast::<16, 9>(self.hit_meta.val().get_bits::<9>(0));
+            } else if (self.rx.cmd.val() == self.c_config.val()) & (self.rx.len.val() == 8) {
+                self.deny.d.next = self.cfg.q.val().get_bits::<32>(32);
+                self.appr.d.next = self.cfg.q.val().get_bits::<32>(0);
+                self.commit.next = true;
+                self.nj_cmd.next = self.rx.cmd.val() | self.c_reply.val();
+                self.nj_src.next = Source::Slot;
+                self.nj_len.next = 8.into();
+                self.nj_meta.next = self.c_meta_valid.val()
+                    | (bit_cast::<13, 3>(self.slot.q.val()) << 9)
+                    | self.c_meta_config.val();
+            } else if (self.rx.cmd.val() == self.c_validate.val())
+                & (self.bcnt.q.val() == 0)
+                & self.ndesc.q.val().any()
+            {
+                self.n_processed.d.next =
+                    self.n_processed.q.val() + bit_cast::<64, 9>(self.ndesc.q.val());
+                self.n_rejected.d.next =
+                    self.n_rejected.q.val() + bit_cast::<64, 9>(self.rej.q.val());
+                self.commit.next = true;
+                self.nj_cmd.next = self.rx.cmd.val() | self.c_reply.val();
+                self.nj_src.next = Source::Slot;
+                self.nj_len.next = bit_cast::<16, 9>(self.ndesc.q.val() << 1);
+            } else if (self.rx.cmd.val() == self.c_stats.val()) & (self.rx.len.val() == 0) {
+                // Counted as executed when its reply starts (above).
+                self.nj_cmd.next = self.rx.cmd.val() | self.c_reply.val();
+                self.nj_src.next = Source::Stats;
+                self.nj_len.next = self.stats_len.val();
+            } else if (self.rx.cmd.val() == self.c_info.val()) & (self.rx.len.val() == 0) {
+                self.ok_inc.next = self.ok_inc.val() + 1;
+                self.nj_cmd.next = self.rx.cmd.val() | self.c_reply.val();
+                self.nj_src.next = Source::Info;
+                self.nj_len.next = self.info_len.val();
+            } else if (self.rx.cmd.val() == 0) | (self.rx.cmd.val() > self.c_info.val()) {
+                self.n_unknown.d.next = self.n_unknown.q.val() + 1;
+                self.nj_code.next = self.e_unknown.val();
+            } else {
+                self.n_len.d.next = self.n_len.q.val() + 1;
+            }
+            if self.take.val() {
+                self.job.d.next = true;
+                self.job_cmd.d.next = self.nj_cmd.val();
+                self.job_seq.d.next = self.rx.seq.val();
+                self.job_len.d.next = self.nj_len.val();
+                self.job_src.d.next = self.nj_src.val();
+                self.job_slot.d.next = self.nj_slot.val();
+                self.job_code.d.next = self.nj_code.val();
+                self.job_rcmd.d.next = self.rx.cmd.val();
+            }
+            // The next frame starts from scratch.
+            self.bcnt.d.next = 0.into();
+            self.ndesc.d.next = 0.into();
+            self.widx.d.next = 0.into();
+            self.rej.d.next = 0.into();
+        }
+        // A committed CONFIG or VALIDATE: the newest window entry, the next slot.
+        if self.commit.val() {
+            self.ok_inc.next = self.ok_inc.val() + 1;
+            self.slot.d.next = self.slot.q.val() + 1;
+            self.wk3.d.next = self.wk2.q.val();
+            self.wk2.d.next = self.wk1.q.val();
+            self.wk1.d.next = self.wk0.q.val();
+            self.wk0.d.next = self.key.val();
+            self.wm3.d.next = self.wm2.q.val();
+            self.wm2.d.next = self.wm1.q.val();
+            self.wm1.d.next = self.wm0.q.val();
+            self.wm0.d.next = self.nj_meta.val();
+        }
+        self.n_ok.d.next = self.n_ok.q.val() + self.ok_inc.val();
+
+        // ---- The payload byte the transmitter asks for. ----
+        self.replies.read_address.next = (bit_cast::<MEM_BITS, 3>(self.act_slot.q.val()) << 8)
+            | bit_cast::<MEM_BITS, 8>(self.tx.pl_index.val().get_bits::<8>(1));
+        self.off_stats.next =
+            bits::<9>(376) - (bit_cast::<9, 6>(self.tx.pl_index.val().get_bits::<6>(0)) << 3);
+        self.off_info.next =
+            bits::<7>(120) - (bit_cast::<7, 4>(self.tx.pl_index.val().get_bits::<4>(0)) << 3);
+        self.byte_out.next = self.act_rcmd.q.val();
+        match self.act_src.q.val() {
+            Source::Slot => {
+                if self.tx.pl_index.val().get_bit(0) {
+                    self.byte_out.next = self.replies.read_data.val().get_bits::<8>(0);
+                } else {
+                    self.byte_out.next = self.replies.read_data.val().get_bits::<8>(8);
+                }
+            }
+            Source::Error => {
+                if self.tx.pl_index.val() == 0 {
+                    self.byte_out.next = self.act_code.q.val();
+                }
+            }
+            Source::Stats => {
+                self.byte_out.next = self
+                    .snap
+                    .q
+                    .val()
+                    .get_bits::<8>(self.off_stats.val().index());
+            }
+            Source::Info => {
+                self.byte_out.next = self.info.val().get_bits::<8>(self.off_info.val().index());
+            }
+        }
+        self.tx.pl_byte.next = self.byte_out.val();
+
+        if self.rst.val() {
+            self.deny.d.next = 0.into();
+            self.appr.d.next = 0.into();
+            self.bcnt.d.next = 0.into();
+            self.ndesc.d.next = 0.into();
+            self.issue.d.next = false;
+            self.widx.d.next = 0.into();
+            self.rej.d.next = 0.into();
+            self.slot.d.next = 0.into();
+            self.wm0.d.next = 0.into();
+            self.wm1.d.next = 0.into();
+            self.wm2.d.next = 0.into();
+            self.wm3.d.next = 0.into();
+            self.job.d.next = false;
+            self.n_crc.d.next = 0.into();
+            self.n_len.d.next = 0.into();
+            self.n_unknown.d.next = 0.into();
+            self.n_replay.d.next = 0.into();
+            self.n_ok.d.next = 0.into();
+            self.n_skipped.d.next = 0.into();
+            self.n_processed.d.next = 0.into();
+            self.n_rejected.d.next = 0.into();
+            self.replies.write_enable.next = false;
+        }
+    }
+}
