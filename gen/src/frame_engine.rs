@@ -541,11 +541,14 @@ impl Logic for FrameEngine {
                 }
             }
             Source::Stats => {
-                self.byte_out.next = self
-                    .snap
-                    .q
-                    .val()
-                    .get_bits::<8>(self.off_stats.val().index());
+                // (Past the last byte the offset would wrap.)
+                if self.tx.pl_index.val() < self.stats_len.val() {
+                    self.byte_out.next = self
+                        .snap
+                        .q
+                        .val()
+                        .get_bits::<8>(self.off_stats.val().index());
+                }
             }
             Source::Info => {
                 self.byte_out.next = self.info.val().get_bits::<8>(self.off_info.val().index());
@@ -577,5 +580,236 @@ impl Logic for FrameEngine {
             self.n_rejected.d.next = 0.into();
             self.replies.write_enable.next = false;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque;
+    use tcp_spec::descriptor::DescriptorBytes;
+    use tcp_spec::link::{DeviceModel, Frame, FrameParser, Parsed, PROTOCOL_VERSION};
+    use tcp_spec::stream::StreamGen;
+    use tcp_spec::{decide, Policy, Profile};
+
+    /// The engine with a behavioural core (the spec's `decide`, `latency` cycles) and
+    /// a UART transmitter that takes `tx_cycles` per byte.
+    struct Bench {
+        u: FrameEngine,
+        latency: u64,
+        tx_cycles: u64,
+        cycle: u64,
+        tx_busy: u64,
+        results: VecDeque<(u64, u16)>,
+        out: Vec<u8>,
+    }
+
+    fn info() -> Info {
+        Info {
+            protocol_version: PROTOCOL_VERSION,
+            lanes: 1,
+            stages: 3,
+            profile: Profile::Sum16,
+            clock_hz: 12_000_000,
+            baud: 3_000_000,
+            build_id: 0xdead_beef,
+        }
+    }
+
+    impl Bench {
+        fn new(latency: u64, tx_cycles: u64) -> Bench {
+            let mut u = FrameEngine::new(&info());
+            u.connect_all();
+            let mut b = Bench {
+                u,
+                latency,
+                tx_cycles,
+                cycle: 0,
+                tx_busy: 0,
+                results: VecDeque::new(),
+                out: Vec::new(),
+            };
+            b.u.rst.next = true;
+            b.step(None);
+            b.u.rst.next = false;
+            b
+        }
+
+        fn step(&mut self, rx: Option<u8>) {
+            let u = &mut self.u;
+            u.rx_valid.next = rx.is_some();
+            u.rx_byte.next = (rx.unwrap_or(0) as u64).into();
+            u.tx_ready.next = self.tx_busy == 0;
+            u.cycles.next = self.cycle.into();
+            match self.results.front() {
+                Some(&(due, v)) if due == self.cycle => {
+                    self.results.pop_front();
+                    u.res_valid.next = true;
+                    u.res_verdict.next = (v as u64).into();
+                }
+                _ => u.res_valid.next = false,
+            }
+            assert!(simulate(u, 1000));
+            if u.tx_start.val() {
+                assert_eq!(self.tx_busy, 0, "a byte while the UART is busy");
+                self.out.push(u.tx_data.val().to_u64() as u8);
+                self.tx_busy = self.tx_cycles;
+            }
+            if u.core_valid.val() {
+                let data = u.core_data.val();
+                let d: DescriptorBytes =
+                    std::array::from_fn(|i| data.get_bits::<8>(184 - 8 * i).to_u64() as u8);
+                let policy = Policy {
+                    deny_mask: u.deny_mask.val().to_u64() as u32,
+                    approval_mask: u.approval_mask.val().to_u64() as u32,
+                };
+                let v = decide(&d, Profile::Sum16, policy).pack();
+                self.results.push_back((self.cycle + self.latency, v));
+            }
+            u.clk.next = true.into();
+            assert!(simulate(u, 1000));
+            u.clk.next = false.into();
+            assert!(simulate(u, 1000));
+            self.cycle += 1;
+            self.tx_busy = self.tx_busy.saturating_sub(1);
+        }
+
+        /// Sends `bytes` with `gap` idle cycles after each.
+        fn send(&mut self, bytes: &[u8], gap: usize) {
+            for &b in bytes {
+                self.step(Some(b));
+                for _ in 0..gap {
+                    self.step(None);
+                }
+            }
+        }
+
+        /// Runs until nothing has been sent for `quiet` cycles.
+        fn drain(&mut self, quiet: u64) -> Vec<u8> {
+            let mut idle = 0;
+            while idle < quiet {
+                let n = self.out.len();
+                self.step(None);
+                idle = if self.out.len() == n && self.tx_busy == 0 {
+                    idle + 1
+                } else {
+                    0
+                };
+            }
+            std::mem::take(&mut self.out)
+        }
+    }
+
+    /// The frames in `bytes`; a STATS reply's `cycles` is returned apart (the engine
+    /// counts clock cycles, the reference model bytes) and zeroed in the frame.
+    fn frames(bytes: &[u8]) -> (Vec<Frame>, Vec<u64>) {
+        let mut p = FrameParser::new();
+        let (mut fs, mut cycles) = (Vec::new(), Vec::new());
+        for &b in bytes {
+            match p.push(b) {
+                Some(Parsed::Frame(mut f)) => {
+                    if f.cmd == 0x83 {
+                        cycles.push(u64::from_be_bytes(f.payload[..8].try_into().unwrap()));
+                        f.payload[..8].fill(0);
+                    }
+                    fs.push(f);
+                }
+                Some(e) => panic!("malformed reply: {e:?}"),
+                None => {}
+            }
+        }
+        assert!(!p.in_frame(), "a reply was cut short");
+        (fs, cycles)
+    }
+
+    fn descriptors(n: usize, seed: u64) -> Vec<DescriptorBytes> {
+        let mut g = StreamGen::new(Profile::Sum16, seed);
+        (0..n).map(|_| g.descriptor()).collect()
+    }
+
+    /// Requests one at a time, each after the previous reply: every kind of request
+    /// and error, a replay, policy changes. Replies equal the reference device's.
+    #[test]
+    fn answers_like_the_reference_device() {
+        let mut b = Bench::new(3, 7);
+        let mut model = DeviceModel::new(info());
+        let policy = Policy {
+            deny_mask: 0x0000_0800,
+            approval_mask: 0x0000_0200,
+        };
+        let batch = descriptors(5, 11);
+        let mut oversize = vec![0xAA, 0x02, 0x30, 0xff, 0xff];
+        oversize.extend(Frame::new(0x04, 0x31, vec![]).encode());
+        let mut bad_crc = Frame::validate(0x40, &batch[..2]).encode();
+        bad_crc[9] ^= 0x10;
+        let requests: Vec<Vec<u8>> = vec![
+            Frame::new(0x04, 1, vec![]).encode(),
+            Frame::validate(2, &batch).encode(),
+            Frame::config(3, policy).encode(),
+            Frame::validate(4, &batch).encode(),
+            Frame::validate(4, &batch).encode(), // a retransmission: replayed
+            Frame::new(0x03, 5, vec![]).encode(),
+            Frame::new(0x09, 6, vec![]).encode(),
+            Frame::new(0x02, 7, vec![0; 25]).encode(),
+            Frame::new(0x01, 8, vec![1, 2, 3]).encode(),
+            Frame::new(0x03, 9, vec![0]).encode(),
+            bad_crc,
+            oversize,
+            vec![0x00, 0x13, 0x55],
+            Frame::config(3, policy).encode(), // replay of an older entry
+            Frame::config(10, Policy::default()).encode(),
+            Frame::validate(11, &batch[1..3]).encode(),
+            Frame::new(0x03, 12, vec![]).encode(),
+        ];
+        let mut rtl_cycles = Vec::new();
+        for (i, req) in requests.iter().enumerate() {
+            b.send(req, 3);
+            let (got, cyc) = frames(&b.drain(40));
+            let (want, _) = frames(&model.receive(req));
+            assert_eq!(got, want, "request {i}");
+            rtl_cycles.extend(cyc);
+        }
+        let s = model.stats();
+        assert_eq!(
+            (s.replays, s.crc_errors, s.length_errors, s.unknown_commands),
+            (2, 1, 4, 1)
+        );
+        assert!(s.skipped > 0 && s.rejected > 0 && s.processed == 12);
+        assert_eq!(rtl_cycles.len(), 2);
+        assert!(rtl_cycles[0] > 0 && rtl_cycles[0] < rtl_cycles[1] && rtl_cycles[1] < b.cycle);
+    }
+
+    /// VALIDATE requests back to back (the host's pipelining): every reply, in order,
+    /// equal to the reference device's.
+    #[test]
+    fn pipelined_batches() {
+        let mut b = Bench::new(1, 5);
+        let mut model = DeviceModel::new(info());
+        let mut stream = Vec::new();
+        for seq in 0..5u8 {
+            stream.extend(Frame::validate(seq, &descriptors(8, seq as u64)).encode());
+        }
+        b.send(&stream, 2);
+        let (got, _) = frames(&b.drain(40));
+        let (want, _) = frames(&model.receive(&stream));
+        assert_eq!(got.len(), 5);
+        assert_eq!(got, want);
+    }
+
+    /// Requests that finish while one reply is being sent and another waits are
+    /// dropped unanswered and unexecuted (the host retransmits them).
+    #[test]
+    fn drops_requests_while_two_replies_are_queued() {
+        let mut b = Bench::new(1, 60);
+        let stats = |seq| Frame::new(0x03, seq, vec![]).encode();
+        let stream: Vec<u8> = (0..4).flat_map(stats).collect();
+        b.send(&stream, 0);
+        let (got, _) = frames(&b.drain(100));
+        assert_eq!(got.iter().map(|f| f.seq).collect::<Vec<_>>(), vec![0, 1]);
+        b.tx_cycles = 1;
+        b.send(&stats(9), 0);
+        let (got, _) = frames(&b.drain(100));
+        let s = Stats::decode(&got[0].payload).unwrap();
+        assert_eq!(s.frames_ok, 2, "the two dropped requests did not execute");
     }
 }
