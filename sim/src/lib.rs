@@ -21,6 +21,7 @@
 //! anyway (per-prefix class names), and the hot path is a flat record buffer crossing
 //! the boundary once per batch, which needs no C++ types on the Rust side.
 
+pub mod board;
 pub mod builder;
 pub mod check;
 pub mod cli;
@@ -30,6 +31,7 @@ pub mod validator;
 #[doc(hidden)]
 pub mod verilate;
 
+pub use board::SimBoard;
 pub use builder::VerilatorBuild;
 pub use check::{Checker, Report};
 pub use model::{Direction, Model, ModelLib, Port, PortInfo};
