@@ -227,8 +227,8 @@ trait BoardVerilog {
     fn verilog(&mut self) -> Result<String, String>;
 }
 
-impl<const L: usize, const W: usize, const W2: usize, const W4: usize, const W5: usize>
-    BoardVerilog for BoardTop<L, W, W2, W4, W5>
+impl<const L: usize, const W: usize, const W2: usize, const W4: usize, const W5: usize> BoardVerilog
+    for BoardTop<L, W, W2, W4, W5>
 {
     fn verilog(&mut self) -> Result<String, String> {
         self.connect_all();

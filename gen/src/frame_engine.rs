@@ -336,8 +336,8 @@ impl Logic for FrameEngine {
         // ---- The request being received: descriptors to the core, CONFIG bytes. ----
         self.issue.d.next = false;
         self.replies.write_enable.next = false;
-        self.replies.write_address.next =
-            (bit_cast::<MEM_BITS, 3>(self.slot.q.val()) << 8) | bit_cast::<MEM_BITS, 8>(self.widx.q.val());
+        self.replies.write_address.next = (bit_cast::<MEM_BITS, 3>(self.slot.q.val()) << 8)
+            | bit_cast::<MEM_BITS, 8>(self.widx.q.val());
         self.replies.write_data.next = bit_cast::<16, VERDICT_BITS>(self.res_verdict.val());
         if self.rx.pl_valid.val() {
             if self.rx.cmd.val() == self.c_validate.val() {
@@ -352,7 +352,8 @@ impl Logic for FrameEngine {
                 }
             }
             if self.rx.cmd.val() == self.c_config.val() {
-                self.cfg.d.next = (self.cfg.q.val() << 8) | bit_cast::<64, 8>(self.rx.pl_byte.val());
+                self.cfg.d.next =
+                    (self.cfg.q.val() << 8) | bit_cast::<64, 8>(self.rx.pl_byte.val());
                 self.prev.d.next = self.rx.pl_byte.val();
                 if self.rx.pl_index.val().get_bit(0) {
                     self.replies.write_enable.next = true;

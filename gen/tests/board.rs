@@ -28,7 +28,13 @@ fn board_tops_lint_and_synthesize() {
         let (dir, file) = write(&cfg.name(), &b.verilog);
         let f = file.display().to_string();
         let mut args = VERILATOR_LINT_ARGS.to_vec();
-        args.extend(["-Wno-UNUSEDPARAM", "-Wno-UNUSEDSIGNAL", "--top-module", BOARD_TOP, &f]);
+        args.extend([
+            "-Wno-UNUSEDPARAM",
+            "-Wno-UNUSEDSIGNAL",
+            "--top-module",
+            BOARD_TOP,
+            &f,
+        ]);
         let r = run(Tool::Verilator, &args, &dir, "verilator_lint").unwrap();
         assert!(!r.log.contains("%Warning"), "{}: {}", cfg.name(), r.log);
         iverilog_compile(&file, BOARD_TOP, &dir).unwrap();

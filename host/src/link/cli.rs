@@ -1,7 +1,7 @@
 //! `tcp link` (talk to a board or a simulated board) and `tcp sim-board` (serve a
 //! simulated board on a pseudo-terminal).
 
-use super::pty::{BoardModel, PtyServer, ReferenceBoard};
+use super::pty::{BoardModel, PtyServer, ReferenceBoard, VerilatorBoard};
 use super::{open_serial, Link, LinkOptions};
 use crate::args::{parse_profile, parse_u32};
 use crate::commands::validate::{for_each_chunk, open_input, ResultLine, Summary, ValidateArgs};
@@ -184,11 +184,12 @@ fn validate<T: super::Transport>(link: &mut Link<T>, a: &ValidateArgs) -> anyhow
 
 #[derive(Debug, Args)]
 pub struct SimBoardArgs {
-    /// Board whose clock and baud rate the model uses.
+    /// Board whose clock the model runs at (`--clock-hz` overrides it).
     #[arg(long, default_value = "icebreaker")]
     pub board: String,
-    /// `reference`: the spec's device model (functional).
-    #[arg(long, default_value = "reference")]
+    /// `verilator`: the generated board top in Verilator, UART at bit level;
+    /// `reference`: the spec's device model (functional, no timing).
+    #[arg(long, default_value = "verilator")]
     pub model: String,
     #[arg(long, default_value_t = 1)]
     pub lanes: u8,
@@ -198,12 +199,21 @@ pub struct SimBoardArgs {
     pub profile: Profile,
     #[arg(long, default_value_t = 3_000_000)]
     pub baud: u32,
-    #[arg(long, default_value_t = 12_000_000)]
-    pub clock_hz: u32,
+    /// Clock of the simulated board (default: the board's clock).
+    #[arg(long)]
+    pub clock_hz: Option<u32>,
 }
 
 /// Builds the board model `sim-board` serves.
 pub fn board_model(a: &SimBoardArgs) -> anyhow::Result<Box<dyn BoardModel>> {
+    let clock_hz = match a.clock_hz {
+        Some(c) => c,
+        None => {
+            let b = crate::synth::board::Board::load(&a.board)?;
+            (b.clock.mhz * 1e6).round() as u32
+        }
+    };
+    let config = tcp_spec::Config::new(a.lanes as usize, a.stages as usize, a.profile)?;
     match a.model.as_str() {
         "reference" => {
             let info = Info {
@@ -211,13 +221,22 @@ pub fn board_model(a: &SimBoardArgs) -> anyhow::Result<Box<dyn BoardModel>> {
                 lanes: a.lanes,
                 stages: a.stages,
                 profile: a.profile,
-                clock_hz: a.clock_hz,
+                clock_hz,
                 baud: a.baud,
                 build_id: 0,
             };
             Ok(Box::new(ReferenceBoard(DeviceModel::new(info), info)))
         }
-        other => bail!("unknown board model `{other}` (expected: reference)"),
+        "verilator" => {
+            let params = tcp_gen::board::BoardParams {
+                clock_hz: clock_hz as u64,
+                baud: a.baud as u64,
+            };
+            let board = tcp_sim::SimBoard::new(&config, params)
+                .context("building the Verilator model of the board top")?;
+            Ok(Box::new(VerilatorBoard(board)))
+        }
+        other => bail!("unknown board model `{other}` (expected: verilator, reference)"),
     }
 }
 

@@ -36,6 +36,30 @@ impl BoardModel for ReferenceBoard {
     }
 }
 
+/// The Verilator model of the board top (`tcp_board_top`: UART, frame engine, core),
+/// driven through its UART pins at bit level.
+pub struct VerilatorBoard(pub tcp_sim::SimBoard);
+
+impl BoardModel for VerilatorBoard {
+    fn run(&mut self, input: &[u8], output: &mut Vec<u8>) {
+        self.0.run(input, output);
+    }
+
+    fn describe(&self) -> String {
+        let i = self.0.info();
+        format!(
+            "Verilator model of tcp_board_top ({}): {} lane(s), {} stage(s), {}, {} Hz clock, {} baud, build {:08x}",
+            self.0.verilog().display(),
+            i.lanes,
+            i.stages,
+            i.profile,
+            i.clock_hz,
+            i.baud,
+            i.build_id
+        )
+    }
+}
+
 /// A board model served on a pseudo-terminal by a background thread.
 pub struct PtyServer {
     path: String,

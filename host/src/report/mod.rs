@@ -51,8 +51,9 @@ pub struct ReportArgs {
     /// Descriptors per VALIDATE frame on the link.
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
-    /// Board model behind the pty (`reference` or, where built, `verilator`).
-    #[arg(long, default_value = "reference")]
+    /// Board model behind the pty: `verilator` (the board top, UART at bit level) or
+    /// `reference` (the spec's device model).
+    #[arg(long, default_value = "verilator")]
     pub board_model: String,
     /// Skip the FPGA flow (no Yosys/nextpnr run).
     #[arg(long)]
@@ -121,6 +122,13 @@ pub struct LinkResult {
     pub descriptors_per_s_wall: f64,
     /// What the UART can carry at this baud and batch size.
     pub descriptors_per_s_link_bound: f64,
+    /// Device clock cycles the VALIDATE requests took (STATS `cycles` before and
+    /// after; `None` for the reference model, which has no clock).
+    pub device_cycles: Option<u64>,
+    /// Descriptors per second of device time (`descriptors × clock / cycles`).
+    pub descriptors_per_s_device: Option<f64>,
+    /// `descriptors_per_s_device` over the payload bound `baud / 240`.
+    pub efficiency: Option<f64>,
     pub agreement: Agreement,
 }
 
@@ -298,7 +306,7 @@ fn link(cfg: &Config, a: &ReportArgs) -> anyhow::Result<LinkResult> {
         stages: cfg.stages as u8,
         profile: cfg.profile,
         baud: a.baud,
-        clock_hz: 12_000_000,
+        clock_hz: None,
     };
     let server = PtyServer::start(board_model(&sb)?).context("opening a pty")?;
     let port = open_serial(server.path(), a.baud)?;
@@ -316,9 +324,14 @@ fn link(cfg: &Config, a: &ReportArgs) -> anyhow::Result<LinkResult> {
     link.config(policy)?;
     let mut g = StreamGen::new(cfg.profile, a.seed ^ 0x5eed);
     let data: Vec<DescriptorBytes> = (0..a.link_count).map(|_| g.descriptor()).collect();
+    let clock_hz = link.info()?.clock_hz as f64;
+    let before = link.stats()?;
     let t = Instant::now();
     let got = link.validate(&data)?;
     let secs = t.elapsed().as_secs_f64().max(1e-9);
+    let after = link.stats()?;
+    let device_cycles = (a.board_model == "verilator").then(|| after.cycles - before.cycles);
+    let per_s_device = device_cycles.map(|c| data.len() as f64 * clock_hz / (c.max(1) as f64));
     let first_mismatch = data.iter().zip(&got).enumerate().find_map(|(i, (d, v))| {
         let want = decide(d, cfg.profile, policy);
         (*v != want).then(|| format!("descriptor {i}: {v:?} vs {want:?}"))
@@ -331,6 +344,9 @@ fn link(cfg: &Config, a: &ReportArgs) -> anyhow::Result<LinkResult> {
         descriptors: data.len() as u64,
         descriptors_per_s_wall: data.len() as f64 / secs,
         descriptors_per_s_link_bound: a.baud as f64 / 10.0 / (24.0 * n + 7.0) * n,
+        device_cycles,
+        descriptors_per_s_device: per_s_device,
+        efficiency: per_s_device.map(|r| r / (a.baud as f64 / 240.0)),
         agreement: Agreement {
             agree: first_mismatch.is_none() && got.len() == data.len(),
             compared: data.len() as u64,
@@ -588,8 +604,16 @@ pub fn markdown(r: &Report) -> String {
             }
         }
         let l = &c.link;
+        let device = match (l.descriptors_per_s_device, l.efficiency) {
+            (Some(r), Some(e)) => format!(
+                "; {} in device time ({:.1} % of baud/240)",
+                si(r),
+                e * 100.0
+            ),
+            _ => String::new(),
+        };
         s += &format!(
-            "| host link, {} baud, batches of {} ({} board model) | {} bound; {} measured through the pty | — | {} |\n",
+            "| host link, {} baud, batches of {} ({} board model) | {} bound{device}; {} wall-clock through the pty | — | {} |\n",
             l.baud, l.batch, l.model, si(l.descriptors_per_s_link_bound), si(l.descriptors_per_s_wall), mark(&l.agreement)
         );
         for p in &c.asic.nodes {
