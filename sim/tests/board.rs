@@ -112,3 +112,47 @@ fn line_decoder_reads_8n1() {
     }
     assert_eq!(d.framing_errors, 1);
 }
+
+/// Link efficiency in device time: VALIDATE requests back to back (a host keeping its
+/// window full) at 3 Mbaud on 12 MHz; results per second of simulated clock against
+/// the payload bound `baud / 240`. Batches of 8 or more reach at least 90 %.
+#[test]
+fn link_efficiency_at_3_mbaud() {
+    let cfg = Config::new(1, 2, Profile::Sum16).unwrap();
+    let params = BoardParams::DEFAULT_12MHZ;
+    let mut board = SimBoard::new(&cfg, params).unwrap();
+    let bound = params.baud as f64 / 240.0;
+    let mut seq = 0u8;
+    for batch in [1usize, 8, 16, 64, 255] {
+        let frames_n = (2_000 / batch).max(16);
+        let mut stream = Vec::new();
+        let mut n = 0;
+        for k in 0..frames_n {
+            stream.extend(Frame::validate(seq, &batch_of(batch, k as u64)).encode());
+            seq = seq.wrapping_add(1);
+            n += batch;
+        }
+        let c0 = board.cycles();
+        let (replies, _) = frames(&board.exchange(&stream));
+        assert_eq!(replies.len(), frames_n);
+        let cycles = board.cycles() - c0;
+        let rate = n as f64 * params.clock_hz as f64 / cycles as f64;
+        let eff = rate / bound;
+        // The frame overhead alone allows 24n / (24n + 7).
+        let frame_bound = 24.0 * batch as f64 / (24.0 * batch as f64 + 7.0);
+        eprintln!(
+            "batch {batch:3}: {rate:8.0} descriptors/s of device time = {:5.1} % of baud/240 \
+             (framing allows {:5.1} %)",
+            eff * 100.0,
+            frame_bound * 100.0
+        );
+        assert!(eff <= frame_bound + 1e-9);
+        if batch >= 8 {
+            assert!(eff >= 0.90, "batch {batch}: {:.1} %", eff * 100.0);
+        }
+    }
+}
+
+fn batch_of(n: usize, seed: u64) -> Vec<DescriptorBytes> {
+    batch(Profile::Sum16, n, seed)
+}
