@@ -65,6 +65,13 @@ pub struct SynthArgs {
     /// No progress bars.
     #[arg(long, short)]
     pub quiet: bool,
+    /// What to build: `bench` (the core fed on chip, to measure it) or `board` (the
+    /// UART link: frame engine and core, the bitstream `tcp link` talks to).
+    #[arg(long, default_value = "bench", value_parser = ["bench", "board"])]
+    pub top: String,
+    /// UART baud rate of the board top.
+    #[arg(long, default_value_t = 3_000_000)]
+    pub baud: u64,
 }
 
 fn options(a: &SynthArgs, seeds_default: u64) -> Result<SynthOptions, SynthError> {
@@ -86,6 +93,10 @@ fn options(a: &SynthArgs, seeds_default: u64) -> Result<SynthOptions, SynthError
     o.split_core = !a.flat;
     o.synth_flags = a.synth_flags.clone();
     o.progress = !a.quiet && std::io::stderr().is_terminal();
+    o.top = match a.top.as_str() {
+        "board" => flow::SynthTop::Board { baud: a.baud },
+        _ => flow::SynthTop::Bench,
+    };
     Ok(o)
 }
 
