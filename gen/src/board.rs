@@ -31,6 +31,8 @@ use tcp_spec::Config;
 
 /// Name of the emitted board top module.
 pub const BOARD_TOP: &str = "tcp_board_top";
+/// File name of the emitted board top.
+pub const BOARD_FILE: &str = "tcp_board_top.v";
 /// Cycles of power-on reset.
 pub const POR_CYCLES: u64 = 15;
 

@@ -24,6 +24,13 @@ pub struct GenArgs {
     /// Print the sidecar JSON on stdout instead of the file paths.
     #[arg(long)]
     pub json: bool,
+    /// Also write the UART board top, tcp_board_top.v (frame engine and core), for a
+    /// board clock of this many Hz.
+    #[arg(long, value_name = "HZ")]
+    pub board_clock_hz: Option<u64>,
+    /// Baud rate of the board top's UART.
+    #[arg(long, default_value_t = 3_000_000)]
+    pub baud: u64,
 }
 
 fn parse_profile(s: &str) -> Result<Profile, String> {
@@ -38,11 +45,29 @@ pub fn run(args: GenArgs) -> anyhow::Result<()> {
     let (v, j) = generated
         .write_to(&args.out)
         .with_context(|| format!("writing into {}", args.out.display()))?;
+    let board = match args.board_clock_hz {
+        Some(clock_hz) => {
+            let params = crate::board::BoardParams {
+                clock_hz,
+                baud: args.baud,
+            };
+            let b = crate::board::generate_board(&config, params)
+                .with_context(|| format!("generating the board top of {}", config.name()))?;
+            let path = args.out.join(crate::board::BOARD_FILE);
+            std::fs::write(&path, &b.verilog)
+                .with_context(|| format!("writing {}", path.display()))?;
+            Some(path)
+        }
+        None => None,
+    };
     if args.json {
         print!("{}", generated.sidecar_json());
     } else {
         println!("{}", v.display());
         println!("{}", j.display());
+        if let Some(b) = board {
+            println!("{}", b.display());
+        }
     }
     Ok(())
 }
@@ -81,6 +106,34 @@ mod tests {
             serde_json::from_str(&std::fs::read_to_string(dir.join("tcp_validator.json")).unwrap())
                 .unwrap();
         assert_eq!(j["name"], "l2_s3_crc16");
+    }
+
+    #[test]
+    fn writes_the_board_top_on_request() {
+        let dir = crate::tools::work_dir("cli_writes_board_top");
+        let _ = std::fs::remove_dir_all(&dir);
+        let cli = Cli::try_parse_from([
+            "tcp",
+            "--out",
+            dir.to_str().unwrap(),
+            "--board-clock-hz",
+            "12000000",
+        ])
+        .unwrap();
+        run(cli.gen).unwrap();
+        let v = std::fs::read_to_string(dir.join("tcp_board_top.v")).unwrap();
+        assert!(v.contains("module tcp_board_top(clk,uart_rx,uart_tx,led);"));
+        assert!(v.contains("UART 3000000 baud (divisor 4)"));
+        let cli = Cli::try_parse_from([
+            "tcp",
+            "--out",
+            dir.to_str().unwrap(),
+            "--board-clock-hz",
+            "1000000",
+        ])
+        .unwrap();
+        let e = run(cli.gen).unwrap_err();
+        assert!(format!("{e:#}").contains("too fast"), "{e:#}");
     }
 
     #[test]
