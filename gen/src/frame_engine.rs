@@ -111,6 +111,18 @@ pub struct FrameEngine {
     wm1: DFF<Bits<13>>,
     wm2: DFF<Bits<13>>,
     wm3: DFF<Bits<13>>,
+    // The end of a frame, classified one cycle after `done` (timing).
+    f_done: DFF<Bit>,
+    f_bad_crc: DFF<Bit>,
+    f_bad_len: DFF<Bit>,
+    f_hit: DFF<Bit>,
+    f_meta: DFF<Bits<13>>,
+    f_key: DFF<Bits<32>>,
+    f_cfg: DFF<Bit>,
+    f_val: DFF<Bit>,
+    f_stats: DFF<Bit>,
+    f_info: DFF<Bit>,
+    f_unknown: DFF<Bit>,
     // The reply waiting for the transmitter.
     job: DFF<Bit>,
     job_src: DFF<Source>,
@@ -159,9 +171,9 @@ pub struct FrameEngine {
     c_info: Constant<Bits<8>>,
     c_reply: Constant<Bits<8>>,
     c_error: Constant<Bits<8>>,
-    e_crc: Constant<Bits<8>>,
-    e_len: Constant<Bits<8>>,
-    e_unknown: Constant<Bits<8>>,
+    err_crc: Constant<Bits<8>>,
+    err_len: Constant<Bits<8>>,
+    err_unknown: Constant<Bits<8>>,
     d_reject: Constant<Bits<2>>,
     stats_len: Constant<Bits<16>>,
     info_len: Constant<Bits<16>>,
@@ -213,6 +225,17 @@ impl FrameEngine {
             wm1: Default::default(),
             wm2: Default::default(),
             wm3: Default::default(),
+            f_done: Default::default(),
+            f_bad_crc: Default::default(),
+            f_bad_len: Default::default(),
+            f_hit: Default::default(),
+            f_meta: Default::default(),
+            f_key: Default::default(),
+            f_cfg: Default::default(),
+            f_val: Default::default(),
+            f_stats: Default::default(),
+            f_info: Default::default(),
+            f_unknown: Default::default(),
             job: Default::default(),
             job_src: Default::default(),
             job_cmd: Default::default(),
@@ -256,9 +279,9 @@ impl FrameEngine {
             c_info: c8(Command::Info as u8),
             c_reply: c8(REPLY),
             c_error: c8(ERROR),
-            e_crc: c8(ErrorCode::BadCrc as u8),
-            e_len: c8(ErrorCode::BadLength as u8),
-            e_unknown: c8(ErrorCode::UnknownCommand as u8),
+            err_crc: c8(ErrorCode::BadCrc as u8),
+            err_len: c8(ErrorCode::BadLength as u8),
+            err_unknown: c8(ErrorCode::UnknownCommand as u8),
             d_reject: Constant::new((D::Reject as u64).into()),
             stats_len: Constant::new((Stats::LEN as u64).into()),
             info_len: Constant::new((Info::LEN as u64).into()),
@@ -294,6 +317,17 @@ impl Logic for FrameEngine {
             wm1,
             wm2,
             wm3,
+            f_done,
+            f_bad_crc,
+            f_bad_len,
+            f_hit,
+            f_meta,
+            f_key,
+            f_cfg,
+            f_val,
+            f_stats,
+            f_info,
+            f_unknown,
             job,
             job_src,
             job_cmd,
@@ -426,32 +460,49 @@ impl Logic for FrameEngine {
             self.hit.next = true;
             self.hit_meta.next = self.wm0.q.val();
         }
+        // Classify the frame as it ends; it executes in the next cycle (the header, the
+        // CRC and the payload counters hold still: the next byte is bits away).
+        self.f_done.d.next = self.rx.done.val();
+        self.f_bad_crc.d.next = self.rx.bad_crc.val();
+        self.f_bad_len.d.next = self.rx.bad_len.val();
+        self.f_hit.d.next = self.hit.val();
+        self.f_meta.d.next = self.hit_meta.val();
+        self.f_key.d.next = self.key.val();
+        self.f_cfg.d.next = (self.rx.cmd.val() == self.c_config.val()) & (self.rx.len.val() == 8);
+        self.f_val.d.next = (self.rx.cmd.val() == self.c_validate.val())
+            & (self.bcnt.q.val() == 0)
+            & self.ndesc.q.val().any();
+        self.f_stats.d.next =
+            (self.rx.cmd.val() == self.c_stats.val()) & (self.rx.len.val() == 0);
+        self.f_info.d.next = (self.rx.cmd.val() == self.c_info.val()) & (self.rx.len.val() == 0);
+        self.f_unknown.d.next =
+            (self.rx.cmd.val() == 0) | (self.rx.cmd.val() > self.c_info.val());
         // The reply to a finished frame; by default an error about it.
         self.nj_cmd.next = self.c_error.val();
         self.nj_len.next = 2.into();
         self.nj_src.next = Source::Error;
-        self.nj_code.next = self.e_len.val();
+        self.nj_code.next = self.err_len.val();
         self.nj_slot.next = self.slot.q.val();
         self.nj_meta.next = self.c_meta_valid.val()
             | (bit_cast::<13, 3>(self.slot.q.val()) << 9)
             | bit_cast::<13, 9>(self.ndesc.q.val() << 1);
         self.commit.next = false;
-        if self.rx.done.val() {
-            if self.rx.bad_crc.val() {
+        if self.f_done.q.val() {
+            if self.f_bad_crc.q.val() {
                 self.n_crc.d.next = self.n_crc.q.val() + 1;
-                self.nj_code.next = self.e_crc.val();
-            } else if self.rx.bad_len.val() {
+                self.nj_code.next = self.err_crc.val();
+            } else if self.f_bad_len.q.val() {
                 self.n_len.d.next = self.n_len.q.val() + 1;
             } else if !self.take.val() {
                 // A good request while a reply is waiting: dropped before it executes;
                 // the host retransmits it.
-            } else if self.hit.val() {
+            } else if self.f_hit.q.val() {
                 self.n_replay.d.next = self.n_replay.q.val() + 1;
                 self.nj_cmd.next = self.rx.cmd.val() | self.c_reply.val();
                 self.nj_src.next = Source::Slot;
-                self.nj_slot.next = self.hit_meta.val().get_bits::<3>(9);
-                self.nj_len.next = bit_cast::<16, 9>(self.hit_meta.val().get_bits::<9>(0));
-            } else if (self.rx.cmd.val() == self.c_config.val()) & (self.rx.len.val() == 8) {
+                self.nj_slot.next = self.f_meta.q.val().get_bits::<3>(9);
+                self.nj_len.next = bit_cast::<16, 9>(self.f_meta.q.val().get_bits::<9>(0));
+            } else if self.f_cfg.q.val() {
                 self.deny.d.next = self.cfg.q.val().get_bits::<32>(32);
                 self.appr.d.next = self.cfg.q.val().get_bits::<32>(0);
                 self.commit.next = true;
@@ -461,10 +512,7 @@ impl Logic for FrameEngine {
                 self.nj_meta.next = self.c_meta_valid.val()
                     | (bit_cast::<13, 3>(self.slot.q.val()) << 9)
                     | self.c_meta_config.val();
-            } else if (self.rx.cmd.val() == self.c_validate.val())
-                & (self.bcnt.q.val() == 0)
-                & self.ndesc.q.val().any()
-            {
+            } else if self.f_val.q.val() {
                 self.n_processed.d.next =
                     self.n_processed.q.val() + bit_cast::<64, 9>(self.ndesc.q.val());
                 self.n_rejected.d.next =
@@ -473,19 +521,19 @@ impl Logic for FrameEngine {
                 self.nj_cmd.next = self.rx.cmd.val() | self.c_reply.val();
                 self.nj_src.next = Source::Slot;
                 self.nj_len.next = bit_cast::<16, 9>(self.ndesc.q.val() << 1);
-            } else if (self.rx.cmd.val() == self.c_stats.val()) & (self.rx.len.val() == 0) {
+            } else if self.f_stats.q.val() {
                 // Counted as executed when its reply starts (above).
                 self.nj_cmd.next = self.rx.cmd.val() | self.c_reply.val();
                 self.nj_src.next = Source::Stats;
                 self.nj_len.next = self.stats_len.val();
-            } else if (self.rx.cmd.val() == self.c_info.val()) & (self.rx.len.val() == 0) {
+            } else if self.f_info.q.val() {
                 self.ok_inc.next = self.ok_inc.val() + 1;
                 self.nj_cmd.next = self.rx.cmd.val() | self.c_reply.val();
                 self.nj_src.next = Source::Info;
                 self.nj_len.next = self.info_len.val();
-            } else if (self.rx.cmd.val() == 0) | (self.rx.cmd.val() > self.c_info.val()) {
+            } else if self.f_unknown.q.val() {
                 self.n_unknown.d.next = self.n_unknown.q.val() + 1;
-                self.nj_code.next = self.e_unknown.val();
+                self.nj_code.next = self.err_unknown.val();
             } else {
                 self.n_len.d.next = self.n_len.q.val() + 1;
             }
@@ -512,7 +560,7 @@ impl Logic for FrameEngine {
             self.wk3.d.next = self.wk2.q.val();
             self.wk2.d.next = self.wk1.q.val();
             self.wk1.d.next = self.wk0.q.val();
-            self.wk0.d.next = self.key.val();
+            self.wk0.d.next = self.f_key.q.val();
             self.wm3.d.next = self.wm2.q.val();
             self.wm2.d.next = self.wm1.q.val();
             self.wm1.d.next = self.wm0.q.val();
@@ -571,6 +619,7 @@ impl Logic for FrameEngine {
             self.wm2.d.next = 0.into();
             self.wm3.d.next = 0.into();
             self.job.d.next = false;
+            self.f_done.d.next = false;
             self.n_crc.d.next = 0.into();
             self.n_len.d.next = 0.into();
             self.n_unknown.d.next = 0.into();
