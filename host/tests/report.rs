@@ -88,6 +88,13 @@ fn the_report_for_the_smallest_configuration_is_complete_and_consistent() {
     let l = &c["link"];
     let bound = l["descriptors_per_s_link_bound"].as_f64().unwrap();
     assert!((bound - 3e6 / 10.0 / (24.0 * 32.0 + 7.0) * 32.0).abs() < 1e-6);
+    // The link ran against the Verilator board top; its device-time rate cannot beat
+    // the wire.
+    assert_eq!(l["model"], "verilator");
+    let device = l["descriptors_per_s_device"].as_f64().unwrap();
+    assert!(device > 0.0 && device <= 3e6 / 240.0, "{device}");
+    let eff = l["efficiency"].as_f64().unwrap();
+    assert!((eff - device / (3e6 / 240.0)).abs() < 1e-9);
 }
 
 #[test]
