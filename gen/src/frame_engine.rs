@@ -144,8 +144,16 @@ pub struct FrameEngine {
     n_replay: DFF<Bits<32>>,
     n_ok: DFF<Bits<32>>,
     n_skipped: DFF<Bits<32>>,
-    n_processed: DFF<Bits<64>>,
-    n_rejected: DFF<Bits<64>>,
+    // 64-bit counters as 32-bit halves; the carry reaches the top half a cycle later
+    // (long before any STATS can read them).
+    n_proc_lo: DFF<Bits<32>>,
+    n_proc_hi: DFF<Bits<32>>,
+    n_proc_c: DFF<Bit>,
+    n_rej_lo: DFF<Bits<32>>,
+    n_rej_hi: DFF<Bits<32>>,
+    n_rej_c: DFF<Bit>,
+    sum33: Signal<Local, Bits<33>>,
+    rsum33: Signal<Local, Bits<33>>,
     snap: DFF<Bits<384>>,
     // Combinational helpers.
     key: Signal<Local, Bits<32>>,
@@ -254,8 +262,14 @@ impl FrameEngine {
             n_replay: Default::default(),
             n_ok: Default::default(),
             n_skipped: Default::default(),
-            n_processed: Default::default(),
-            n_rejected: Default::default(),
+            n_proc_lo: Default::default(),
+            n_proc_hi: Default::default(),
+            n_proc_c: Default::default(),
+            n_rej_lo: Default::default(),
+            n_rej_hi: Default::default(),
+            n_rej_c: Default::default(),
+            sum33: Default::default(),
+            rsum33: Default::default(),
             snap: Default::default(),
             key: Default::default(),
             hit: Default::default(),
@@ -296,59 +310,12 @@ impl Logic for FrameEngine {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self,
-            clk,
-            deny,
-            appr,
-            desc,
-            bcnt,
-            ndesc,
-            issue,
-            widx,
-            prev,
-            cfg,
-            rej,
-            slot,
-            wk0,
-            wk1,
-            wk2,
-            wk3,
-            wm0,
-            wm1,
-            wm2,
-            wm3,
-            f_done,
-            f_bad_crc,
-            f_bad_len,
-            f_hit,
-            f_meta,
-            f_key,
-            f_cfg,
-            f_val,
-            f_stats,
-            f_info,
-            f_unknown,
-            job,
-            job_src,
-            job_cmd,
-            job_seq,
-            job_len,
-            job_slot,
-            job_code,
-            job_rcmd,
-            act_src,
-            act_slot,
-            act_code,
-            act_rcmd,
-            n_crc,
-            n_len,
-            n_unknown,
-            n_replay,
-            n_ok,
-            n_skipped,
-            n_processed,
-            n_rejected,
-            snap
+            self, clk, deny, appr, desc, bcnt, ndesc, issue, widx, prev, cfg, rej, slot, wk0, wk1,
+            wk2, wk3, wm0, wm1, wm2, wm3, f_done, f_bad_crc, f_bad_len, f_hit, f_meta, f_key,
+            f_cfg, f_val, f_stats, f_info, f_unknown, job, job_src, job_cmd, job_seq, job_len,
+            job_slot, job_code, job_rcmd, act_src, act_slot, act_code, act_rcmd, n_crc, n_len,
+            n_unknown, n_replay, n_ok, n_skipped, n_proc_lo, n_proc_hi, n_proc_c, n_rej_lo,
+            n_rej_hi, n_rej_c, snap
         );
         self.rx.clk.next = self.clk.val();
         self.rx.rst.next = self.rst.val();
@@ -425,8 +392,10 @@ impl Logic for FrameEngine {
                 // The STATS request executes now: the counters before it.
                 self.ok_inc.next = 1.into();
                 self.snap.d.next = (bit_cast::<384, 64>(self.cycles.val()) << 320)
-                    | (bit_cast::<384, 64>(self.n_processed.q.val()) << 256)
-                    | (bit_cast::<384, 64>(self.n_rejected.q.val()) << 192)
+                    | (bit_cast::<384, 32>(self.n_proc_hi.q.val()) << 288)
+                    | (bit_cast::<384, 32>(self.n_proc_lo.q.val()) << 256)
+                    | (bit_cast::<384, 32>(self.n_rej_hi.q.val()) << 224)
+                    | (bit_cast::<384, 32>(self.n_rej_lo.q.val()) << 192)
                     | (bit_cast::<384, 32>(self.n_crc.q.val()) << 160)
                     | (bit_cast::<384, 32>(self.n_len.q.val()) << 128)
                     | (bit_cast::<384, 32>(self.n_unknown.q.val()) << 96)
@@ -472,11 +441,9 @@ impl Logic for FrameEngine {
         self.f_val.d.next = (self.rx.cmd.val() == self.c_validate.val())
             & (self.bcnt.q.val() == 0)
             & self.ndesc.q.val().any();
-        self.f_stats.d.next =
-            (self.rx.cmd.val() == self.c_stats.val()) & (self.rx.len.val() == 0);
+        self.f_stats.d.next = (self.rx.cmd.val() == self.c_stats.val()) & (self.rx.len.val() == 0);
         self.f_info.d.next = (self.rx.cmd.val() == self.c_info.val()) & (self.rx.len.val() == 0);
-        self.f_unknown.d.next =
-            (self.rx.cmd.val() == 0) | (self.rx.cmd.val() > self.c_info.val());
+        self.f_unknown.d.next = (self.rx.cmd.val() == 0) | (self.rx.cmd.val() > self.c_info.val());
         // The reply to a finished frame; by default an error about it.
         self.nj_cmd.next = self.c_error.val();
         self.nj_len.next = 2.into();
@@ -487,6 +454,18 @@ impl Logic for FrameEngine {
             | (bit_cast::<13, 3>(self.slot.q.val()) << 9)
             | bit_cast::<13, 9>(self.ndesc.q.val() << 1);
         self.commit.next = false;
+        self.sum33.next =
+            bit_cast::<33, 32>(self.n_proc_lo.q.val()) + bit_cast::<33, 9>(self.ndesc.q.val());
+        self.rsum33.next =
+            bit_cast::<33, 32>(self.n_rej_lo.q.val()) + bit_cast::<33, 9>(self.rej.q.val());
+        self.n_proc_c.d.next = false;
+        self.n_rej_c.d.next = false;
+        if self.n_proc_c.q.val() {
+            self.n_proc_hi.d.next = self.n_proc_hi.q.val() + 1;
+        }
+        if self.n_rej_c.q.val() {
+            self.n_rej_hi.d.next = self.n_rej_hi.q.val() + 1;
+        }
         if self.f_done.q.val() {
             if self.f_bad_crc.q.val() {
                 self.n_crc.d.next = self.n_crc.q.val() + 1;
@@ -513,10 +492,10 @@ impl Logic for FrameEngine {
                     | (bit_cast::<13, 3>(self.slot.q.val()) << 9)
                     | self.c_meta_config.val();
             } else if self.f_val.q.val() {
-                self.n_processed.d.next =
-                    self.n_processed.q.val() + bit_cast::<64, 9>(self.ndesc.q.val());
-                self.n_rejected.d.next =
-                    self.n_rejected.q.val() + bit_cast::<64, 9>(self.rej.q.val());
+                self.n_proc_lo.d.next = self.sum33.val().get_bits::<32>(0);
+                self.n_proc_c.d.next = self.sum33.val().get_bit(32);
+                self.n_rej_lo.d.next = self.rsum33.val().get_bits::<32>(0);
+                self.n_rej_c.d.next = self.rsum33.val().get_bit(32);
                 self.commit.next = true;
                 self.nj_cmd.next = self.rx.cmd.val() | self.c_reply.val();
                 self.nj_src.next = Source::Slot;
@@ -626,8 +605,12 @@ impl Logic for FrameEngine {
             self.n_replay.d.next = 0.into();
             self.n_ok.d.next = 0.into();
             self.n_skipped.d.next = 0.into();
-            self.n_processed.d.next = 0.into();
-            self.n_rejected.d.next = 0.into();
+            self.n_proc_lo.d.next = 0.into();
+            self.n_proc_hi.d.next = 0.into();
+            self.n_proc_c.d.next = false;
+            self.n_rej_lo.d.next = 0.into();
+            self.n_rej_hi.d.next = 0.into();
+            self.n_rej_c.d.next = false;
             self.replies.write_enable.next = false;
         }
     }
@@ -861,5 +844,27 @@ mod tests {
         let (got, _) = frames(&b.drain(100));
         let s = Stats::decode(&got[0].payload).unwrap();
         assert_eq!(s.frames_ok, 2, "the two dropped requests did not execute");
+    }
+
+    /// The 64-bit counters carry from the low into the high half.
+    #[test]
+    fn counters_carry_into_their_high_halves() {
+        let mut b = Bench::new(1, 3);
+        b.u.n_proc_lo.q.next = 0xffff_fffdu64.into();
+        b.u.n_rej_lo.q.next = 0xffff_ffffu64.into();
+        let batch = descriptors(5, 3);
+        let policy = Policy::default();
+        let rejected = batch
+            .iter()
+            .filter(|d| decide(d, Profile::Sum16, policy).decision == D::Reject)
+            .count() as u64;
+        assert!(rejected > 0);
+        b.send(&Frame::validate(1, &batch).encode(), 2);
+        b.drain(40);
+        b.send(&Frame::new(0x03, 2, vec![]).encode(), 2);
+        let (got, _) = frames(&b.drain(40));
+        let s = Stats::decode(&got[0].payload).unwrap();
+        assert_eq!(s.processed, 0xffff_fffd + 5);
+        assert_eq!(s.rejected, 0xffff_ffff + rejected);
     }
 }
