@@ -17,7 +17,7 @@ fn write(name: &str, verilog: &str) -> (std::path::PathBuf, std::path::PathBuf) 
 }
 
 #[test]
-fn board_tops_lint_and_synthesize() {
+fn board_tops_lint_and_pass_structural_checks() {
     for (l, s, p) in [(1, 1, Profile::Sum16), (4, 2, Profile::Crc16)] {
         let cfg = Config::new(l, s, p).unwrap();
         let b = generate_board(&cfg, BoardParams::DEFAULT_12MHZ).unwrap();
