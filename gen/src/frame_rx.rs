@@ -68,6 +68,8 @@ pub struct FrameRx {
     cmd_ff: DFF<Bits<8>>,
     seq_ff: DFF<Bits<8>>,
     len_ff: DFF<Bits<16>>,
+    /// `len - 1`: the index of the last payload byte (a compare, not an add, per byte).
+    last: DFF<Bits<16>>,
     idx: DFF<Bits<16>>,
     crc: DFF<Bits<16>>,
     rx_crc_hi: DFF<Bits<8>>,
@@ -111,6 +113,7 @@ impl Default for FrameRx {
             cmd_ff: Default::default(),
             seq_ff: Default::default(),
             len_ff: Default::default(),
+            last: Default::default(),
             idx: Default::default(),
             crc: Default::default(),
             rx_crc_hi: Default::default(),
@@ -139,6 +142,7 @@ impl Logic for FrameRx {
         dff_setup!(
             self,
             clk,
+            last,
             state,
             cmd_ff,
             seq_ff,
@@ -201,6 +205,7 @@ impl Logic for FrameRx {
                 }
                 ParseState::LenLo => {
                     self.len_ff.d.next = self.len_full.val();
+                    self.last.d.next = self.len_full.val() - 1;
                     self.crc.d.next = self.crc_next.val();
                     self.idx.d.next = 0.into();
                     if self.len_full.val() > self.max_payload.val() {
@@ -219,7 +224,7 @@ impl Logic for FrameRx {
                     self.pl_byte_ff.d.next = self.rx_byte.val();
                     self.pl_index_ff.d.next = self.idx.q.val();
                     self.idx.d.next = self.idx.q.val() + 1;
-                    if self.idx.q.val() + 1 == self.len_ff.q.val() {
+                    if self.idx.q.val() == self.last.q.val() {
                         self.state.d.next = ParseState::CrcHi;
                     }
                 }

@@ -50,6 +50,8 @@ pub struct FrameTx {
     cmd_ff: DFF<Bits<8>>,
     seq_ff: DFF<Bits<8>>,
     len_ff: DFF<Bits<16>>,
+    /// `len - 1`: the index of the last payload byte (a compare, not an add, per byte).
+    last: DFF<Bits<16>>,
     idx: DFF<Bits<16>>,
     crc: DFF<Bits<16>>,
     crc_next: Signal<Local, Bits<16>>,
@@ -79,6 +81,7 @@ impl Default for FrameTx {
             cmd_ff: Default::default(),
             seq_ff: Default::default(),
             len_ff: Default::default(),
+            last: Default::default(),
             idx: Default::default(),
             crc: Default::default(),
             crc_next: Default::default(),
@@ -94,7 +97,7 @@ impl Default for FrameTx {
 impl Logic for FrameTx {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clk, state, cmd_ff, seq_ff, len_ff, idx, crc);
+        dff_setup!(self, clk, last, state, cmd_ff, seq_ff, len_ff, idx, crc);
         // The byte the current state sends.
         self.out_byte.next = self.start.val();
         match self.state.q.val() {
@@ -139,6 +142,7 @@ impl Logic for FrameTx {
                 self.cmd_ff.d.next = self.cmd.val();
                 self.seq_ff.d.next = self.seq.val();
                 self.len_ff.d.next = self.len.val();
+                self.last.d.next = self.len.val() - 1;
                 self.idx.d.next = 0.into();
                 self.crc.d.next = self.crc_init.val();
                 self.state.d.next = SendState::Start;
@@ -173,7 +177,7 @@ impl Logic for FrameTx {
                 SendState::Payload => {
                     self.crc.d.next = self.crc_next.val();
                     self.idx.d.next = self.idx.q.val() + 1;
-                    if self.idx.q.val() + 1 == self.len_ff.q.val() {
+                    if self.idx.q.val() == self.last.q.val() {
                         self.state.d.next = SendState::CrcHi;
                     }
                 }
