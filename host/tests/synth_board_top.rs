@@ -25,6 +25,9 @@ fn board_top_fits_the_icebreaker_and_meets_its_clock() {
     assert!(r.fits);
     assert!(r.timing.met_at_board_clock, "{}", r.summary());
     assert!(r.resources.core.luts > 0, "the core is counted apart");
+    assert_eq!(r.top, "tcp_board_pins");
+    assert_eq!(r.link_baud, Some(3_000_000));
+    assert!(r.summary().contains("at most 12500 descriptors/s"));
     assert!(
         r.resources.ram.used >= 8,
         "the reply slots are block RAM: {:?}",
@@ -32,7 +35,12 @@ fn board_top_fits_the_icebreaker_and_meets_its_clock() {
     );
     let dir = o.build_dir();
     assert!(dir.ends_with("icebreaker/l1_s2_sum16_board"));
-    for f in ["tcp_board_top.v", "tcp_board_pins.v", "board.pcf", "top.bin"] {
+    for f in [
+        "tcp_board_top.v",
+        "tcp_board_pins.v",
+        "board.pcf",
+        "top.bin",
+    ] {
         assert!(dir.join(f).is_file(), "{f} missing in {}", dir.display());
     }
     let pins = std::fs::read_to_string(dir.join("tcp_board_pins.v")).unwrap();

@@ -554,6 +554,11 @@ pub fn run(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
             profile: opts.config.profile.to_string(),
         },
         core_source: opts.core.describe(),
+        top: opts.names().0.into(),
+        link_baud: match opts.top {
+            SynthTop::Bench => None,
+            SynthTop::Board { baud } => Some(baud),
+        },
         fits: true,
         resources: Resources {
             luts: stat.total.luts,

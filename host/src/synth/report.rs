@@ -316,6 +316,10 @@ pub struct ConfigInfo {
     pub profile: String,
 }
 
+fn bench_top_name() -> String {
+    super::wrapper::TOP.into()
+}
+
 /// `report.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SynthReport {
@@ -326,6 +330,13 @@ pub struct SynthReport {
     pub config: ConfigInfo,
     /// Where the core's Verilog came from.
     pub core_source: String,
+    /// The design's top module: `tcp_bench_top` (the core fed on chip) or
+    /// `tcp_board_pins` (the UART board top).
+    #[serde(default = "bench_top_name")]
+    pub top: String,
+    /// The board top's UART baud rate (none for the bench top).
+    #[serde(default)]
+    pub link_baud: Option<u64>,
     pub fits: bool,
     pub resources: Resources,
     pub timing: Timing,
@@ -418,10 +429,16 @@ impl SynthReport {
             ));
         }
         s.push_str(&format!(
-            "  throughput {:.1} M descriptors/s at Fmax ({:.1} M/s at the board clock)\n",
+            "  core throughput {:.1} M descriptors/s at Fmax ({:.1} M/s at the board clock)\n",
             self.throughput.descriptors_per_s_at_fmax / 1e6,
             self.throughput.descriptors_per_s_at_board_clock / 1e6
         ));
+        if let Some(baud) = self.link_baud {
+            s.push_str(&format!(
+                "  UART link at {baud} baud: at most {:.0} descriptors/s (baud / 240)\n",
+                baud as f64 / 240.0
+            ));
+        }
         s.push_str(&format!(
             "  tool time {:.1} s (yosys {:.1}, nextpnr {:.1}, icepack {:.1})\n",
             self.wall_time.total_s,
