@@ -1,52 +1,59 @@
 //! One validator lane: a descriptor in, a verdict out, `STAGES` registers in between.
 //!
-//! The lane computes in three phases; pipeline registers sit at the phase boundaries
-//! the [`Partition`] for the configuration asks for:
+//! The lane computes in three phases; pipeline registers sit where the [`Partition`]
+//! for the configuration asks for them:
 //!
-//! * **A — fields and partial checksum**: magic and version comparisons, the flags
-//!   word, its risk bits, whether it hits the deny and approval masks (the masks are
-//!   consumed here, so they need not travel down the pipeline), the stored checksum,
-//!   and the four partial sums of the [checksum block](crate::checksum).
-//! * **B — checksum**: the partials are combined and compared with the stored value.
-//! * **C — decision**: the [decision block](crate::decision) applies the rules; the
-//!   verdict of a lane that carries no descriptor is forced to zero.
+//! * **A — fields and checksum, first part**: magic and version comparisons, the flags
+//!   word and its risk bits, whether it hits the deny and approval masks (the masks are
+//!   consumed here, so they need not travel down the pipeline), and the first two
+//!   reduction steps of the [checksum block](crate::checksum). Phase A has an optional
+//!   register of its own (`mid_a`) after its first LUT levels: the per-half magic and
+//!   per-byte policy matches, and the checksum's first step.
+//! * **B — checksum, last step, and the provisional verdict**: the checksum's last
+//!   reduction step (its residue), and the [decision block](crate::decision) on every
+//!   fact but the checksum, as if the checksum were right.
+//! * **C — select**: the checksum is right when its residue is all ones; if it is not,
+//!   and magic and version are right (rules 1 and 2 come first), the verdict becomes
+//!   REJECT / BAD_CHECKSUM with risk 0. A lane that carries no descriptor yields zeros.
 //!
 //! Every lane ends with its output register, so `STAGES = 1` means "phases A, B, C,
-//! then the output register".
+//! then the output register". The output register also holds a REJECT bit for the
+//! [counters](crate::counters), which count straight from the output registers.
 
-use crate::checksum::{Crc16, Partials, Sum16, DATA_BITS};
+use crate::checksum::{Crc16, Sum16};
 use crate::decision::Decision;
 use crate::pipe::Pipe;
 use rust_hdl::prelude::*;
 use tcp_spec::descriptor::{offset, DESCRIPTOR_BITS, MAGIC};
-use tcp_spec::{Decision as D, Profile};
+use tcp_spec::{Decision as D, Profile, Reason as R};
 
 /// Where the `STAGES` registers of a lane go.
 ///
-/// | STAGES | registers, input to output                         |
-/// |--------|----------------------------------------------------|
-/// | 1      | A B C · out                                        |
-/// | 2      | A · B C · out                                      |
-/// | 3      | A · B · C · out                                    |
-/// | S ≥ 4  | A · B · C · (S−3 decision registers) · out         |
+/// | STAGES | registers, input to output                                |
+/// |--------|-----------------------------------------------------------|
+/// | 1      | A B C · out                                               |
+/// | 2      | A · B C · out                                             |
+/// | 3      | A · B · C · out                                           |
+/// | S ≥ 4  | A′ · A″ · B · C · (S−4 decision registers) · out          |
 ///
-/// With two stages the cut is after phase A: for `sum16` the partial byte sums and
-/// the final add-and-compare are of similar depth, while the decision logic is
-/// shallow. Beyond three stages the extra registers hold the decided verdict ahead of
-/// the output register: the lanes then know each batch's counts `S − 3` cycles before
-/// it reaches the outputs, which lets the [counters](crate::counters) split their
-/// 64-bit carry chain into registered 32-bit halves without changing their visible
-/// timing. (Input registers, `input_regs`, remain available to a custom
+/// `A′ · A″` is phase A with its inner register (`mid_a`). The cuts follow the
+/// checksum, the deepest logic: for `sum16` phase A holds three adder levels (one
+/// before `mid_a`, two after it), phase B two, and phase C a 16-input AND and a 2:1
+/// select; for `crc16` the parity trees are cut the same way. Beyond four stages the
+/// extra registers hold the decided verdict ahead of the output register; they add
+/// latency, not Fmax. (Input registers, `input_regs`, remain available to a custom
 /// [`Partition`] but are not used by [`Partition::for_stages`].)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Partition {
     /// Registers on the lane inputs (descriptor, valid bit, policy masks).
     pub input_regs: usize,
+    /// A register inside phase A, after its first LUT and adder level.
+    pub mid_a: bool,
     /// A register between phases A and B.
     pub after_a: bool,
     /// A register between phases B and C.
     pub after_b: bool,
-    /// Registers between the decision (phase C) and the output register.
+    /// Registers between the select (phase C) and the output register.
     pub after_c: usize,
 }
 
@@ -54,32 +61,24 @@ impl Partition {
     /// # Panics
     /// If `stages` is 0.
     pub fn for_stages(stages: usize) -> Partition {
-        match stages {
-            0 => panic!("a validator needs at least one stage"),
-            1 => Partition {
-                input_regs: 0,
-                after_a: false,
-                after_b: false,
-                after_c: 0,
-            },
-            2 => Partition {
-                input_regs: 0,
-                after_a: true,
-                after_b: false,
-                after_c: 0,
-            },
-            s => Partition {
-                input_regs: 0,
-                after_a: true,
-                after_b: true,
-                after_c: s - 3,
-            },
+        assert!(stages > 0, "a validator needs at least one stage");
+        Partition {
+            input_regs: 0,
+            mid_a: stages >= 4,
+            after_a: stages >= 2,
+            after_b: stages >= 3,
+            after_c: stages.saturating_sub(4),
         }
     }
 
     /// Registers from input to output, including the output register.
     pub fn stages(&self) -> usize {
-        self.input_regs + self.after_a as usize + self.after_b as usize + self.after_c + 1
+        self.input_regs
+            + self.mid_a as usize
+            + self.after_a as usize
+            + self.after_b as usize
+            + self.after_c
+            + 1
     }
 }
 
@@ -92,7 +91,21 @@ pub struct LaneIn {
     pub approval: Bits<32>,
 }
 
-/// The result of phase A.
+/// The facts after the first part of phase A: partial matches.
+#[derive(Clone, Copy, Debug, PartialEq, Default, LogicStruct)]
+pub struct PhaseA1 {
+    pub valid: Bit,
+    pub magic_hi_ok: Bit,
+    pub magic_lo_ok: Bit,
+    pub version_ok: Bit,
+    /// Per byte of the flags word: it hits the deny mask.
+    pub deny: Bits<4>,
+    /// Per byte of the flags word: it hits the approval mask.
+    pub approval: Bits<4>,
+    pub risk: Bits<5>,
+}
+
+/// The facts after phase A.
 #[derive(Clone, Copy, Debug, PartialEq, Default, LogicStruct)]
 pub struct PhaseA {
     pub valid: Bit,
@@ -101,26 +114,27 @@ pub struct PhaseA {
     pub deny_hit: Bit,
     pub approval_hit: Bit,
     pub risk: Bits<5>,
-    pub stored: Bits<16>,
-    pub partials: Partials,
 }
 
-/// The result of phase B.
+/// The provisional verdict after phase B (all zeros for a lane without a descriptor).
 #[derive(Clone, Copy, Debug, PartialEq, Default, LogicStruct)]
 pub struct PhaseB {
     pub valid: Bit,
-    pub magic_ok: Bit,
-    pub version_ok: Bit,
-    pub checksum_ok: Bit,
-    pub deny_hit: Bit,
-    pub approval_hit: Bit,
+    /// Magic and version are right: a bad checksum overrides the verdict.
+    pub matters: Bit,
+    /// The provisional decision is REJECT.
+    pub reject: Bit,
+    pub decision: Bits<2>,
+    pub reason: Bits<4>,
     pub risk: Bits<5>,
 }
 
-/// The output register of a lane.
+/// A lane's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Default, LogicStruct)]
 pub struct LaneOut {
     pub valid: Bit,
+    /// `valid` and the decision is REJECT (for the counters).
+    pub reject: Bit,
     pub decision: Bits<2>,
     pub reason: Bits<4>,
     pub risk: Bits<5>,
@@ -130,6 +144,11 @@ pub struct LaneOut {
 /// offset `at` (byte 0 is the most significant byte of the lane).
 const fn field_lsb(at: usize, len: usize) -> u64 {
     (DESCRIPTOR_BITS - 8 * (at + len)) as u64
+}
+
+/// `Vec` of length 0 or 1: an optional pipeline register.
+fn optional<T: Synth>(present: bool) -> Vec<Pipe<T>> {
+    (0..usize::from(present)).map(|_| Pipe::new(1)).collect()
 }
 
 #[derive(LogicBlock)]
@@ -146,14 +165,12 @@ pub struct Lane {
     pub decision: Signal<Out, Bits<2>>,
     pub reason: Signal<Out, Bits<4>>,
     pub risk: Signal<Out, Bits<5>>,
-    /// The decision stage's `valid`: what the output register loads `after_c + 1`
-    /// edges later (at the next edge without decision registers).
-    pub pre_valid: Signal<Out, Bit>,
-    /// The decision stage's REJECT, with the same timing as `pre_valid`.
-    pub pre_reject: Signal<Out, Bit>,
+    /// The output register: `out_valid` and the decision is REJECT.
+    pub reject: Signal<Out, Bit>,
     in_regs: Vec<Pipe<LaneIn>>,
     sum16: Vec<Sum16>,
     crc16: Vec<Crc16>,
+    mid_a: Vec<Pipe<PhaseA1>>,
     after_a: Vec<Pipe<PhaseA>>,
     after_b: Vec<Pipe<PhaseB>>,
     after_c: Vec<Pipe<LaneOut>>,
@@ -163,33 +180,37 @@ pub struct Lane {
     lane_in_q: Signal<Local, LaneIn>,
     desc: Signal<Local, Bits<DESCRIPTOR_BITS>>,
     flags: Signal<Local, Bits<32>>,
+    deny_and: Signal<Local, Bits<32>>,
+    approval_and: Signal<Local, Bits<32>>,
+    hit: Signal<Local, Bits<1>>,
+    deny_hits: Signal<Local, Bits<4>>,
+    approval_hits: Signal<Local, Bits<4>>,
+    a1: Signal<Local, PhaseA1>,
+    a1_q: Signal<Local, PhaseA1>,
     a: Signal<Local, PhaseA>,
     a_q: Signal<Local, PhaseA>,
-    checksum: Signal<Local, Bits<16>>,
+    residue: Signal<Local, Bits<16>>,
     b: Signal<Local, PhaseB>,
     b_q: Signal<Local, PhaseB>,
     o: Signal<Local, LaneOut>,
     o_q: Signal<Local, LaneOut>,
-    magic: Constant<Bits<32>>,
+    magic_hi: Constant<Bits<16>>,
+    magic_lo: Constant<Bits<16>>,
     version: Constant<Bits<16>>,
-    magic_lsb: Constant<Bits<8>>,
+    magic_hi_lsb: Constant<Bits<8>>,
+    magic_lo_lsb: Constant<Bits<8>>,
     version_lsb: Constant<Bits<8>>,
     flags_lsb: Constant<Bits<8>>,
-    checksum_lsb: Constant<Bits<8>>,
-    checksummed_lsb: Constant<Bits<8>>,
-    reject: Constant<Bits<2>>,
-    idle: Constant<LaneOut>,
+    no_hits: Constant<Bits<4>>,
+    reject_code: Constant<Bits<2>>,
+    bad_checksum: Constant<Bits<4>>,
+    no_risk: Constant<Bits<5>>,
+    idle_b: Constant<PhaseB>,
 }
 
 impl Lane {
     pub fn new(profile: Profile, partition: Partition) -> Lane {
-        let opt = |present: bool, depth: usize| -> Vec<usize> {
-            if present {
-                vec![depth]
-            } else {
-                vec![]
-            }
-        };
+        let magic = u32::from_be_bytes(MAGIC) as u64;
         Lane {
             clk: Default::default(),
             rst: Default::default(),
@@ -201,31 +222,21 @@ impl Lane {
             decision: Default::default(),
             reason: Default::default(),
             risk: Default::default(),
-            pre_valid: Default::default(),
-            pre_reject: Default::default(),
-            in_regs: opt(partition.input_regs > 0, partition.input_regs)
-                .into_iter()
-                .map(Pipe::new)
+            reject: Default::default(),
+            in_regs: (0..usize::from(partition.input_regs > 0))
+                .map(|_| Pipe::new(partition.input_regs))
                 .collect(),
-            sum16: opt(profile == Profile::Sum16, 1)
-                .into_iter()
-                .map(|_| Sum16::default())
+            sum16: (0..usize::from(profile == Profile::Sum16))
+                .map(|_| Sum16::new(partition))
                 .collect(),
-            crc16: opt(profile == Profile::Crc16, 1)
-                .into_iter()
-                .map(|_| Crc16::default())
+            crc16: (0..usize::from(profile == Profile::Crc16))
+                .map(|_| Crc16::new(partition))
                 .collect(),
-            after_a: opt(partition.after_a, 1)
-                .into_iter()
-                .map(Pipe::new)
-                .collect(),
-            after_b: opt(partition.after_b, 1)
-                .into_iter()
-                .map(Pipe::new)
-                .collect(),
-            after_c: opt(partition.after_c > 0, partition.after_c)
-                .into_iter()
-                .map(Pipe::new)
+            mid_a: optional(partition.mid_a),
+            after_a: optional(partition.after_a),
+            after_b: optional(partition.after_b),
+            after_c: (0..usize::from(partition.after_c > 0))
+                .map(|_| Pipe::new(partition.after_c))
                 .collect(),
             decide: Decision::default(),
             out: Pipe::new(1),
@@ -233,22 +244,32 @@ impl Lane {
             lane_in_q: Default::default(),
             desc: Default::default(),
             flags: Default::default(),
+            deny_and: Default::default(),
+            approval_and: Default::default(),
+            hit: Default::default(),
+            deny_hits: Default::default(),
+            approval_hits: Default::default(),
+            a1: Default::default(),
+            a1_q: Default::default(),
             a: Default::default(),
             a_q: Default::default(),
-            checksum: Default::default(),
+            residue: Default::default(),
             b: Default::default(),
             b_q: Default::default(),
             o: Default::default(),
             o_q: Default::default(),
-            magic: Constant::new((u32::from_be_bytes(MAGIC) as u64).into()),
+            magic_hi: Constant::new((magic >> 16).into()),
+            magic_lo: Constant::new((magic & 0xffff).into()),
             version: Constant::new((profile.version() as u64).into()),
-            magic_lsb: Constant::new(field_lsb(offset::MAGIC, 4).into()),
+            magic_hi_lsb: Constant::new((field_lsb(offset::MAGIC, 4) + 16).into()),
+            magic_lo_lsb: Constant::new(field_lsb(offset::MAGIC, 4).into()),
             version_lsb: Constant::new(field_lsb(offset::VERSION, 2).into()),
             flags_lsb: Constant::new(field_lsb(offset::FLAGS, 4).into()),
-            checksum_lsb: Constant::new(field_lsb(offset::CHECKSUM, 2).into()),
-            checksummed_lsb: Constant::new(field_lsb(0, DATA_BITS / 8).into()),
-            reject: Constant::new((D::Reject as u64).into()),
-            idle: Constant::new(LaneOut::default()),
+            no_hits: Constant::new(0u64.into()),
+            reject_code: Constant::new((D::Reject as u64).into()),
+            bad_checksum: Constant::new((R::BadChecksum as u64).into()),
+            no_risk: Constant::new(0u64.into()),
+            idle_b: Constant::new(PhaseB::default()),
         }
     }
 }
@@ -256,7 +277,7 @@ impl Lane {
 impl Logic for Lane {
     #[hdl_gen]
     fn update(&mut self) {
-        // Input registers (STAGES > 3).
+        // Input registers (custom partitions only).
         self.lane_in.next.valid = self.valid.val();
         self.lane_in.next.data = self.data.val();
         self.lane_in.next.deny = self.deny.val();
@@ -272,39 +293,72 @@ impl Logic for Lane {
             self.in_regs[i].d.next = self.lane_in.val();
             self.lane_in_q.next = self.in_regs[i].q.val();
         }
-
-        // Phase A: fields, policy hits, partial checksum.
         self.desc.next = self.lane_in_q.val().data;
+
+        // The checksum block: phases A and B, with the same registers as the lane's.
+        for i in 0..self.sum16.len() {
+            self.sum16[i].clk.next = self.clk.val();
+            self.sum16[i].rst.next = self.rst.val();
+            self.sum16[i].data.next = self.desc.val();
+            self.residue.next = self.sum16[i].residue.val();
+        }
+        for i in 0..self.crc16.len() {
+            self.crc16[i].clk.next = self.clk.val();
+            self.crc16[i].rst.next = self.rst.val();
+            self.crc16[i].data.next = self.desc.val();
+            self.residue.next = self.crc16[i].residue.val();
+        }
+
+        // Phase A, first part: partial matches (16-bit halves, flag bytes).
         self.flags.next = self.desc.val().get_bits::<32>(self.flags_lsb.val().index());
-        self.a.next.valid = self.lane_in_q.val().valid;
-        self.a.next.magic_ok =
-            self.desc.val().get_bits::<32>(self.magic_lsb.val().index()) == self.magic.val();
-        self.a.next.version_ok = self
+        self.deny_and.next = self.flags.val() & self.lane_in_q.val().deny;
+        self.approval_and.next = self.flags.val() & self.lane_in_q.val().approval;
+        self.deny_hits.next = self.no_hits.val();
+        self.approval_hits.next = self.no_hits.val();
+        for k in 0..4 {
+            self.hit.next = self.deny_and.val().get_bits::<8>(8 * k).any().into();
+            self.deny_hits.next =
+                (self.deny_hits.val() >> 1) | (bit_cast::<4, 1>(self.hit.val()) << 3);
+            self.hit.next = self.approval_and.val().get_bits::<8>(8 * k).any().into();
+            self.approval_hits.next =
+                (self.approval_hits.val() >> 1) | (bit_cast::<4, 1>(self.hit.val()) << 3);
+        }
+        self.a1.next.valid = self.lane_in_q.val().valid;
+        self.a1.next.magic_hi_ok = self
+            .desc
+            .val()
+            .get_bits::<16>(self.magic_hi_lsb.val().index())
+            == self.magic_hi.val();
+        self.a1.next.magic_lo_ok = self
+            .desc
+            .val()
+            .get_bits::<16>(self.magic_lo_lsb.val().index())
+            == self.magic_lo.val();
+        self.a1.next.version_ok = self
             .desc
             .val()
             .get_bits::<16>(self.version_lsb.val().index())
             == self.version.val();
-        self.a.next.deny_hit = (self.flags.val() & self.lane_in_q.val().deny).any();
-        self.a.next.approval_hit = (self.flags.val() & self.lane_in_q.val().approval).any();
-        self.a.next.risk = self.flags.val().get_bits::<5>(0);
-        self.a.next.stored = self
-            .desc
-            .val()
-            .get_bits::<16>(self.checksum_lsb.val().index());
-        for i in 0..self.sum16.len() {
-            self.sum16[i].data.next = self
-                .desc
-                .val()
-                .get_bits::<DATA_BITS>(self.checksummed_lsb.val().index());
-            self.a.next.partials = self.sum16[i].partials.val();
+        self.a1.next.deny = self.deny_hits.val();
+        self.a1.next.approval = self.approval_hits.val();
+        self.a1.next.risk = self.flags.val().get_bits::<5>(0);
+        for _k in 0..(1 - self.mid_a.len()) {
+            self.a1_q.next = self.a1.val();
         }
-        for i in 0..self.crc16.len() {
-            self.crc16[i].data.next = self
-                .desc
-                .val()
-                .get_bits::<DATA_BITS>(self.checksummed_lsb.val().index());
-            self.a.next.partials = self.crc16[i].partials.val();
+        for i in 0..self.mid_a.len() {
+            self.mid_a[i].clk.next = self.clk.val();
+            self.mid_a[i].rst.next = self.rst.val();
+            self.mid_a[i].d.next = self.a1.val();
+            self.a1_q.next = self.mid_a[i].q.val();
         }
+
+        // Phase A, second part: the facts.
+        self.a.next.valid = self.a1_q.val().valid;
+        self.a.next.magic_ok = self.a1_q.val().magic_hi_ok & self.a1_q.val().magic_lo_ok;
+        self.a.next.version_ok = self.a1_q.val().version_ok;
+        self.a.next.deny_hit = self.a1_q.val().deny.any();
+        self.a.next.approval_hit = self.a1_q.val().approval.any();
+        self.a.next.risk = self.a1_q.val().risk;
         for _k in 0..(1 - self.after_a.len()) {
             self.a_q.next = self.a.val();
         }
@@ -315,22 +369,22 @@ impl Logic for Lane {
             self.a_q.next = self.after_a[i].q.val();
         }
 
-        // Phase B: finish and compare the checksum.
-        for i in 0..self.sum16.len() {
-            self.sum16[i].partials_in.next = self.a_q.val().partials;
-            self.checksum.next = self.sum16[i].sum.val();
+        // Phase B: the provisional verdict, as if the checksum were right.
+        self.decide.magic_ok.next = self.a_q.val().magic_ok;
+        self.decide.version_ok.next = self.a_q.val().version_ok;
+        self.decide.checksum_ok.next = true;
+        self.decide.deny_hit.next = self.a_q.val().deny_hit;
+        self.decide.approval_hit.next = self.a_q.val().approval_hit;
+        self.decide.risk.next = self.a_q.val().risk;
+        self.b.next = self.idle_b.val();
+        if self.a_q.val().valid {
+            self.b.next.valid = true;
+            self.b.next.matters = self.a_q.val().magic_ok & self.a_q.val().version_ok;
+            self.b.next.reject = self.decide.decision.val() == self.reject_code.val();
+            self.b.next.decision = self.decide.decision.val();
+            self.b.next.reason = self.decide.reason.val();
+            self.b.next.risk = self.decide.risk_out.val();
         }
-        for i in 0..self.crc16.len() {
-            self.crc16[i].partials_in.next = self.a_q.val().partials;
-            self.checksum.next = self.crc16[i].sum.val();
-        }
-        self.b.next.valid = self.a_q.val().valid;
-        self.b.next.magic_ok = self.a_q.val().magic_ok;
-        self.b.next.version_ok = self.a_q.val().version_ok;
-        self.b.next.checksum_ok = self.checksum.val() == self.a_q.val().stored;
-        self.b.next.deny_hit = self.a_q.val().deny_hit;
-        self.b.next.approval_hit = self.a_q.val().approval_hit;
-        self.b.next.risk = self.a_q.val().risk;
         for _k in 0..(1 - self.after_b.len()) {
             self.b_q.next = self.b.val();
         }
@@ -341,23 +395,19 @@ impl Logic for Lane {
             self.b_q.next = self.after_b[i].q.val();
         }
 
-        // Phase C: decide; a lane without a descriptor loads zeros.
-        self.decide.magic_ok.next = self.b_q.val().magic_ok;
-        self.decide.version_ok.next = self.b_q.val().version_ok;
-        self.decide.checksum_ok.next = self.b_q.val().checksum_ok;
-        self.decide.deny_hit.next = self.b_q.val().deny_hit;
-        self.decide.approval_hit.next = self.b_q.val().approval_hit;
-        self.decide.risk.next = self.b_q.val().risk;
-        self.o.next = self.idle.val();
-        if self.b_q.val().valid {
-            self.o.next.valid = true;
-            self.o.next.decision = self.decide.decision.val();
-            self.o.next.reason = self.decide.reason.val();
-            self.o.next.risk = self.decide.risk_out.val();
+        // Phase C: a wrong checksum (rule 3) overrides rules 4-7, not rules 1-2.
+        self.o.next.valid = self.b_q.val().valid;
+        self.o.next.reject = self.b_q.val().reject;
+        self.o.next.decision = self.b_q.val().decision;
+        self.o.next.reason = self.b_q.val().reason;
+        self.o.next.risk = self.b_q.val().risk;
+        if self.b_q.val().matters & !self.residue.val().all() {
+            self.o.next.reject = true;
+            self.o.next.decision = self.reject_code.val();
+            self.o.next.reason = self.bad_checksum.val();
+            self.o.next.risk = self.no_risk.val();
         }
-        self.pre_valid.next = self.o.val().valid;
-        self.pre_reject.next = self.o.val().valid & (self.o.val().decision == self.reject.val());
-        // Decision registers (STAGES > 3).
+        // Decision registers (STAGES > 4).
         for _k in 0..(1 - self.after_c.len()) {
             self.o_q.next = self.o.val();
         }
@@ -371,6 +421,7 @@ impl Logic for Lane {
         self.out.rst.next = self.rst.val();
         self.out.d.next = self.o_q.val();
         self.out_valid.next = self.out.q.val().valid;
+        self.reject.next = self.out.q.val().reject;
         self.decision.next = self.out.q.val().decision;
         self.reason.next = self.out.q.val().reason;
         self.risk.next = self.out.q.val().risk;
@@ -408,17 +459,21 @@ mod tests {
         }
         assert!(Partition::for_stages(2).after_a);
         assert!(!Partition::for_stages(2).after_b);
-        assert_eq!(Partition::for_stages(5).after_c, 2);
+        assert!(Partition::for_stages(3).after_b);
+        assert!(!Partition::for_stages(3).mid_a);
+        assert!(Partition::for_stages(4).mid_a);
+        assert_eq!(Partition::for_stages(4).after_c, 0);
+        assert_eq!(Partition::for_stages(6).after_c, 2);
         assert_eq!(Partition::for_stages(5).input_regs, 0);
     }
 
-    /// One lane, every stage count 1..=4 and both profiles, against `decide`: the
+    /// One lane, every stage count 1..=5 and both profiles, against `decide`: the
     /// verdict appears exactly `stages` edges after the descriptor is sampled, and an
     /// invalid lane yields zeros.
     #[test]
     fn verdicts_and_latency_match_the_spec() {
         for profile in Profile::ALL {
-            for stages in 1..=4 {
+            for stages in 1..=5 {
                 let mut lane = Lane::new(profile, Partition::for_stages(stages));
                 lane.connect_all();
                 let mut gen = StreamGen::new(profile, 11 + stages as u64);
@@ -440,6 +495,11 @@ mod tests {
                         lane.reason.val().to_u64() as u8,
                         lane.risk.val().to_u64() as u8,
                     ));
+                    // The REJECT bit for the counters agrees with the decision.
+                    assert_eq!(
+                        lane.reject.val(),
+                        lane.out_valid.val() && lane.decision.val().to_u64() == D::Reject as u64
+                    );
                 }
                 for (t, g) in got.iter().enumerate() {
                     let want = match t.checked_sub(stages - 1).map(|k| sent[k]) {
