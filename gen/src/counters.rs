@@ -4,13 +4,15 @@
 //! * `processed` / `rejected` count the results the outputs presented in the previous
 //!   cycle (the spec's cycle model).
 //!
-//! The per-lane inputs `lane_valid` / `lane_reject` come straight from the lanes'
-//! output registers: they describe the results on the outputs now, and the next edge
-//! adds their popcounts. Each counter is an [`Acc64`]: a 64-bit register in segments
-//! whose carries never ripple through more than one segment in a cycle, so the visible
-//! value is exact at every edge and the longest counter path is an 8-bit adder, an AND
+//! The per-lane inputs `lane_valid` / `lane_reject` describe what the lanes' output
+//! registers load at the next edge. Their popcounts are registered in `pending` at
+//! that edge, in parallel with the output registers, and the edge after it adds them.
+//! Each counter is an [`Acc64`]: a 64-bit register in segments whose carries never
+//! ripple through more than one segment in a cycle, so the visible value is exact at
+//! every edge and the longest counter path, from `pending`, is an 8-bit adder, one LUT
 //! and a register enable, whatever the pipeline depth.
 
+use crate::pipe::Pipe;
 use rust_hdl::prelude::*;
 
 /// Width of a per-batch count (up to 16 lanes).
@@ -20,12 +22,20 @@ pub const COUNT_BITS: usize = 5;
 /// increments on `inc` before the edges since the last reset; an edge with `rst` high
 /// loads the reset value (0 in the validator).
 ///
-/// The value is kept in segments of 8, 16, 16, 16 and 8 bits. The low segment adds
-/// `inc` (an 8-bit adder); each higher segment adds one when the low segment carries
-/// out and every segment between them is all ones. That condition is the low adder's
-/// carry AND-ed with all-ones flags decoded from registers in parallel, and it drives
-/// the enable of a register that loads its own increment (computed from the register
-/// alone), so no carry ripples from one segment into the next within a cycle.
+/// The value is kept in segments of 8, 14, 14, 14 and 14 bits. The low segment adds
+/// `inc` (an 8-bit adder). Each higher segment is a register with an enable that loads
+/// its own increment (computed from the register alone): it counts when the low adder
+/// carries out and every segment between them is all ones. Those all-ones flags are
+/// registered (`f2`..`f4`, decoded from the previous cycle's segments), so the enable
+/// is the low adder's carry AND one flip-flop: no carry ripples from one segment into
+/// the next within a cycle.
+///
+/// The flags are one edge old, and exact whenever they are used: an increment is below
+/// 32, so after the low segment carries out it holds less than 31 and cannot carry out
+/// again at the next edge; the higher segments change only at edges where it carries
+/// out, so at an edge where it does they did not change at the edge before. A reset
+/// loads the flags of the reset value. Segments of 14 bits keep each enable's fanout
+/// below nextpnr-ice40's threshold for moving an enable onto a (slower) global net.
 #[derive(LogicBlock)]
 pub struct Acc64 {
     pub clk: Signal<In, Clock>,
@@ -33,28 +43,35 @@ pub struct Acc64 {
     pub inc: Signal<In, Bits<COUNT_BITS>>,
     pub value: Signal<Out, Bits<64>>,
     s0: DFF<Bits<8>>,
-    s1: DFF<Bits<16>>,
-    s2: DFF<Bits<16>>,
-    s3: DFF<Bits<16>>,
-    s4: DFF<Bits<8>>,
+    s1: DFF<Bits<14>>,
+    s2: DFF<Bits<14>>,
+    s3: DFF<Bits<14>>,
+    s4: DFF<Bits<14>>,
+    /// `s1` is all ones.
+    f2: DFF<Bit>,
+    /// `s1` and `s2` are all ones.
+    f3: DFF<Bit>,
+    /// `s1`, `s2` and `s3` are all ones.
+    f4: DFF<Bit>,
     sum0: Signal<Local, Bits<9>>,
     carry0: Signal<Local, Bit>,
-    ones1: Signal<Local, Bit>,
-    ones12: Signal<Local, Bit>,
-    ones123: Signal<Local, Bit>,
-    one8: Constant<Bits<8>>,
-    one16: Constant<Bits<16>>,
+    one14: Constant<Bits<14>>,
     reset0: Constant<Bits<8>>,
-    reset1: Constant<Bits<16>>,
-    reset2: Constant<Bits<16>>,
-    reset3: Constant<Bits<16>>,
-    reset4: Constant<Bits<8>>,
+    reset1: Constant<Bits<14>>,
+    reset2: Constant<Bits<14>>,
+    reset3: Constant<Bits<14>>,
+    reset4: Constant<Bits<14>>,
+    reset_f2: Constant<Bit>,
+    reset_f3: Constant<Bit>,
+    reset_f4: Constant<Bit>,
 }
 
 impl Acc64 {
     /// `reset`: the value a reset loads (0 for the validator's counters; tests start
     /// near the segment boundaries).
     pub fn new(reset: u64) -> Acc64 {
+        let seg = |lsb: u32| reset >> lsb & 0x3fff;
+        let ones = |lsb: u32| seg(lsb) == 0x3fff;
         Acc64 {
             clk: Default::default(),
             rst: Default::default(),
@@ -65,18 +82,20 @@ impl Acc64 {
             s2: Default::default(),
             s3: Default::default(),
             s4: Default::default(),
+            f2: Default::default(),
+            f3: Default::default(),
+            f4: Default::default(),
             sum0: Default::default(),
             carry0: Default::default(),
-            ones1: Default::default(),
-            ones12: Default::default(),
-            ones123: Default::default(),
-            one8: Constant::new(1u64.into()),
-            one16: Constant::new(1u64.into()),
+            one14: Constant::new(1u64.into()),
             reset0: Constant::new((reset & 0xff).into()),
-            reset1: Constant::new((reset >> 8 & 0xffff).into()),
-            reset2: Constant::new((reset >> 24 & 0xffff).into()),
-            reset3: Constant::new((reset >> 40 & 0xffff).into()),
-            reset4: Constant::new((reset >> 56).into()),
+            reset1: Constant::new(seg(8).into()),
+            reset2: Constant::new(seg(22).into()),
+            reset3: Constant::new(seg(36).into()),
+            reset4: Constant::new(seg(50).into()),
+            reset_f2: Constant::new(ones(8)),
+            reset_f3: Constant::new(ones(8) && ones(22)),
+            reset_f4: Constant::new(ones(8) && ones(22) && ones(36)),
         }
     }
 }
@@ -90,25 +109,25 @@ impl Default for Acc64 {
 impl Logic for Acc64 {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clk, s0, s1, s2, s3, s4);
+        dff_setup!(self, clk, s0, s1, s2, s3, s4, f2, f3, f4);
         self.sum0.next =
             bit_cast::<9, 8>(self.s0.q.val()) + bit_cast::<9, COUNT_BITS>(self.inc.val());
         self.s0.d.next = self.sum0.val().get_bits::<8>(0);
         self.carry0.next = self.sum0.val().get_bit(8);
-        self.ones1.next = self.s1.q.val().all();
-        self.ones12.next = self.ones1.val() & self.s2.q.val().all();
-        self.ones123.next = self.ones12.val() & self.s3.q.val().all();
+        self.f2.d.next = self.s1.q.val().all();
+        self.f3.d.next = self.s1.q.val().all() & self.s2.q.val().all();
+        self.f4.d.next = self.s1.q.val().all() & self.s2.q.val().all() & self.s3.q.val().all();
         if self.carry0.val() {
-            self.s1.d.next = self.s1.q.val() + self.one16.val();
+            self.s1.d.next = self.s1.q.val() + self.one14.val();
         }
-        if self.carry0.val() & self.ones1.val() {
-            self.s2.d.next = self.s2.q.val() + self.one16.val();
+        if self.carry0.val() & self.f2.q.val() {
+            self.s2.d.next = self.s2.q.val() + self.one14.val();
         }
-        if self.carry0.val() & self.ones12.val() {
-            self.s3.d.next = self.s3.q.val() + self.one16.val();
+        if self.carry0.val() & self.f3.q.val() {
+            self.s3.d.next = self.s3.q.val() + self.one14.val();
         }
-        if self.carry0.val() & self.ones123.val() {
-            self.s4.d.next = self.s4.q.val() + self.one8.val();
+        if self.carry0.val() & self.f4.q.val() {
+            self.s4.d.next = self.s4.q.val() + self.one14.val();
         }
         if self.rst.val() {
             self.s0.d.next = self.reset0.val();
@@ -116,11 +135,14 @@ impl Logic for Acc64 {
             self.s2.d.next = self.reset2.val();
             self.s3.d.next = self.reset3.val();
             self.s4.d.next = self.reset4.val();
+            self.f2.d.next = self.reset_f2.val();
+            self.f3.d.next = self.reset_f3.val();
+            self.f4.d.next = self.reset_f4.val();
         }
-        self.value.next = (bit_cast::<64, 8>(self.s4.q.val()) << 56)
-            | (bit_cast::<64, 16>(self.s3.q.val()) << 40)
-            | (bit_cast::<64, 16>(self.s2.q.val()) << 24)
-            | (bit_cast::<64, 16>(self.s1.q.val()) << 8)
+        self.value.next = (bit_cast::<64, 14>(self.s4.q.val()) << 50)
+            | (bit_cast::<64, 14>(self.s3.q.val()) << 36)
+            | (bit_cast::<64, 14>(self.s2.q.val()) << 22)
+            | (bit_cast::<64, 14>(self.s1.q.val()) << 8)
             | bit_cast::<64, 8>(self.s0.q.val());
     }
 }
@@ -129,9 +151,9 @@ impl Logic for Acc64 {
 pub struct Counters<const L: usize> {
     pub clk: Signal<In, Clock>,
     pub rst: Signal<In, Bit>,
-    /// Per lane: a result on the outputs now (the lanes' output registers).
+    /// Per lane: the output register loads a result at the next edge.
     pub lane_valid: Signal<In, Bits<L>>,
-    /// Per lane: a REJECT on the outputs now.
+    /// Per lane: the output register loads a REJECT at the next edge.
     pub lane_reject: Signal<In, Bits<L>>,
     pub cycles: Signal<Out, Bits<64>>,
     pub processed: Signal<Out, Bits<64>>,
@@ -140,6 +162,8 @@ pub struct Counters<const L: usize> {
     n_reject: Signal<Local, Bits<COUNT_BITS>>,
     rest_valid: Signal<Local, Bits<L>>,
     rest_reject: Signal<Local, Bits<L>>,
+    pending_valid: Pipe<Bits<COUNT_BITS>>,
+    pending_reject: Pipe<Bits<COUNT_BITS>>,
     cnt_cycles: Acc64,
     cnt_processed: Acc64,
     cnt_rejected: Acc64,
@@ -167,6 +191,8 @@ impl<const L: usize> Default for Counters<L> {
             n_reject: Default::default(),
             rest_valid: Default::default(),
             rest_reject: Default::default(),
+            pending_valid: Pipe::new(1),
+            pending_reject: Pipe::new(1),
             cnt_cycles: Acc64::default(),
             cnt_processed: Acc64::default(),
             cnt_rejected: Acc64::default(),
@@ -196,17 +222,23 @@ impl<const L: usize> Logic for Counters<L> {
             self.rest_valid.next = self.rest_valid.val() >> 1;
             self.rest_reject.next = self.rest_reject.val() >> 1;
         }
+        self.pending_valid.clk.next = self.clk.val();
+        self.pending_valid.rst.next = self.rst.val();
+        self.pending_valid.d.next = self.n_valid.val();
+        self.pending_reject.clk.next = self.clk.val();
+        self.pending_reject.rst.next = self.rst.val();
+        self.pending_reject.d.next = self.n_reject.val();
         self.cnt_cycles.clk.next = self.clk.val();
         self.cnt_cycles.rst.next = self.rst.val();
         self.cnt_cycles.inc.next = self.count_one.val();
         self.cycles.next = self.cnt_cycles.value.val();
         self.cnt_processed.clk.next = self.clk.val();
         self.cnt_processed.rst.next = self.rst.val();
-        self.cnt_processed.inc.next = self.n_valid.val();
+        self.cnt_processed.inc.next = self.pending_valid.q.val();
         self.processed.next = self.cnt_processed.value.val();
         self.cnt_rejected.clk.next = self.clk.val();
         self.cnt_rejected.rst.next = self.rst.val();
-        self.cnt_rejected.inc.next = self.n_reject.val();
+        self.cnt_rejected.inc.next = self.pending_reject.q.val();
         self.rejected.next = self.cnt_rejected.value.val();
     }
 }
@@ -224,14 +256,15 @@ mod tests {
         assert!(simulate(c, 100));
     }
 
-    /// A software model of the block: each edge without reset adds the popcounts of
-    /// the lane bits presented before it.
+    /// A software model of the block: counts lag the lane bits by two edges (one into
+    /// `pending`, one into the counter).
     #[test]
-    fn counts_lag_by_one_edge_and_reset() {
+    fn counts_lag_by_two_edges_and_reset() {
         let mut c = Counters::<16>::default();
         c.connect_all();
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         let (mut cycles, mut processed, mut rejected) = (0u64, 0u64, 0u64);
+        let (mut pend_v, mut pend_r) = (0u64, 0u64);
         for t in 0..200 {
             x ^= x << 13;
             x ^= x >> 7;
@@ -244,11 +277,13 @@ mod tests {
             c.rst.next = rst;
             edge(&mut c);
             if rst {
-                (cycles, processed, rejected) = (0, 0, 0);
+                (cycles, processed, rejected, pend_v, pend_r) = (0, 0, 0, 0, 0);
             } else {
                 cycles += 1;
-                processed += valid.count_ones() as u64;
-                rejected += reject.count_ones() as u64;
+                processed += pend_v;
+                rejected += pend_r;
+                pend_v = valid.count_ones() as u64;
+                pend_r = reject.count_ones() as u64;
             }
             assert_eq!(c.cycles.val().to_u64(), cycles, "edge {t}");
             assert_eq!(c.processed.val().to_u64(), processed, "edge {t}");
@@ -264,11 +299,12 @@ mod tests {
     fn accumulator_carries_across_segments() {
         for start in [
             0xf0u64,
-            0xff_fff0,
-            0xff_ffff_fff0,
-            0xff_ffff_ffff_fff0,
+            0x3f_fff0,
+            0xf_ffff_fff0,
+            0x3fff_ffff_fff0,
             0xffff_ffff_ffff_fff0,
-            0x1234_ffff_00ff_fff0,
+            0x1234_0fff_ffff_fff0,
+            0xabcd_ffff_ff00_00f0,
         ] {
             let mut a = Acc64::new(start);
             a.connect_all();

@@ -17,8 +17,8 @@
 //!   REJECT / BAD_CHECKSUM with risk 0. A lane that carries no descriptor yields zeros.
 //!
 //! Every lane ends with its output register, so `STAGES = 1` means "phases A, B, C,
-//! then the output register". The output register also holds a REJECT bit for the
-//! [counters](crate::counters), which count straight from the output registers.
+//! then the output register". The lane also tells the [counters](crate::counters)
+//! what its output register loads at the next edge (`pre_valid`, `pre_reject`).
 
 use crate::checksum::{Crc16, Sum16};
 use crate::decision::Decision;
@@ -165,8 +165,10 @@ pub struct Lane {
     pub decision: Signal<Out, Bits<2>>,
     pub reason: Signal<Out, Bits<4>>,
     pub risk: Signal<Out, Bits<5>>,
-    /// The output register: `out_valid` and the decision is REJECT.
-    pub reject: Signal<Out, Bit>,
+    /// What the output register loads at the next edge: a result (for the counters).
+    pub pre_valid: Signal<Out, Bit>,
+    /// What the output register loads at the next edge: a REJECT (for the counters).
+    pub pre_reject: Signal<Out, Bit>,
     in_regs: Vec<Pipe<LaneIn>>,
     sum16: Vec<Sum16>,
     crc16: Vec<Crc16>,
@@ -222,7 +224,8 @@ impl Lane {
             decision: Default::default(),
             reason: Default::default(),
             risk: Default::default(),
-            reject: Default::default(),
+            pre_valid: Default::default(),
+            pre_reject: Default::default(),
             in_regs: (0..usize::from(partition.input_regs > 0))
                 .map(|_| Pipe::new(partition.input_regs))
                 .collect(),
@@ -420,8 +423,9 @@ impl Logic for Lane {
         self.out.clk.next = self.clk.val();
         self.out.rst.next = self.rst.val();
         self.out.d.next = self.o_q.val();
+        self.pre_valid.next = self.o_q.val().valid;
+        self.pre_reject.next = self.o_q.val().reject;
         self.out_valid.next = self.out.q.val().valid;
-        self.reject.next = self.out.q.val().reject;
         self.decision.next = self.out.q.val().decision;
         self.reason.next = self.out.q.val().reason;
         self.risk.next = self.out.q.val().risk;
@@ -479,6 +483,8 @@ mod tests {
                 let mut gen = StreamGen::new(profile, 11 + stages as u64);
                 let mut sent = vec![];
                 let mut got = vec![];
+                // The counters' view: what the output register loads at the next edge.
+                let mut pre = vec![];
                 for t in 0..24 {
                     let d = gen.descriptor();
                     let policy = gen.policy();
@@ -488,6 +494,8 @@ mod tests {
                     lane.deny.next = (policy.deny_mask as u64).into();
                     lane.approval.next = (policy.approval_mask as u64).into();
                     sent.push((valid, d, policy));
+                    assert!(simulate(&mut lane, 200));
+                    pre.push((lane.pre_valid.val(), lane.pre_reject.val()));
                     edge(&mut lane);
                     got.push((
                         lane.out_valid.val(),
@@ -495,11 +503,6 @@ mod tests {
                         lane.reason.val().to_u64() as u8,
                         lane.risk.val().to_u64() as u8,
                     ));
-                    // The REJECT bit for the counters agrees with the decision.
-                    assert_eq!(
-                        lane.reject.val(),
-                        lane.out_valid.val() && lane.decision.val().to_u64() == D::Reject as u64
-                    );
                 }
                 for (t, g) in got.iter().enumerate() {
                     let want = match t.checked_sub(stages - 1).map(|k| sent[k]) {
@@ -510,6 +513,11 @@ mod tests {
                         _ => (false, 0, 0, 0),
                     };
                     assert_eq!(*g, want, "{profile} stages {stages} edge {t}");
+                    // Before edge t + 1 the lane announced what edge t + 1 loads.
+                    if let Some(&(v, r)) = pre.get(t + 1) {
+                        let reject = want.0 && want.1 == D::Reject as u8;
+                        assert_eq!((v, r), (want.0, reject), "{profile} stages {stages} pre {t}");
+                    }
                 }
             }
         }

@@ -51,7 +51,8 @@ pub struct TcpValidator<
     // Per-lane values, one lane at a time.
     lane_sel: Signal<Local, Bits<L>>,
     lane_valid: Signal<Local, Bits<1>>,
-    lane_reject: Signal<Local, Bits<1>>,
+    lane_pre_valid: Signal<Local, Bits<1>>,
+    lane_pre_reject: Signal<Local, Bits<1>>,
     lane_decision: Signal<Local, Bits<2>>,
     lane_reason: Signal<Local, Bits<4>>,
     lane_risk: Signal<Local, Bits<5>>,
@@ -60,7 +61,8 @@ pub struct TcpValidator<
     acc_decision: Signal<Local, Bits<W2>>,
     acc_reason: Signal<Local, Bits<W4>>,
     acc_risk: Signal<Local, Bits<W5>>,
-    acc_reject: Signal<Local, Bits<L>>,
+    acc_pre_valid: Signal<Local, Bits<L>>,
+    acc_pre_reject: Signal<Local, Bits<L>>,
     lane0: Constant<Bits<L>>,
     no_decision: Constant<Bits<W2>>,
     no_reason: Constant<Bits<W4>>,
@@ -125,7 +127,8 @@ impl<const L: usize, const W: usize, const W2: usize, const W4: usize, const W5:
             counters: Counters::default(),
             lane_sel: Default::default(),
             lane_valid: Default::default(),
-            lane_reject: Default::default(),
+            lane_pre_valid: Default::default(),
+            lane_pre_reject: Default::default(),
             lane_decision: Default::default(),
             lane_reason: Default::default(),
             lane_risk: Default::default(),
@@ -133,7 +136,8 @@ impl<const L: usize, const W: usize, const W2: usize, const W4: usize, const W5:
             acc_decision: Default::default(),
             acc_reason: Default::default(),
             acc_risk: Default::default(),
-            acc_reject: Default::default(),
+            acc_pre_valid: Default::default(),
+            acc_pre_reject: Default::default(),
             lane0: Constant::new(1u64.into()),
             no_decision: Constant::new(Bits::default()),
             no_reason: Constant::new(Bits::default()),
@@ -166,7 +170,8 @@ impl<const L: usize, const W: usize, const W2: usize, const W4: usize, const W5:
         self.acc_decision.next = self.no_decision.val();
         self.acc_reason.next = self.no_reason.val();
         self.acc_risk.next = self.no_risk.val();
-        self.acc_reject.next = self.in_lanes.val();
+        self.acc_pre_valid.next = self.in_lanes.val();
+        self.acc_pre_reject.next = self.in_lanes.val();
         for i in 0..L {
             self.lanes[i].clk.next = self.clk.val();
             self.lanes[i].rst.next = self.rst.val();
@@ -189,17 +194,20 @@ impl<const L: usize, const W: usize, const W2: usize, const W4: usize, const W5:
             self.lane_risk.next = self.lanes[i].risk.val();
             self.acc_risk.next = (self.acc_risk.val() >> 5)
                 | (bit_cast::<W5, 5>(self.lane_risk.val()) << self.top_risk.val());
-            self.lane_reject.next = self.lanes[i].reject.val().into();
-            self.acc_reject.next = (self.acc_reject.val() >> 1)
-                | (bit_cast::<L, 1>(self.lane_reject.val()) << self.top_lane.val());
+            self.lane_pre_valid.next = self.lanes[i].pre_valid.val().into();
+            self.acc_pre_valid.next = (self.acc_pre_valid.val() >> 1)
+                | (bit_cast::<L, 1>(self.lane_pre_valid.val()) << self.top_lane.val());
+            self.lane_pre_reject.next = self.lanes[i].pre_reject.val().into();
+            self.acc_pre_reject.next = (self.acc_pre_reject.val() >> 1)
+                | (bit_cast::<L, 1>(self.lane_pre_reject.val()) << self.top_lane.val());
         }
         self.out_lanes.next = self.acc_lanes.val();
         self.out_decision.next = self.acc_decision.val();
         self.out_reason.next = self.acc_reason.val();
         self.out_risk.next = self.acc_risk.val();
-        // The counters count from the lanes' output registers.
-        self.counters.lane_valid.next = self.acc_lanes.val();
-        self.counters.lane_reject.next = self.acc_reject.val();
+        // The counters see what the lanes' output registers load at the next edge.
+        self.counters.lane_valid.next = self.acc_pre_valid.val();
+        self.counters.lane_reject.next = self.acc_pre_reject.val();
         self.cnt_cycles.next = self.counters.cycles.val();
         self.cnt_processed.next = self.counters.processed.val();
         self.cnt_rejected.next = self.counters.rejected.val();
