@@ -4,31 +4,43 @@
 //! * `processed` / `rejected` count the results the outputs presented in the previous
 //!   cycle (the spec's cycle model).
 //!
-//! The per-lane inputs `lane_valid` / `lane_reject` describe what the lanes' output
-//! registers load at the next edge. Their popcounts are registered in `pending` at
-//! that edge, in parallel with the output registers, and the edge after it adds them.
-//! Each counter is an [`Acc64`]: a 64-bit register in segments whose carries never
+//! The per-lane inputs `lane_valid` / `lane_reject` come from registers in the lanes:
+//!
+//! * without lookahead (`STAGES ≤ 3`), from the output registers: the next edge adds
+//!   their popcounts;
+//! * with lookahead (`STAGES ≥ 4`), from the last decision registers, which hold what
+//!   the output registers load at the next edge: the edge after that adds them.
+//!
+//! Each counter is an [`Acc64`], a 64-bit register in segments whose carries never
 //! ripple through more than one segment in a cycle, so the visible value is exact at
-//! every edge and the longest counter path, from `pending`, is an 8-bit adder, one LUT
-//! and a register enable, whatever the pipeline depth.
+//! every edge. Without lookahead the longest counter path is a popcount, an 8-bit
+//! adder, one LUT and a register enable; with lookahead (and always for `cycles`, whose
+//! increment is known in advance) the low segment runs one edge ahead and its carry
+//! is registered, leaving a popcount and an 8-bit adder.
 
-use crate::pipe::Pipe;
 use rust_hdl::prelude::*;
 
 /// Width of a per-batch count (up to 16 lanes).
 pub const COUNT_BITS: usize = 5;
 
 /// A 64-bit accumulator: `value` after edge `t` is the sum (mod 2^64) of the
-/// increments on `inc` before the edges since the last reset; an edge with `rst` high
-/// loads the reset value (0 in the validator).
+/// increments the edges since the last reset added; an edge with `rst` high loads the
+/// reset value (0 in the validator).
+///
+/// * Without lookahead, the edge adds `inc` as presented before it.
+/// * With lookahead, `inc` is presented one edge early: before edge `t` it holds what
+///   edge `t + 1` adds; the edge right after a reset adds `first` (1 for a cycle
+///   counter, 0 for counts of a pipeline that the reset emptied).
 ///
 /// The value is kept in segments of 8, 14, 14, 14 and 14 bits. The low segment adds
-/// `inc` (an 8-bit adder). Each higher segment is a register with an enable that loads
-/// its own increment (computed from the register alone): it counts when the low adder
-/// carries out and every segment between them is all ones. Those all-ones flags are
-/// registered (`f2`..`f4`, decoded from the previous cycle's segments), so the enable
-/// is the low adder's carry AND one flip-flop: no carry ripples from one segment into
-/// the next within a cycle.
+/// the increment (an 8-bit adder); with lookahead it does so one edge ahead, in
+/// `early`, with its carry registered in `carry_q`, and the visible low segment is
+/// `early` delayed by one edge. Each higher segment is a register with an enable that
+/// loads its own increment (computed from the register alone): it counts when the low
+/// segment carries out and every segment between them is all ones. Those all-ones flags
+/// are registered (`f2`..`f4`, decoded from the previous cycle's segments), so the
+/// enable is the carry AND one flip-flop: no carry ripples from one segment into the
+/// next within a cycle.
 ///
 /// The flags are one edge old, and exact whenever they are used: an increment is below
 /// 32, so after the low segment carries out it holds less than 31 and cannot carry out
@@ -53,6 +65,10 @@ pub struct Acc64 {
     f3: DFF<Bit>,
     /// `s1`, `s2` and `s3` are all ones.
     f4: DFF<Bit>,
+    /// With lookahead: the low segment one edge ahead, and its carry.
+    early: Vec<DFF<Bits<8>>>,
+    carry_q: Vec<DFF<Bit>>,
+    e0: Signal<Local, Bits<8>>,
     sum0: Signal<Local, Bits<9>>,
     carry0: Signal<Local, Bit>,
     one14: Constant<Bits<14>>,
@@ -64,14 +80,23 @@ pub struct Acc64 {
     reset_f2: Constant<Bit>,
     reset_f3: Constant<Bit>,
     reset_f4: Constant<Bit>,
+    reset_early: Constant<Bits<8>>,
+    reset_carry: Constant<Bit>,
 }
 
 impl Acc64 {
     /// `reset`: the value a reset loads (0 for the validator's counters; tests start
-    /// near the segment boundaries).
-    pub fn new(reset: u64) -> Acc64 {
+    /// near the segment boundaries). `lookahead`: `Some(first)` for an increment
+    /// presented one edge early (see the type's documentation), `None` otherwise.
+    ///
+    /// # Panics
+    /// If `first` does not fit `COUNT_BITS`.
+    pub fn new(reset: u64, lookahead: Option<u64>) -> Acc64 {
         let seg = |lsb: u32| reset >> lsb & 0x3fff;
         let ones = |lsb: u32| seg(lsb) == 0x3fff;
+        let first = lookahead.unwrap_or(0);
+        assert!(first < 1 << COUNT_BITS, "first increment {first} too large");
+        let ahead = (reset & 0xff) + first;
         Acc64 {
             clk: Default::default(),
             rst: Default::default(),
@@ -85,6 +110,9 @@ impl Acc64 {
             f2: Default::default(),
             f3: Default::default(),
             f4: Default::default(),
+            early: lookahead.iter().map(|_| Default::default()).collect(),
+            carry_q: lookahead.iter().map(|_| Default::default()).collect(),
+            e0: Default::default(),
             sum0: Default::default(),
             carry0: Default::default(),
             one14: Constant::new(1u64.into()),
@@ -96,13 +124,9 @@ impl Acc64 {
             reset_f2: Constant::new(ones(8)),
             reset_f3: Constant::new(ones(8) && ones(22)),
             reset_f4: Constant::new(ones(8) && ones(22) && ones(36)),
+            reset_early: Constant::new((ahead & 0xff).into()),
+            reset_carry: Constant::new(ahead > 0xff),
         }
-    }
-}
-
-impl Default for Acc64 {
-    fn default() -> Self {
-        Acc64::new(0)
     }
 }
 
@@ -110,10 +134,29 @@ impl Logic for Acc64 {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clk, s0, s1, s2, s3, s4, f2, f3, f4);
+        // The low segment: added now, or one edge ahead in `early`.
+        self.e0.next = self.s0.q.val();
+        for i in 0..self.early.len() {
+            self.e0.next = self.early[i].q.val();
+        }
         self.sum0.next =
-            bit_cast::<9, 8>(self.s0.q.val()) + bit_cast::<9, COUNT_BITS>(self.inc.val());
-        self.s0.d.next = self.sum0.val().get_bits::<8>(0);
-        self.carry0.next = self.sum0.val().get_bit(8);
+            bit_cast::<9, 8>(self.e0.val()) + bit_cast::<9, COUNT_BITS>(self.inc.val());
+        for _k in 0..(1 - self.early.len()) {
+            self.s0.d.next = self.sum0.val().get_bits::<8>(0);
+            self.carry0.next = self.sum0.val().get_bit(8);
+        }
+        for i in 0..self.early.len() {
+            self.early[i].clock.next = self.clk.val();
+            self.carry_q[i].clock.next = self.clk.val();
+            self.early[i].d.next = self.sum0.val().get_bits::<8>(0);
+            self.carry_q[i].d.next = self.sum0.val().get_bit(8);
+            self.s0.d.next = self.e0.val();
+            self.carry0.next = self.carry_q[i].q.val();
+            if self.rst.val() {
+                self.early[i].d.next = self.reset_early.val();
+                self.carry_q[i].d.next = self.reset_carry.val();
+            }
+        }
         self.f2.d.next = self.s1.q.val().all();
         self.f3.d.next = self.s1.q.val().all() & self.s2.q.val().all();
         self.f4.d.next = self.s1.q.val().all() & self.s2.q.val().all() & self.s3.q.val().all();
@@ -151,9 +194,9 @@ impl Logic for Acc64 {
 pub struct Counters<const L: usize> {
     pub clk: Signal<In, Clock>,
     pub rst: Signal<In, Bit>,
-    /// Per lane: the output register loads a result at the next edge.
+    /// Per lane: a result (see the module documentation for which register).
     pub lane_valid: Signal<In, Bits<L>>,
-    /// Per lane: the output register loads a REJECT at the next edge.
+    /// Per lane: a REJECT.
     pub lane_reject: Signal<In, Bits<L>>,
     pub cycles: Signal<Out, Bits<64>>,
     pub processed: Signal<Out, Bits<64>>,
@@ -162,8 +205,6 @@ pub struct Counters<const L: usize> {
     n_reject: Signal<Local, Bits<COUNT_BITS>>,
     rest_valid: Signal<Local, Bits<L>>,
     rest_reject: Signal<Local, Bits<L>>,
-    pending_valid: Pipe<Bits<COUNT_BITS>>,
-    pending_reject: Pipe<Bits<COUNT_BITS>>,
     cnt_cycles: Acc64,
     cnt_processed: Acc64,
     cnt_rejected: Acc64,
@@ -172,13 +213,16 @@ pub struct Counters<const L: usize> {
     lane0: Constant<Bits<L>>,
 }
 
-impl<const L: usize> Default for Counters<L> {
-    fn default() -> Self {
+impl<const L: usize> Counters<L> {
+    /// `lookahead`: the lane bits come from the registers ahead of the output
+    /// registers (true) or from the output registers (false).
+    pub fn new(lookahead: bool) -> Self {
         assert!(
             (1..1 << COUNT_BITS).contains(&L),
             "Counters supports 1..{} lanes, got {L}",
             1 << COUNT_BITS
         );
+        let counts = || Acc64::new(0, lookahead.then_some(0));
         Counters {
             clk: Default::default(),
             rst: Default::default(),
@@ -191,15 +235,19 @@ impl<const L: usize> Default for Counters<L> {
             n_reject: Default::default(),
             rest_valid: Default::default(),
             rest_reject: Default::default(),
-            pending_valid: Pipe::new(1),
-            pending_reject: Pipe::new(1),
-            cnt_cycles: Acc64::default(),
-            cnt_processed: Acc64::default(),
-            cnt_rejected: Acc64::default(),
+            cnt_cycles: Acc64::new(0, Some(1)),
+            cnt_processed: counts(),
+            cnt_rejected: counts(),
             count_zero: Constant::new(0u64.into()),
             count_one: Constant::new(1u64.into()),
             lane0: Constant::new(1u64.into()),
         }
+    }
+}
+
+impl<const L: usize> Default for Counters<L> {
+    fn default() -> Self {
+        Counters::new(false)
     }
 }
 
@@ -222,23 +270,17 @@ impl<const L: usize> Logic for Counters<L> {
             self.rest_valid.next = self.rest_valid.val() >> 1;
             self.rest_reject.next = self.rest_reject.val() >> 1;
         }
-        self.pending_valid.clk.next = self.clk.val();
-        self.pending_valid.rst.next = self.rst.val();
-        self.pending_valid.d.next = self.n_valid.val();
-        self.pending_reject.clk.next = self.clk.val();
-        self.pending_reject.rst.next = self.rst.val();
-        self.pending_reject.d.next = self.n_reject.val();
         self.cnt_cycles.clk.next = self.clk.val();
         self.cnt_cycles.rst.next = self.rst.val();
         self.cnt_cycles.inc.next = self.count_one.val();
         self.cycles.next = self.cnt_cycles.value.val();
         self.cnt_processed.clk.next = self.clk.val();
         self.cnt_processed.rst.next = self.rst.val();
-        self.cnt_processed.inc.next = self.pending_valid.q.val();
+        self.cnt_processed.inc.next = self.n_valid.val();
         self.processed.next = self.cnt_processed.value.val();
         self.cnt_rejected.clk.next = self.clk.val();
         self.cnt_rejected.rst.next = self.rst.val();
-        self.cnt_rejected.inc.next = self.pending_reject.q.val();
+        self.cnt_rejected.inc.next = self.n_reject.val();
         self.rejected.next = self.cnt_rejected.value.val();
     }
 }
@@ -256,84 +298,106 @@ mod tests {
         assert!(simulate(c, 100));
     }
 
-    /// A software model of the block: counts lag the lane bits by two edges (one into
-    /// `pending`, one into the counter).
+    /// A software model of the block: without lookahead each edge adds the popcounts
+    /// of the lane bits presented before it, with lookahead those presented before
+    /// the edge before it.
     #[test]
-    fn counts_lag_by_two_edges_and_reset() {
-        let mut c = Counters::<16>::default();
-        c.connect_all();
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let (mut cycles, mut processed, mut rejected) = (0u64, 0u64, 0u64);
-        let (mut pend_v, mut pend_r) = (0u64, 0u64);
-        for t in 0..200 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let valid = x & 0xffff;
-            let reject = valid & (x >> 16);
-            let rst = t % 70 == 69 || t == 0;
-            c.lane_valid.next = valid.into();
-            c.lane_reject.next = reject.into();
-            c.rst.next = rst;
-            edge(&mut c);
-            if rst {
-                (cycles, processed, rejected, pend_v, pend_r) = (0, 0, 0, 0, 0);
-            } else {
-                cycles += 1;
-                processed += pend_v;
-                rejected += pend_r;
-                pend_v = valid.count_ones() as u64;
-                pend_r = reject.count_ones() as u64;
+    fn counts_follow_the_lane_bits_and_reset() {
+        for lookahead in [false, true] {
+            let mut c = Counters::<16>::new(lookahead);
+            c.connect_all();
+            let mut x = 0x9e37_79b9_7f4a_7c15u64;
+            let (mut cycles, mut processed, mut rejected) = (0u64, 0u64, 0u64);
+            let (mut pend_v, mut pend_r) = (0u64, 0u64);
+            for t in 0..200 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let valid = x & 0xffff;
+                let reject = valid & (x >> 16);
+                let rst = t % 70 == 69 || t == 0;
+                c.lane_valid.next = valid.into();
+                c.lane_reject.next = reject.into();
+                c.rst.next = rst;
+                edge(&mut c);
+                let (v, r) = (valid.count_ones() as u64, reject.count_ones() as u64);
+                if rst {
+                    (cycles, processed, rejected, pend_v, pend_r) = (0, 0, 0, 0, 0);
+                } else if lookahead {
+                    cycles += 1;
+                    processed += pend_v;
+                    rejected += pend_r;
+                    (pend_v, pend_r) = (v, r);
+                } else {
+                    cycles += 1;
+                    processed += v;
+                    rejected += r;
+                }
+                let at = format!("lookahead {lookahead} edge {t}");
+                assert_eq!(c.cycles.val().to_u64(), cycles, "{at}");
+                assert_eq!(c.processed.val().to_u64(), processed, "{at}");
+                assert_eq!(c.rejected.val().to_u64(), rejected, "{at}");
             }
-            assert_eq!(c.cycles.val().to_u64(), cycles, "edge {t}");
-            assert_eq!(c.processed.val().to_u64(), processed, "edge {t}");
-            assert_eq!(c.rejected.val().to_u64(), rejected, "edge {t}");
+            assert!(processed > 100);
         }
-        assert!(processed > 100);
     }
 
-    /// Across every segment boundary and the 2^64 wrap: started just below each
-    /// boundary through its reset value, the accumulator must match `wrapping_add` at
-    /// every edge.
+    /// Across every segment boundary and the 2^64 wrap, with and without lookahead:
+    /// started just below each boundary through its reset value, the accumulator must
+    /// match `wrapping_add` at every edge.
     #[test]
     fn accumulator_carries_across_segments() {
-        for start in [
+        let starts = [
             0xf0u64,
+            0xff,
             0x3f_fff0,
             0xf_ffff_fff0,
             0x3fff_ffff_fff0,
             0xffff_ffff_ffff_fff0,
             0x1234_0fff_ffff_fff0,
             0xabcd_ffff_ff00_00f0,
-        ] {
-            let mut a = Acc64::new(start);
-            a.connect_all();
-            let tick = |a: &mut Acc64| {
-                assert!(simulate(a, 100));
-                a.clk.next = true.into();
-                assert!(simulate(a, 100));
-                a.clk.next = false.into();
-                assert!(simulate(a, 100));
-            };
-            a.rst.next = true;
-            tick(&mut a);
-            assert_eq!(a.value.val().to_u64(), start);
-            a.rst.next = false;
-            let mut want = start;
-            for t in 0..40u64 {
-                let inc = (t * 7 + 3) % 32;
-                a.inc.next = inc.into();
+        ];
+        for lookahead in [None, Some(0), Some(1), Some(31)] {
+            for start in starts {
+                let mut a = Acc64::new(start, lookahead);
+                a.connect_all();
+                let tick = |a: &mut Acc64| {
+                    assert!(simulate(a, 100));
+                    a.clk.next = true.into();
+                    assert!(simulate(a, 100));
+                    a.clk.next = false.into();
+                    assert!(simulate(a, 100));
+                };
+                a.rst.next = true;
                 tick(&mut a);
-                want = want.wrapping_add(inc);
-                assert_eq!(a.value.val().to_u64(), want, "start {start:#x} edge {t}");
+                assert_eq!(a.value.val().to_u64(), start);
+                a.rst.next = false;
+                let mut want = start;
+                let mut pending = lookahead.unwrap_or(0);
+                for t in 0..40u64 {
+                    let inc = (t * 7 + 3) % 32;
+                    a.inc.next = inc.into();
+                    tick(&mut a);
+                    if lookahead.is_some() {
+                        want = want.wrapping_add(pending);
+                        pending = inc;
+                    } else {
+                        want = want.wrapping_add(inc);
+                    }
+                    let at = format!("{lookahead:?} start {start:#x} edge {t}");
+                    assert_eq!(a.value.val().to_u64(), want, "{at}");
+                }
             }
         }
     }
 
     #[test]
     fn synthesizes_cleanly() {
-        let mut c = Counters::<3>::default();
-        c.connect_all();
-        yosys_check_hierarchy("counters", &generate_verilog(&c)).unwrap();
+        for lookahead in [false, true] {
+            let mut c = Counters::<3>::new(lookahead);
+            c.connect_all();
+            yosys_check_hierarchy(&format!("counters_{lookahead}"), &generate_verilog(&c))
+                .unwrap();
+        }
     }
 }
