@@ -190,6 +190,87 @@ impl Logic for Acc64 {
     }
 }
 
+/// The number of set bits of `bits` (up to 16), as LUT logic: each group of four bits
+/// is counted with one LUT level per result bit (a 2+2 bit compressor written out),
+/// and only the group counts are added.
+#[derive(LogicBlock)]
+pub struct Popcount<const L: usize> {
+    pub bits: Signal<In, Bits<L>>,
+    pub count: Signal<Out, Bits<COUNT_BITS>>,
+    rest: Signal<Local, Bits<L>>,
+    group: Signal<Local, Bits<4>>,
+    b0: Signal<Local, Bits<1>>,
+    b1: Signal<Local, Bits<1>>,
+    b2: Signal<Local, Bits<1>>,
+    b3: Signal<Local, Bits<1>>,
+    s01: Signal<Local, Bits<1>>,
+    s23: Signal<Local, Bits<1>>,
+    c01: Signal<Local, Bits<1>>,
+    c23: Signal<Local, Bits<1>>,
+    t: Signal<Local, Bits<1>>,
+    group_count: Signal<Local, Bits<COUNT_BITS>>,
+    count_zero: Constant<Bits<COUNT_BITS>>,
+    /// Groups of four bits (not hardware).
+    _groups: usize,
+}
+
+impl<const L: usize> Default for Popcount<L> {
+    fn default() -> Self {
+        assert!(
+            (1..1 << COUNT_BITS).contains(&L),
+            "Popcount supports 1..{} bits, got {L}",
+            1 << COUNT_BITS
+        );
+        Popcount {
+            bits: Default::default(),
+            count: Default::default(),
+            rest: Default::default(),
+            group: Default::default(),
+            b0: Default::default(),
+            b1: Default::default(),
+            b2: Default::default(),
+            b3: Default::default(),
+            s01: Default::default(),
+            s23: Default::default(),
+            c01: Default::default(),
+            c23: Default::default(),
+            t: Default::default(),
+            group_count: Default::default(),
+            count_zero: Constant::new(0u64.into()),
+            _groups: L.div_ceil(4),
+        }
+    }
+}
+
+impl<const L: usize> Logic for Popcount<L> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.count.next = self.count_zero.val();
+        self.rest.next = self.bits.val();
+        for _g in 0..self._groups {
+            self.group.next = bit_cast::<4, L>(self.rest.val());
+            self.rest.next = self.rest.val() >> 4;
+            self.b0.next = self.group.val().get_bits::<1>(0);
+            self.b1.next = self.group.val().get_bits::<1>(1);
+            self.b2.next = self.group.val().get_bits::<1>(2);
+            self.b3.next = self.group.val().get_bits::<1>(3);
+            self.s01.next = self.b0.val() ^ self.b1.val();
+            self.c01.next = self.b0.val() & self.b1.val();
+            self.s23.next = self.b2.val() ^ self.b3.val();
+            self.c23.next = self.b2.val() & self.b3.val();
+            self.t.next = self.s01.val() & self.s23.val();
+            self.group_count.next = bit_cast::<COUNT_BITS, 1>(self.s01.val() ^ self.s23.val())
+                | (bit_cast::<COUNT_BITS, 1>(self.c01.val() ^ self.c23.val() ^ self.t.val())
+                    << 1)
+                | (bit_cast::<COUNT_BITS, 1>(
+                    (self.c01.val() & self.c23.val())
+                        | ((self.c01.val() ^ self.c23.val()) & self.t.val()),
+                ) << 2);
+            self.count.next = self.count.val() + self.group_count.val();
+        }
+    }
+}
+
 #[derive(LogicBlock)]
 pub struct Counters<const L: usize> {
     pub clk: Signal<In, Clock>,
@@ -201,16 +282,12 @@ pub struct Counters<const L: usize> {
     pub cycles: Signal<Out, Bits<64>>,
     pub processed: Signal<Out, Bits<64>>,
     pub rejected: Signal<Out, Bits<64>>,
-    n_valid: Signal<Local, Bits<COUNT_BITS>>,
-    n_reject: Signal<Local, Bits<COUNT_BITS>>,
-    rest_valid: Signal<Local, Bits<L>>,
-    rest_reject: Signal<Local, Bits<L>>,
+    n_valid: Popcount<L>,
+    n_reject: Popcount<L>,
     cnt_cycles: Acc64,
     cnt_processed: Acc64,
     cnt_rejected: Acc64,
-    count_zero: Constant<Bits<COUNT_BITS>>,
     count_one: Constant<Bits<COUNT_BITS>>,
-    lane0: Constant<Bits<L>>,
 }
 
 impl<const L: usize> Counters<L> {
@@ -233,14 +310,10 @@ impl<const L: usize> Counters<L> {
             rejected: Default::default(),
             n_valid: Default::default(),
             n_reject: Default::default(),
-            rest_valid: Default::default(),
-            rest_reject: Default::default(),
             cnt_cycles: Acc64::new(0, Some(1)),
             cnt_processed: counts(),
             cnt_rejected: counts(),
-            count_zero: Constant::new(0u64.into()),
             count_one: Constant::new(1u64.into()),
-            lane0: Constant::new(1u64.into()),
         }
     }
 }
@@ -254,33 +327,19 @@ impl<const L: usize> Default for Counters<L> {
 impl<const L: usize> Logic for Counters<L> {
     #[hdl_gen]
     fn update(&mut self) {
-        self.n_valid.next = self.count_zero.val();
-        self.n_reject.next = self.count_zero.val();
-        // Popcounts: look at bit 0 and shift the rest down (a select such as
-        // `lane_valid[i]` would be illegal Verilog when L = 1 and the port is scalar).
-        self.rest_valid.next = self.lane_valid.val();
-        self.rest_reject.next = self.lane_reject.val();
-        for _i in 0..L {
-            if (self.rest_valid.val() & self.lane0.val()).any() {
-                self.n_valid.next = self.n_valid.val() + self.count_one.val();
-            }
-            if (self.rest_reject.val() & self.lane0.val()).any() {
-                self.n_reject.next = self.n_reject.val() + self.count_one.val();
-            }
-            self.rest_valid.next = self.rest_valid.val() >> 1;
-            self.rest_reject.next = self.rest_reject.val() >> 1;
-        }
+        self.n_valid.bits.next = self.lane_valid.val();
+        self.n_reject.bits.next = self.lane_reject.val();
         self.cnt_cycles.clk.next = self.clk.val();
         self.cnt_cycles.rst.next = self.rst.val();
         self.cnt_cycles.inc.next = self.count_one.val();
         self.cycles.next = self.cnt_cycles.value.val();
         self.cnt_processed.clk.next = self.clk.val();
         self.cnt_processed.rst.next = self.rst.val();
-        self.cnt_processed.inc.next = self.n_valid.val();
+        self.cnt_processed.inc.next = self.n_valid.count.val();
         self.processed.next = self.cnt_processed.value.val();
         self.cnt_rejected.clk.next = self.clk.val();
         self.cnt_rejected.rst.next = self.rst.val();
-        self.cnt_rejected.inc.next = self.n_reject.val();
+        self.cnt_rejected.inc.next = self.n_reject.count.val();
         self.rejected.next = self.cnt_rejected.value.val();
     }
 }
@@ -389,6 +448,26 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn popcount_is_exact() {
+        fn check<const L: usize>() {
+            let mut p = Popcount::<L>::default();
+            p.connect_all();
+            for v in 0..1u64 << L.min(12) {
+                let v = if L > 12 { v * 0x1111 & ((1 << L) - 1) } else { v };
+                p.bits.next = v.into();
+                assert!(simulate(&mut p, 100));
+                assert_eq!(p.count.val().to_u64(), v.count_ones() as u64, "L {L} {v:#x}");
+            }
+        }
+        check::<1>();
+        check::<3>();
+        check::<4>();
+        check::<5>();
+        check::<8>();
+        check::<16>();
     }
 
     #[test]

@@ -13,13 +13,15 @@
 //! * **C — check and select**: the checksum block's last step says whether the stored
 //!   checksum is right (a 16-input AND after one LUT level); if it is not, and magic and
 //!   version are right (rules 1 and 2 come first), the verdict becomes REJECT /
-//!   BAD_CHECKSUM with risk 0. A lane that carries no descriptor yields zeros.
+//!   BAD_CHECKSUM with risk 0 (the select, one LUT level). A lane that carries no
+//!   descriptor yields zeros. With decision registers (`STAGES > 3`) they sit between
+//!   the check and the select, which stays right in front of the output register.
 //!
 //! Every lane ends with its output register, so `STAGES = 1` means "phases A, B, C,
 //! then the output register". The lane also tells the [counters](crate::counters)
-//! which results it holds (`cnt_valid`, `cnt_reject`): with decision registers, those
-//! of the last decision register (what the output register loads at the next edge),
-//! otherwise those of the output register.
+//! which results it holds (`cnt_valid`, `cnt_reject`): with decision registers, what
+//! the output register loads at the next edge (the select of the last decision
+//! register), otherwise what the output register holds.
 
 use crate::checksum::{Crc16, Sum16};
 use crate::decision::Decision;
@@ -39,10 +41,10 @@ use tcp_spec::{Decision as D, Profile, Reason as R};
 ///
 /// The phases are cut to balance the checksum, the deepest logic: for `sum16` phases
 /// A and B hold two adder levels each and phase C three LUT levels and a 2:1 select.
-/// Beyond three stages the extra registers hold the decided verdict ahead of the
-/// output register: the counters then see each batch's counts one cycle before it
-/// reaches the outputs, which takes the carry out of the counters' critical path (see
-/// [`crate::counters`]). (Input registers, `input_regs`, remain available to a custom
+/// Beyond three stages the extra registers hold the checked verdict between the check
+/// and the select (so the first of them shortens phase C by the select): the counters
+/// then see each batch's counts one cycle before it reaches the outputs, which takes
+/// the carry out of the counters' critical path (see [`crate::counters`]). (Input registers, `input_regs`, remain available to a custom
 /// [`Partition`] but are not used by [`Partition::for_stages`].)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Partition {
@@ -52,7 +54,7 @@ pub struct Partition {
     pub after_a: bool,
     /// A register between phases B and C.
     pub after_b: bool,
-    /// Registers between the select (phase C) and the output register.
+    /// Registers between the checksum check and the select (phase C).
     pub after_c: usize,
 }
 
@@ -108,6 +110,19 @@ pub struct PhaseB {
     pub risk: Bits<5>,
 }
 
+/// The provisional verdict and the checksum check, ahead of the select.
+#[derive(Clone, Copy, Debug, PartialEq, Default, LogicStruct)]
+pub struct PhaseC {
+    pub valid: Bit,
+    pub matters: Bit,
+    /// The stored checksum is right.
+    pub ok: Bit,
+    pub reject: Bit,
+    pub decision: Bits<2>,
+    pub reason: Bits<4>,
+    pub risk: Bits<5>,
+}
+
 /// A lane's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Default, LogicStruct)]
 pub struct LaneOut {
@@ -144,8 +159,8 @@ pub struct Lane {
     pub decision: Signal<Out, Bits<2>>,
     pub reason: Signal<Out, Bits<4>>,
     pub risk: Signal<Out, Bits<5>>,
-    /// For the counters: a result in the last decision register, or, without decision
-    /// registers, in the output register.
+    /// For the counters: a result the output register loads at the next edge (with
+    /// decision registers), or holds now (without).
     pub cnt_valid: Signal<Out, Bit>,
     /// For the counters: a REJECT, from the same register as `cnt_valid`.
     pub cnt_reject: Signal<Out, Bit>,
@@ -154,7 +169,7 @@ pub struct Lane {
     crc16: Vec<Crc16>,
     after_a: Vec<Pipe<PhaseA>>,
     after_b: Vec<Pipe<PhaseB>>,
-    after_c: Vec<Pipe<LaneOut>>,
+    after_c: Vec<Pipe<PhaseC>>,
     decide: Decision,
     out: Pipe<LaneOut>,
     lane_in: Signal<Local, LaneIn>,
@@ -166,8 +181,10 @@ pub struct Lane {
     ok: Signal<Local, Bit>,
     b: Signal<Local, PhaseB>,
     b_q: Signal<Local, PhaseB>,
+    c: Signal<Local, PhaseC>,
+    c_q: Signal<Local, PhaseC>,
+    bad: Signal<Local, Bit>,
     o: Signal<Local, LaneOut>,
-    o_q: Signal<Local, LaneOut>,
     magic: Constant<Bits<32>>,
     version: Constant<Bits<16>>,
     magic_lsb: Constant<Bits<8>>,
@@ -219,8 +236,10 @@ impl Lane {
             ok: Default::default(),
             b: Default::default(),
             b_q: Default::default(),
+            c: Default::default(),
+            c_q: Default::default(),
+            bad: Default::default(),
             o: Default::default(),
-            o_q: Default::default(),
             magic: Constant::new((u32::from_be_bytes(MAGIC) as u64).into()),
             version: Constant::new((profile.version() as u64).into()),
             magic_lsb: Constant::new(field_lsb(offset::MAGIC, 4).into()),
@@ -318,31 +337,40 @@ impl Logic for Lane {
             self.b_q.next = self.after_b[i].q.val();
         }
 
-        // Phase C: a wrong checksum (rule 3) overrides rules 4-7, not rules 1-2.
-        self.o.next.valid = self.b_q.val().valid;
-        self.o.next.reject = self.b_q.val().reject;
-        self.o.next.decision = self.b_q.val().decision;
-        self.o.next.reason = self.b_q.val().reason;
-        self.o.next.risk = self.b_q.val().risk;
-        if self.b_q.val().matters & !self.ok.val() {
+        // Phase C: the checksum check, then (after the decision registers, if any) the
+        // select: a wrong checksum (rule 3) overrides rules 4-7, not rules 1-2.
+        self.c.next.valid = self.b_q.val().valid;
+        self.c.next.matters = self.b_q.val().matters;
+        self.c.next.ok = self.ok.val();
+        self.c.next.reject = self.b_q.val().reject;
+        self.c.next.decision = self.b_q.val().decision;
+        self.c.next.reason = self.b_q.val().reason;
+        self.c.next.risk = self.b_q.val().risk;
+        // Decision registers (STAGES > 3).
+        for _k in 0..(1 - self.after_c.len()) {
+            self.c_q.next = self.c.val();
+        }
+        for i in 0..self.after_c.len() {
+            self.after_c[i].clk.next = self.clk.val();
+            self.after_c[i].rst.next = self.rst.val();
+            self.after_c[i].d.next = self.c.val();
+            self.c_q.next = self.after_c[i].q.val();
+        }
+        self.bad.next = self.c_q.val().matters & !self.c_q.val().ok;
+        self.o.next.valid = self.c_q.val().valid;
+        self.o.next.reject = self.c_q.val().reject;
+        self.o.next.decision = self.c_q.val().decision;
+        self.o.next.reason = self.c_q.val().reason;
+        self.o.next.risk = self.c_q.val().risk;
+        if self.bad.val() {
             self.o.next.reject = true;
             self.o.next.decision = self.reject_code.val();
             self.o.next.reason = self.bad_checksum.val();
             self.o.next.risk = self.no_risk.val();
         }
-        // Decision registers (STAGES > 3).
-        for _k in 0..(1 - self.after_c.len()) {
-            self.o_q.next = self.o.val();
-        }
-        for i in 0..self.after_c.len() {
-            self.after_c[i].clk.next = self.clk.val();
-            self.after_c[i].rst.next = self.rst.val();
-            self.after_c[i].d.next = self.o.val();
-            self.o_q.next = self.after_c[i].q.val();
-        }
         self.out.clk.next = self.clk.val();
         self.out.rst.next = self.rst.val();
-        self.out.d.next = self.o_q.val();
+        self.out.d.next = self.o.val();
         self.out_valid.next = self.out.q.val().valid;
         self.decision.next = self.out.q.val().decision;
         self.reason.next = self.out.q.val().reason;
@@ -353,8 +381,8 @@ impl Logic for Lane {
             self.cnt_reject.next = self.out.q.val().reject;
         }
         for _k in 0..self.after_c.len() {
-            self.cnt_valid.next = self.o_q.val().valid;
-            self.cnt_reject.next = self.o_q.val().reject;
+            self.cnt_valid.next = self.o.val().valid;
+            self.cnt_reject.next = self.o.val().reject;
         }
     }
 }
