@@ -11,7 +11,9 @@
 //! * [`Sum16`]: `sum(bytes 0..21) + !stored` is `0xffff` (mod 2^16) exactly when the
 //!   sum equals the stored value. Step 1 (phase A) adds bytes in pairs and pairs of
 //!   pairs (two adder levels: six partial sums) and inverts the stored value; step 2
-//!   (phase B) reduces those seven operands to two, `x` and `y` (two adder levels);
+//!   (phase B) reduces those seven operands to two, `x` and `y` (two adder levels;
+//!   with two stages, the register between phases A and B goes after the first of
+//!   them instead, which balances the halves);
 //!   step 3 (phase C) checks `x + y == 0xffff` without a carry chain: the sum of two
 //!   numbers is all ones exactly when, at every bit `i`, `x_i ^ y_i` differs from the
 //!   carry `x_{i-1} & y_{i-1}` that an all-ones sum would bring in, i.e. when
@@ -64,6 +66,16 @@ pub struct SumQuads {
     pub nst: Bits<16>,
 }
 
+/// [`Sum16`] after the third adder level: sums of bytes 0–7, 8–15, 16–21, and the
+/// inverted stored checksum (the register position with two stages).
+#[derive(Clone, Copy, Debug, PartialEq, Default, LogicStruct)]
+pub struct SumTriple {
+    pub t0: Bits<11>,
+    pub t1: Bits<11>,
+    pub t2: Bits<11>,
+    pub nst: Bits<16>,
+}
+
 /// [`Sum16`] after step 2: `x + y = sum + !stored`.
 #[derive(Clone, Copy, Debug, PartialEq, Default, LogicStruct)]
 pub struct SumPair {
@@ -82,32 +94,35 @@ pub struct Sum16 {
     /// The stored checksum is right (after the configured registers).
     pub ok: Signal<Out, Bit>,
     r1: Vec<Pipe<SumQuads>>,
+    r15: Vec<Pipe<SumTriple>>,
     r2: Vec<Pipe<SumPair>>,
     p: [Signal<Local, Bits<9>>; 11],
     x1: Signal<Local, SumQuads>,
     x1_q: Signal<Local, SumQuads>,
-    r0: Signal<Local, Bits<11>>,
-    r1s: Signal<Local, Bits<11>>,
-    r2s: Signal<Local, Bits<11>>,
+    x15: Signal<Local, SumTriple>,
+    x15_q: Signal<Local, SumTriple>,
     x2: Signal<Local, SumPair>,
     x2_q: Signal<Local, SumPair>,
 }
 
 impl Sum16 {
+    /// With two stages (`after_a` without `after_b`) the register goes after the third
+    /// adder level instead of the second, which balances the two halves.
     pub fn new(partition: Partition) -> Sum16 {
+        let (a, b) = (partition.after_a, partition.after_b);
         Sum16 {
             clk: Default::default(),
             rst: Default::default(),
             data: Default::default(),
             ok: Default::default(),
-            r1: optional(partition.after_a),
-            r2: optional(partition.after_b),
+            r1: optional(a && b),
+            r15: optional(a && !b),
+            r2: optional(b),
             p: Default::default(),
             x1: Default::default(),
             x1_q: Default::default(),
-            r0: Default::default(),
-            r1s: Default::default(),
-            r2s: Default::default(),
+            x15: Default::default(),
+            x15_q: Default::default(),
             x2: Default::default(),
             x2_q: Default::default(),
         }
@@ -168,16 +183,26 @@ impl Logic for Sum16 {
             self.x1_q.next = self.r1[i].q.val();
         }
         // Step 2: seven operands to two, two adder levels.
-        self.r0.next =
+        self.x15.next.t0 =
             bit_cast::<11, 10>(self.x1_q.val().q0) + bit_cast::<11, 10>(self.x1_q.val().q1);
-        self.r1s.next =
+        self.x15.next.t1 =
             bit_cast::<11, 10>(self.x1_q.val().q2) + bit_cast::<11, 10>(self.x1_q.val().q3);
-        self.r2s.next =
+        self.x15.next.t2 =
             bit_cast::<11, 10>(self.x1_q.val().q4) + bit_cast::<11, 9>(self.x1_q.val().q5);
+        self.x15.next.nst = self.x1_q.val().nst;
+        for _k in 0..(1 - self.r15.len()) {
+            self.x15_q.next = self.x15.val();
+        }
+        for i in 0..self.r15.len() {
+            self.r15[i].clk.next = self.clk.val();
+            self.r15[i].rst.next = self.rst.val();
+            self.r15[i].d.next = self.x15.val();
+            self.x15_q.next = self.r15[i].q.val();
+        }
         self.x2.next.x = bit_cast::<16, 12>(
-            bit_cast::<12, 11>(self.r0.val()) + bit_cast::<12, 11>(self.r1s.val()),
+            bit_cast::<12, 11>(self.x15_q.val().t0) + bit_cast::<12, 11>(self.x15_q.val().t1),
         );
-        self.x2.next.y = bit_cast::<16, 11>(self.r2s.val()) + self.x1_q.val().nst;
+        self.x2.next.y = bit_cast::<16, 11>(self.x15_q.val().t2) + self.x15_q.val().nst;
         for _k in 0..(1 - self.r2.len()) {
             self.x2_q.next = self.x2.val();
         }
