@@ -6,7 +6,10 @@
 //! into the reduction, so no 16-bit comparison follows it.
 //!
 //! The work runs in three steps, one per lane phase, with an optional pipeline register
-//! after the first two (the lane's [`Partition`]: `after_a`, `after_b`):
+//! after the first two (the lane's [`Partition`]: `after_a`, `after_b`). Without
+//! either (one stage), `ok` itself is registered, in parallel with the lane's output
+//! register, and the lane applies it after that register
+//! ([`Partition::ok_registered`]):
 //!
 //! * [`Sum16`]: `sum(bytes 0..21) + !stored` is `0xffff` (mod 2^16) exactly when the
 //!   sum equals the stored value. Step 1 (phase A) adds bytes in pairs and pairs of
@@ -96,6 +99,8 @@ pub struct Sum16 {
     r1: Vec<Pipe<SumQuads>>,
     r15: Vec<Pipe<SumTriple>>,
     r2: Vec<Pipe<SumPair>>,
+    r3: Vec<Pipe<Bit>>,
+    ok_d: Signal<Local, Bit>,
     p: [Signal<Local, Bits<9>>; 11],
     x1: Signal<Local, SumQuads>,
     x1_q: Signal<Local, SumQuads>,
@@ -118,6 +123,8 @@ impl Sum16 {
             r1: optional(a && b),
             r15: optional(a && !b),
             r2: optional(b),
+            r3: optional(partition.ok_registered()),
+            ok_d: Default::default(),
             p: Default::default(),
             x1: Default::default(),
             x1_q: Default::default(),
@@ -213,10 +220,19 @@ impl Logic for Sum16 {
             self.x2_q.next = self.r2[i].q.val();
         }
         // Step 3: x + y == 0xffff without a carry chain (see the module documentation).
-        self.ok.next = (self.x2_q.val().x
+        self.ok_d.next = (self.x2_q.val().x
             ^ self.x2_q.val().y
             ^ ((self.x2_q.val().x & self.x2_q.val().y) << 1))
             .all();
+        for _k in 0..(1 - self.r3.len()) {
+            self.ok.next = self.ok_d.val();
+        }
+        for i in 0..self.r3.len() {
+            self.r3[i].clk.next = self.clk.val();
+            self.r3[i].rst.next = self.rst.val();
+            self.r3[i].d.next = self.ok_d.val();
+            self.ok.next = self.r3[i].q.val();
+        }
     }
 }
 
@@ -238,6 +254,8 @@ pub struct Crc16 {
     pub ok: Signal<Out, Bit>,
     r1: Vec<Pipe<CrcHalves>>,
     r2: Vec<Pipe<Bits<16>>>,
+    r3: Vec<Pipe<Bit>>,
+    ok_d: Signal<Local, Bit>,
     /// Group `g`'s parities, built by shifting bit `j` in from the top (rust-hdl 0.46
     /// cannot assign single bits of a `Bits` signal).
     h: [Signal<Local, Bits<16>>; CRC_GROUPS],
@@ -287,6 +305,8 @@ impl Crc16 {
             ok: Default::default(),
             r1: optional(partition.after_a),
             r2: optional(partition.after_b),
+            r3: optional(partition.ok_registered()),
+            ok_d: Default::default(),
             h: Default::default(),
             parity: Default::default(),
             x1: Default::default(),
@@ -351,7 +371,16 @@ impl Logic for Crc16 {
             self.x2_q.next = self.r2[i].q.val();
         }
         // Step 3: a match is all ones.
-        self.ok.next = self.x2_q.val().all();
+        self.ok_d.next = self.x2_q.val().all();
+        for _k in 0..(1 - self.r3.len()) {
+            self.ok.next = self.ok_d.val();
+        }
+        for i in 0..self.r3.len() {
+            self.r3[i].clk.next = self.clk.val();
+            self.r3[i].rst.next = self.rst.val();
+            self.r3[i].d.next = self.ok_d.val();
+            self.ok.next = self.r3[i].q.val();
+        }
     }
 }
 
@@ -380,7 +409,7 @@ mod tests {
         ($block:ident, $profile:expr) => {{
             for stages in 1..=3 {
                 let p = Partition::for_stages(stages);
-                let lag = p.after_a as usize + p.after_b as usize;
+                let lag = p.after_a as usize + p.after_b as usize + p.ok_registered() as usize;
                 let mut block = $block::new(p);
                 block.connect_all();
                 let mut gen = StreamGen::new($profile, 7 + stages as u64);

@@ -80,8 +80,9 @@ pub struct Acc64 {
     reset_f2: Constant<Bit>,
     reset_f3: Constant<Bit>,
     reset_f4: Constant<Bit>,
-    reset_early: Constant<Bits<8>>,
-    reset_carry: Constant<Bit>,
+    /// With lookahead: what `early` and `carry_q` load at a reset.
+    reset_early: Vec<Constant<Bits<8>>>,
+    reset_carry: Vec<Constant<Bit>>,
 }
 
 impl Acc64 {
@@ -124,8 +125,11 @@ impl Acc64 {
             reset_f2: Constant::new(ones(8)),
             reset_f3: Constant::new(ones(8) && ones(22)),
             reset_f4: Constant::new(ones(8) && ones(22) && ones(36)),
-            reset_early: Constant::new((ahead & 0xff).into()),
-            reset_carry: Constant::new(ahead > 0xff),
+            reset_early: lookahead
+                .iter()
+                .map(|_| Constant::new((ahead & 0xff).into()))
+                .collect(),
+            reset_carry: lookahead.iter().map(|_| Constant::new(ahead > 0xff)).collect(),
         }
     }
 }
@@ -153,8 +157,8 @@ impl Logic for Acc64 {
             self.s0.d.next = self.e0.val();
             self.carry0.next = self.carry_q[i].q.val();
             if self.rst.val() {
-                self.early[i].d.next = self.reset_early.val();
-                self.carry_q[i].d.next = self.reset_carry.val();
+                self.early[i].d.next = self.reset_early[i].val();
+                self.carry_q[i].d.next = self.reset_carry[i].val();
             }
         }
         self.f2.d.next = self.s1.q.val().all();

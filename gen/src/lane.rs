@@ -71,6 +71,13 @@ impl Partition {
         }
     }
 
+    /// No register inside the phases nor after them: the checksum check is registered
+    /// in parallel with the output register and the select follows both (one LUT level
+    /// between the registers and the output ports).
+    pub fn ok_registered(&self) -> bool {
+        !self.after_a && !self.after_b && self.after_c == 0
+    }
+
     /// Registers from input to output, including the output register.
     pub fn stages(&self) -> usize {
         self.input_regs + self.after_a as usize + self.after_b as usize + self.after_c + 1
@@ -127,6 +134,9 @@ pub struct PhaseC {
 #[derive(Clone, Copy, Debug, PartialEq, Default, LogicStruct)]
 pub struct LaneOut {
     pub valid: Bit,
+    /// With [`Partition::ok_registered`]: the select is still to be made (magic and
+    /// version are right), after the output register. Otherwise 0.
+    pub matters: Bit,
     /// `valid` and the decision is REJECT (for the counters).
     pub reject: Bit,
     pub decision: Bits<2>,
@@ -185,12 +195,17 @@ pub struct Lane {
     c_q: Signal<Local, PhaseC>,
     bad: Signal<Local, Bit>,
     o: Signal<Local, LaneOut>,
+    bad_out: Signal<Local, Bit>,
     magic: Constant<Bits<32>>,
     version: Constant<Bits<16>>,
     magic_lsb: Constant<Bits<8>>,
     version_lsb: Constant<Bits<8>>,
     flags_lsb: Constant<Bits<8>>,
     reject_code: Constant<Bits<2>>,
+    /// The select before the output register (all but [`Partition::ok_registered`]).
+    select_early: Constant<Bit>,
+    /// The select after the output register ([`Partition::ok_registered`]).
+    select_late: Constant<Bit>,
     bad_checksum: Constant<Bits<4>>,
     no_risk: Constant<Bits<5>>,
     idle_b: Constant<PhaseB>,
@@ -240,6 +255,7 @@ impl Lane {
             c_q: Default::default(),
             bad: Default::default(),
             o: Default::default(),
+            bad_out: Default::default(),
             magic: Constant::new((u32::from_be_bytes(MAGIC) as u64).into()),
             version: Constant::new((profile.version() as u64).into()),
             magic_lsb: Constant::new(field_lsb(offset::MAGIC, 4).into()),
@@ -249,6 +265,8 @@ impl Lane {
             bad_checksum: Constant::new((R::BadChecksum as u64).into()),
             no_risk: Constant::new(0u64.into()),
             idle_b: Constant::new(PhaseB::default()),
+            select_early: Constant::new(!partition.ok_registered()),
+            select_late: Constant::new(partition.ok_registered()),
         }
     }
 }
@@ -356,8 +374,11 @@ impl Logic for Lane {
             self.after_c[i].d.next = self.c.val();
             self.c_q.next = self.after_c[i].q.val();
         }
-        self.bad.next = self.c_q.val().matters & !self.c_q.val().ok;
+        // The select goes before the output register, or with one stage
+        // (`ok_registered`) after it; the other place sees `matters` = 0 and folds away.
+        self.bad.next = self.c_q.val().matters & !self.c_q.val().ok & self.select_early.val();
         self.o.next.valid = self.c_q.val().valid;
+        self.o.next.matters = self.c_q.val().matters & self.select_late.val();
         self.o.next.reject = self.c_q.val().reject;
         self.o.next.decision = self.c_q.val().decision;
         self.o.next.reason = self.c_q.val().reason;
@@ -371,15 +392,22 @@ impl Logic for Lane {
         self.out.clk.next = self.clk.val();
         self.out.rst.next = self.rst.val();
         self.out.d.next = self.o.val();
+        // With `ok_registered`, `c_q.ok` is the checksum block's register, which is
+        // loaded at the same edges as the output register.
+        self.bad_out.next = self.out.q.val().matters & !self.c_q.val().ok;
         self.out_valid.next = self.out.q.val().valid;
+        self.cnt_valid.next = self.out.q.val().valid;
+        self.cnt_reject.next = self.out.q.val().reject;
         self.decision.next = self.out.q.val().decision;
         self.reason.next = self.out.q.val().reason;
         self.risk.next = self.out.q.val().risk;
-        // The counters' taps (see `cnt_valid`).
-        for _k in 0..(1 - self.after_c.len()) {
-            self.cnt_valid.next = self.out.q.val().valid;
-            self.cnt_reject.next = self.out.q.val().reject;
+        if self.bad_out.val() {
+            self.cnt_reject.next = true;
+            self.decision.next = self.reject_code.val();
+            self.reason.next = self.bad_checksum.val();
+            self.risk.next = self.no_risk.val();
         }
+        // The counters' taps (see `cnt_valid`).
         for _k in 0..self.after_c.len() {
             self.cnt_valid.next = self.o.val().valid;
             self.cnt_reject.next = self.o.val().reject;
