@@ -168,16 +168,11 @@ impl Logic for Sum16 {
             + bit_cast::<9, 8>(self.data.val().get_bits::<8>(32));
         self.p[10].next = bit_cast::<9, 8>(self.data.val().get_bits::<8>(24))
             + bit_cast::<9, 8>(self.data.val().get_bits::<8>(16));
-        self.x1.next.q0 =
-            bit_cast::<10, 9>(self.p[0].val()) + bit_cast::<10, 9>(self.p[1].val());
-        self.x1.next.q1 =
-            bit_cast::<10, 9>(self.p[2].val()) + bit_cast::<10, 9>(self.p[3].val());
-        self.x1.next.q2 =
-            bit_cast::<10, 9>(self.p[4].val()) + bit_cast::<10, 9>(self.p[5].val());
-        self.x1.next.q3 =
-            bit_cast::<10, 9>(self.p[6].val()) + bit_cast::<10, 9>(self.p[7].val());
-        self.x1.next.q4 =
-            bit_cast::<10, 9>(self.p[8].val()) + bit_cast::<10, 9>(self.p[9].val());
+        self.x1.next.q0 = bit_cast::<10, 9>(self.p[0].val()) + bit_cast::<10, 9>(self.p[1].val());
+        self.x1.next.q1 = bit_cast::<10, 9>(self.p[2].val()) + bit_cast::<10, 9>(self.p[3].val());
+        self.x1.next.q2 = bit_cast::<10, 9>(self.p[4].val()) + bit_cast::<10, 9>(self.p[5].val());
+        self.x1.next.q3 = bit_cast::<10, 9>(self.p[6].val()) + bit_cast::<10, 9>(self.p[7].val());
+        self.x1.next.q4 = bit_cast::<10, 9>(self.p[8].val()) + bit_cast::<10, 9>(self.p[9].val());
         self.x1.next.q5 = self.p[10].val();
         self.x1.next.nst = !self.data.val().get_bits::<16>(0);
         for _k in 0..(1 - self.r1.len()) {
@@ -466,13 +461,18 @@ mod tests {
     #[test]
     fn carry_free_all_ones_test() {
         let mut x = 0x1234_5678_9abc_def0u64;
-        let mut cases: Vec<(u16, u16)> = vec![(0, 0xffff), (0xffff, 0), (0x8000, 0x7fff), (1, 0xfffe)];
+        let mut cases: Vec<(u16, u16)> =
+            vec![(0, 0xffff), (0xffff, 0), (0x8000, 0x7fff), (1, 0xfffe)];
         for _ in 0..20_000 {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
             let a = x as u16;
-            let b = if x >> 40 & 1 == 1 { (!a).wrapping_add((x >> 20) as u16 & 3) } else { (x >> 16) as u16 };
+            let b = if x >> 40 & 1 == 1 {
+                (!a).wrapping_add((x >> 20) as u16 & 3)
+            } else {
+                (x >> 16) as u16
+            };
             cases.push((a, b));
         }
         for (a, b) in cases {

@@ -129,7 +129,10 @@ impl Acc64 {
                 .iter()
                 .map(|_| Constant::new((ahead & 0xff).into()))
                 .collect(),
-            reset_carry: lookahead.iter().map(|_| Constant::new(ahead > 0xff)).collect(),
+            reset_carry: lookahead
+                .iter()
+                .map(|_| Constant::new(ahead > 0xff))
+                .collect(),
         }
     }
 }
@@ -264,8 +267,7 @@ impl<const L: usize> Logic for Popcount<L> {
             self.c23.next = self.b2.val() & self.b3.val();
             self.t.next = self.s01.val() & self.s23.val();
             self.group_count.next = bit_cast::<COUNT_BITS, 1>(self.s01.val() ^ self.s23.val())
-                | (bit_cast::<COUNT_BITS, 1>(self.c01.val() ^ self.c23.val() ^ self.t.val())
-                    << 1)
+                | (bit_cast::<COUNT_BITS, 1>(self.c01.val() ^ self.c23.val() ^ self.t.val()) << 1)
                 | (bit_cast::<COUNT_BITS, 1>(
                     (self.c01.val() & self.c23.val())
                         | ((self.c01.val() ^ self.c23.val()) & self.t.val()),
@@ -460,10 +462,18 @@ mod tests {
             let mut p = Popcount::<L>::default();
             p.connect_all();
             for v in 0..1u64 << L.min(12) {
-                let v = if L > 12 { v * 0x1111 & ((1 << L) - 1) } else { v };
+                let v = if L > 12 {
+                    v * 0x1111 & ((1 << L) - 1)
+                } else {
+                    v
+                };
                 p.bits.next = v.into();
                 assert!(simulate(&mut p, 100));
-                assert_eq!(p.count.val().to_u64(), v.count_ones() as u64, "L {L} {v:#x}");
+                assert_eq!(
+                    p.count.val().to_u64(),
+                    v.count_ones() as u64,
+                    "L {L} {v:#x}"
+                );
             }
         }
         check::<1>();
@@ -479,8 +489,7 @@ mod tests {
         for lookahead in [false, true] {
             let mut c = Counters::<3>::new(lookahead);
             c.connect_all();
-            yosys_check_hierarchy(&format!("counters_{lookahead}"), &generate_verilog(&c))
-                .unwrap();
+            yosys_check_hierarchy(&format!("counters_{lookahead}"), &generate_verilog(&c)).unwrap();
         }
     }
 }

@@ -497,7 +497,11 @@ mod tests {
                     let ahead = usize::from(stages > 3);
                     if let Some(&(v, r)) = t.checked_sub(ahead).and_then(|k| tap.get(k)) {
                         let reject = want.0 && want.1 == D::Reject as u8;
-                        assert_eq!((v, r), (want.0, reject), "{profile} stages {stages} tap {t}");
+                        assert_eq!(
+                            (v, r),
+                            (want.0, reject),
+                            "{profile} stages {stages} tap {t}"
+                        );
                     }
                 }
             }
