@@ -463,7 +463,7 @@ mod tests {
             p.connect_all();
             for v in 0..1u64 << L.min(12) {
                 let v = if L > 12 {
-                    v * 0x1111 & ((1 << L) - 1)
+                    (v * 0x1111) & ((1 << L) - 1)
                 } else {
                     v
                 };
