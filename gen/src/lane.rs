@@ -15,7 +15,9 @@
 //!   version are right (rules 1 and 2 come first), the verdict becomes REJECT /
 //!   BAD_CHECKSUM with risk 0 (the select, one LUT level). A lane that carries no
 //!   descriptor yields zeros. With decision registers (`STAGES > 3`) they sit between
-//!   the check and the select, which stays right in front of the output register.
+//!   the check and the select, which stays right in front of the output register. With
+//!   one stage ([`Partition::ok_registered`]) the check is registered beside the output
+//!   register, which holds the provisional verdict, and the select follows both.
 //!
 //! Every lane ends with its output register, so `STAGES = 1` means "phases A, B, C,
 //! then the output register". The lane also tells the [counters](crate::counters)
@@ -34,18 +36,20 @@ use tcp_spec::{Decision as D, Profile, Reason as R};
 ///
 /// | STAGES | registers, input to output                         |
 /// |--------|----------------------------------------------------|
-/// | 1      | A B C · out                                        |
+/// | 1      | A B C · out (select after the output register)     |
 /// | 2      | A · B C · out                                      |
 /// | 3      | A · B · C · out                                    |
 /// | S ≥ 4  | A · B · C · (S−3 decision registers) · out         |
 ///
 /// The phases are cut to balance the checksum, the deepest logic: for `sum16` phases
-/// A and B hold two adder levels each and phase C three LUT levels and a 2:1 select.
+/// A and B hold two adder levels each (with two stages the checksum block moves the
+/// register one adder level further) and phase C three LUT levels and a 2:1 select.
 /// Beyond three stages the extra registers hold the checked verdict between the check
 /// and the select (so the first of them shortens phase C by the select): the counters
 /// then see each batch's counts one cycle before it reaches the outputs, which takes
-/// the carry out of the counters' critical path (see [`crate::counters`]). (Input registers, `input_regs`, remain available to a custom
-/// [`Partition`] but are not used by [`Partition::for_stages`].)
+/// the carry out of the counters' critical path (see [`crate::counters`]). (Input
+/// registers, `input_regs`, remain available to a custom [`Partition`] but are not
+/// used by [`Partition::for_stages`].)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Partition {
     /// Registers on the lane inputs (descriptor, valid bit, policy masks).
