@@ -3,41 +3,53 @@
 //! The lane computes in three phases; pipeline registers sit at the phase boundaries
 //! the [`Partition`] for the configuration asks for:
 //!
-//! * **A — fields and partial checksum**: magic and version comparisons, the flags
-//!   word, its risk bits, whether it hits the deny and approval masks (the masks are
-//!   consumed here, so they need not travel down the pipeline), the stored checksum,
-//!   and the four partial sums of the [checksum block](crate::checksum).
-//! * **B — checksum**: the partials are combined and compared with the stored value.
-//! * **C — decision**: the [decision block](crate::decision) applies the rules; the
-//!   verdict of a lane that carries no descriptor is forced to zero.
+//! * **A — fields and checksum, first step**: magic and version comparisons, the flags
+//!   word and its risk bits, whether it hits the deny and approval masks (the masks are
+//!   consumed here, so they need not travel down the pipeline), and the first step of
+//!   the [checksum block](crate::checksum) (for `sum16`: two adder levels).
+//! * **B — checksum, second step, and the provisional verdict**: the checksum's second
+//!   step (`sum16`: two more adder levels), and the [decision block](crate::decision)
+//!   on every fact but the checksum, as if the checksum were right.
+//! * **C — check and select**: the checksum block's last step says whether the stored
+//!   checksum is right (a 16-input AND after one LUT level); if it is not, and magic and
+//!   version are right (rules 1 and 2 come first), the verdict becomes REJECT /
+//!   BAD_CHECKSUM with risk 0 (the select, one LUT level). A lane that carries no
+//!   descriptor yields zeros. With decision registers (`STAGES > 3`) they sit between
+//!   the check and the select, which stays right in front of the output register. With
+//!   one stage ([`Partition::ok_registered`]) the check is registered beside the output
+//!   register, which holds the provisional verdict, and the select follows both.
 //!
 //! Every lane ends with its output register, so `STAGES = 1` means "phases A, B, C,
-//! then the output register".
+//! then the output register". The lane also tells the [counters](crate::counters)
+//! which results it holds (`cnt_valid`, `cnt_reject`): with decision registers, what
+//! the output register loads at the next edge (the select of the last decision
+//! register), otherwise what the output register holds.
 
-use crate::checksum::{Crc16, Partials, Sum16, DATA_BITS};
+use crate::checksum::{Crc16, Sum16};
 use crate::decision::Decision;
 use crate::pipe::Pipe;
 use rust_hdl::prelude::*;
 use tcp_spec::descriptor::{offset, DESCRIPTOR_BITS, MAGIC};
-use tcp_spec::{Decision as D, Profile};
+use tcp_spec::{Decision as D, Profile, Reason as R};
 
 /// Where the `STAGES` registers of a lane go.
 ///
 /// | STAGES | registers, input to output                         |
 /// |--------|----------------------------------------------------|
-/// | 1      | A B C · out                                        |
+/// | 1      | A B C · out (select after the output register)     |
 /// | 2      | A · B C · out                                      |
 /// | 3      | A · B · C · out                                    |
 /// | S ≥ 4  | A · B · C · (S−3 decision registers) · out         |
 ///
-/// With two stages the cut is after phase A: for `sum16` the partial byte sums and
-/// the final add-and-compare are of similar depth, while the decision logic is
-/// shallow. Beyond three stages the extra registers hold the decided verdict ahead of
-/// the output register: the lanes then know each batch's counts `S − 3` cycles before
-/// it reaches the outputs, which lets the [counters](crate::counters) split their
-/// 64-bit carry chain into registered 32-bit halves without changing their visible
-/// timing. (Input registers, `input_regs`, remain available to a custom
-/// [`Partition`] but are not used by [`Partition::for_stages`].)
+/// The phases are cut to balance the checksum, the deepest logic: for `sum16` phases
+/// A and B hold two adder levels each (with two stages the checksum block moves the
+/// register one adder level further) and phase C three LUT levels and a 2:1 select.
+/// Beyond three stages the extra registers hold the checked verdict between the check
+/// and the select (so the first of them shortens phase C by the select): the counters
+/// then see each batch's counts one cycle before it reaches the outputs, which takes
+/// the carry out of the counters' critical path (see [`crate::counters`]). (Input
+/// registers, `input_regs`, remain available to a custom [`Partition`] but are not
+/// used by [`Partition::for_stages`].)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Partition {
     /// Registers on the lane inputs (descriptor, valid bit, policy masks).
@@ -46,7 +58,7 @@ pub struct Partition {
     pub after_a: bool,
     /// A register between phases B and C.
     pub after_b: bool,
-    /// Registers between the decision (phase C) and the output register.
+    /// Registers between the checksum check and the select (phase C).
     pub after_c: usize,
 }
 
@@ -54,27 +66,20 @@ impl Partition {
     /// # Panics
     /// If `stages` is 0.
     pub fn for_stages(stages: usize) -> Partition {
-        match stages {
-            0 => panic!("a validator needs at least one stage"),
-            1 => Partition {
-                input_regs: 0,
-                after_a: false,
-                after_b: false,
-                after_c: 0,
-            },
-            2 => Partition {
-                input_regs: 0,
-                after_a: true,
-                after_b: false,
-                after_c: 0,
-            },
-            s => Partition {
-                input_regs: 0,
-                after_a: true,
-                after_b: true,
-                after_c: s - 3,
-            },
+        assert!(stages > 0, "a validator needs at least one stage");
+        Partition {
+            input_regs: 0,
+            after_a: stages >= 2,
+            after_b: stages >= 3,
+            after_c: stages.saturating_sub(3),
         }
+    }
+
+    /// No register inside the phases nor after them: the checksum check is registered
+    /// in parallel with the output register and the select follows both (one LUT level
+    /// between the registers and the output ports).
+    pub fn ok_registered(&self) -> bool {
+        !self.after_a && !self.after_b && self.after_c == 0
     }
 
     /// Registers from input to output, including the output register.
@@ -92,7 +97,7 @@ pub struct LaneIn {
     pub approval: Bits<32>,
 }
 
-/// The result of phase A.
+/// The facts after phase A.
 #[derive(Clone, Copy, Debug, PartialEq, Default, LogicStruct)]
 pub struct PhaseA {
     pub valid: Bit,
@@ -101,26 +106,43 @@ pub struct PhaseA {
     pub deny_hit: Bit,
     pub approval_hit: Bit,
     pub risk: Bits<5>,
-    pub stored: Bits<16>,
-    pub partials: Partials,
 }
 
-/// The result of phase B.
+/// The provisional verdict after phase B (all zeros for a lane without a descriptor).
 #[derive(Clone, Copy, Debug, PartialEq, Default, LogicStruct)]
 pub struct PhaseB {
     pub valid: Bit,
-    pub magic_ok: Bit,
-    pub version_ok: Bit,
-    pub checksum_ok: Bit,
-    pub deny_hit: Bit,
-    pub approval_hit: Bit,
+    /// Magic and version are right: a bad checksum overrides the verdict.
+    pub matters: Bit,
+    /// The provisional decision is REJECT.
+    pub reject: Bit,
+    pub decision: Bits<2>,
+    pub reason: Bits<4>,
     pub risk: Bits<5>,
 }
 
-/// The output register of a lane.
+/// The provisional verdict and the checksum check, ahead of the select.
+#[derive(Clone, Copy, Debug, PartialEq, Default, LogicStruct)]
+pub struct PhaseC {
+    pub valid: Bit,
+    pub matters: Bit,
+    /// The stored checksum is right.
+    pub ok: Bit,
+    pub reject: Bit,
+    pub decision: Bits<2>,
+    pub reason: Bits<4>,
+    pub risk: Bits<5>,
+}
+
+/// A lane's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Default, LogicStruct)]
 pub struct LaneOut {
     pub valid: Bit,
+    /// With [`Partition::ok_registered`]: the select is still to be made (magic and
+    /// version are right), after the output register. Otherwise 0.
+    pub matters: Bit,
+    /// `valid` and the decision is REJECT (for the counters).
+    pub reject: Bit,
     pub decision: Bits<2>,
     pub reason: Bits<4>,
     pub risk: Bits<5>,
@@ -130,6 +152,11 @@ pub struct LaneOut {
 /// offset `at` (byte 0 is the most significant byte of the lane).
 const fn field_lsb(at: usize, len: usize) -> u64 {
     (DESCRIPTOR_BITS - 8 * (at + len)) as u64
+}
+
+/// `Vec` of length 0 or 1: an optional pipeline register.
+fn optional<T: Synth>(present: bool) -> Vec<Pipe<T>> {
+    (0..usize::from(present)).map(|_| Pipe::new(1)).collect()
 }
 
 #[derive(LogicBlock)]
@@ -146,17 +173,17 @@ pub struct Lane {
     pub decision: Signal<Out, Bits<2>>,
     pub reason: Signal<Out, Bits<4>>,
     pub risk: Signal<Out, Bits<5>>,
-    /// The decision stage's `valid`: what the output register loads `after_c + 1`
-    /// edges later (at the next edge without decision registers).
-    pub pre_valid: Signal<Out, Bit>,
-    /// The decision stage's REJECT, with the same timing as `pre_valid`.
-    pub pre_reject: Signal<Out, Bit>,
+    /// For the counters: a result the output register loads at the next edge (with
+    /// decision registers), or holds now (without).
+    pub cnt_valid: Signal<Out, Bit>,
+    /// For the counters: a REJECT, from the same register as `cnt_valid`.
+    pub cnt_reject: Signal<Out, Bit>,
     in_regs: Vec<Pipe<LaneIn>>,
     sum16: Vec<Sum16>,
     crc16: Vec<Crc16>,
     after_a: Vec<Pipe<PhaseA>>,
     after_b: Vec<Pipe<PhaseB>>,
-    after_c: Vec<Pipe<LaneOut>>,
+    after_c: Vec<Pipe<PhaseC>>,
     decide: Decision,
     out: Pipe<LaneOut>,
     lane_in: Signal<Local, LaneIn>,
@@ -165,31 +192,31 @@ pub struct Lane {
     flags: Signal<Local, Bits<32>>,
     a: Signal<Local, PhaseA>,
     a_q: Signal<Local, PhaseA>,
-    checksum: Signal<Local, Bits<16>>,
+    ok: Signal<Local, Bit>,
     b: Signal<Local, PhaseB>,
     b_q: Signal<Local, PhaseB>,
+    c: Signal<Local, PhaseC>,
+    c_q: Signal<Local, PhaseC>,
+    bad: Signal<Local, Bit>,
     o: Signal<Local, LaneOut>,
-    o_q: Signal<Local, LaneOut>,
+    bad_out: Signal<Local, Bit>,
     magic: Constant<Bits<32>>,
     version: Constant<Bits<16>>,
     magic_lsb: Constant<Bits<8>>,
     version_lsb: Constant<Bits<8>>,
     flags_lsb: Constant<Bits<8>>,
-    checksum_lsb: Constant<Bits<8>>,
-    checksummed_lsb: Constant<Bits<8>>,
-    reject: Constant<Bits<2>>,
-    idle: Constant<LaneOut>,
+    reject_code: Constant<Bits<2>>,
+    /// The select before the output register (all but [`Partition::ok_registered`]).
+    select_early: Constant<Bit>,
+    /// The select after the output register ([`Partition::ok_registered`]).
+    select_late: Constant<Bit>,
+    bad_checksum: Constant<Bits<4>>,
+    no_risk: Constant<Bits<5>>,
+    idle_b: Constant<PhaseB>,
 }
 
 impl Lane {
     pub fn new(profile: Profile, partition: Partition) -> Lane {
-        let opt = |present: bool, depth: usize| -> Vec<usize> {
-            if present {
-                vec![depth]
-            } else {
-                vec![]
-            }
-        };
         Lane {
             clk: Default::default(),
             rst: Default::default(),
@@ -201,31 +228,21 @@ impl Lane {
             decision: Default::default(),
             reason: Default::default(),
             risk: Default::default(),
-            pre_valid: Default::default(),
-            pre_reject: Default::default(),
-            in_regs: opt(partition.input_regs > 0, partition.input_regs)
-                .into_iter()
-                .map(Pipe::new)
+            cnt_valid: Default::default(),
+            cnt_reject: Default::default(),
+            in_regs: (0..usize::from(partition.input_regs > 0))
+                .map(|_| Pipe::new(partition.input_regs))
                 .collect(),
-            sum16: opt(profile == Profile::Sum16, 1)
-                .into_iter()
-                .map(|_| Sum16::default())
+            sum16: (0..usize::from(profile == Profile::Sum16))
+                .map(|_| Sum16::new(partition))
                 .collect(),
-            crc16: opt(profile == Profile::Crc16, 1)
-                .into_iter()
-                .map(|_| Crc16::default())
+            crc16: (0..usize::from(profile == Profile::Crc16))
+                .map(|_| Crc16::new(partition))
                 .collect(),
-            after_a: opt(partition.after_a, 1)
-                .into_iter()
-                .map(Pipe::new)
-                .collect(),
-            after_b: opt(partition.after_b, 1)
-                .into_iter()
-                .map(Pipe::new)
-                .collect(),
-            after_c: opt(partition.after_c > 0, partition.after_c)
-                .into_iter()
-                .map(Pipe::new)
+            after_a: optional(partition.after_a),
+            after_b: optional(partition.after_b),
+            after_c: (0..usize::from(partition.after_c > 0))
+                .map(|_| Pipe::new(partition.after_c))
                 .collect(),
             decide: Decision::default(),
             out: Pipe::new(1),
@@ -235,20 +252,25 @@ impl Lane {
             flags: Default::default(),
             a: Default::default(),
             a_q: Default::default(),
-            checksum: Default::default(),
+            ok: Default::default(),
             b: Default::default(),
             b_q: Default::default(),
+            c: Default::default(),
+            c_q: Default::default(),
+            bad: Default::default(),
             o: Default::default(),
-            o_q: Default::default(),
+            bad_out: Default::default(),
             magic: Constant::new((u32::from_be_bytes(MAGIC) as u64).into()),
             version: Constant::new((profile.version() as u64).into()),
             magic_lsb: Constant::new(field_lsb(offset::MAGIC, 4).into()),
             version_lsb: Constant::new(field_lsb(offset::VERSION, 2).into()),
             flags_lsb: Constant::new(field_lsb(offset::FLAGS, 4).into()),
-            checksum_lsb: Constant::new(field_lsb(offset::CHECKSUM, 2).into()),
-            checksummed_lsb: Constant::new(field_lsb(0, DATA_BITS / 8).into()),
-            reject: Constant::new((D::Reject as u64).into()),
-            idle: Constant::new(LaneOut::default()),
+            reject_code: Constant::new((D::Reject as u64).into()),
+            bad_checksum: Constant::new((R::BadChecksum as u64).into()),
+            no_risk: Constant::new(0u64.into()),
+            idle_b: Constant::new(PhaseB::default()),
+            select_early: Constant::new(!partition.ok_registered()),
+            select_late: Constant::new(partition.ok_registered()),
         }
     }
 }
@@ -256,7 +278,7 @@ impl Lane {
 impl Logic for Lane {
     #[hdl_gen]
     fn update(&mut self) {
-        // Input registers (STAGES > 3).
+        // Input registers (custom partitions only).
         self.lane_in.next.valid = self.valid.val();
         self.lane_in.next.data = self.data.val();
         self.lane_in.next.deny = self.deny.val();
@@ -272,9 +294,23 @@ impl Logic for Lane {
             self.in_regs[i].d.next = self.lane_in.val();
             self.lane_in_q.next = self.in_regs[i].q.val();
         }
-
-        // Phase A: fields, policy hits, partial checksum.
         self.desc.next = self.lane_in_q.val().data;
+
+        // The checksum block, with the same registers as the lane's phases.
+        for i in 0..self.sum16.len() {
+            self.sum16[i].clk.next = self.clk.val();
+            self.sum16[i].rst.next = self.rst.val();
+            self.sum16[i].data.next = self.desc.val();
+            self.ok.next = self.sum16[i].ok.val();
+        }
+        for i in 0..self.crc16.len() {
+            self.crc16[i].clk.next = self.clk.val();
+            self.crc16[i].rst.next = self.rst.val();
+            self.crc16[i].data.next = self.desc.val();
+            self.ok.next = self.crc16[i].ok.val();
+        }
+
+        // Phase A: the facts.
         self.flags.next = self.desc.val().get_bits::<32>(self.flags_lsb.val().index());
         self.a.next.valid = self.lane_in_q.val().valid;
         self.a.next.magic_ok =
@@ -287,24 +323,6 @@ impl Logic for Lane {
         self.a.next.deny_hit = (self.flags.val() & self.lane_in_q.val().deny).any();
         self.a.next.approval_hit = (self.flags.val() & self.lane_in_q.val().approval).any();
         self.a.next.risk = self.flags.val().get_bits::<5>(0);
-        self.a.next.stored = self
-            .desc
-            .val()
-            .get_bits::<16>(self.checksum_lsb.val().index());
-        for i in 0..self.sum16.len() {
-            self.sum16[i].data.next = self
-                .desc
-                .val()
-                .get_bits::<DATA_BITS>(self.checksummed_lsb.val().index());
-            self.a.next.partials = self.sum16[i].partials.val();
-        }
-        for i in 0..self.crc16.len() {
-            self.crc16[i].data.next = self
-                .desc
-                .val()
-                .get_bits::<DATA_BITS>(self.checksummed_lsb.val().index());
-            self.a.next.partials = self.crc16[i].partials.val();
-        }
         for _k in 0..(1 - self.after_a.len()) {
             self.a_q.next = self.a.val();
         }
@@ -315,22 +333,22 @@ impl Logic for Lane {
             self.a_q.next = self.after_a[i].q.val();
         }
 
-        // Phase B: finish and compare the checksum.
-        for i in 0..self.sum16.len() {
-            self.sum16[i].partials_in.next = self.a_q.val().partials;
-            self.checksum.next = self.sum16[i].sum.val();
+        // Phase B: the provisional verdict, as if the checksum were right.
+        self.decide.magic_ok.next = self.a_q.val().magic_ok;
+        self.decide.version_ok.next = self.a_q.val().version_ok;
+        self.decide.checksum_ok.next = true;
+        self.decide.deny_hit.next = self.a_q.val().deny_hit;
+        self.decide.approval_hit.next = self.a_q.val().approval_hit;
+        self.decide.risk.next = self.a_q.val().risk;
+        self.b.next = self.idle_b.val();
+        if self.a_q.val().valid {
+            self.b.next.valid = true;
+            self.b.next.matters = self.a_q.val().magic_ok & self.a_q.val().version_ok;
+            self.b.next.reject = self.decide.decision.val() == self.reject_code.val();
+            self.b.next.decision = self.decide.decision.val();
+            self.b.next.reason = self.decide.reason.val();
+            self.b.next.risk = self.decide.risk_out.val();
         }
-        for i in 0..self.crc16.len() {
-            self.crc16[i].partials_in.next = self.a_q.val().partials;
-            self.checksum.next = self.crc16[i].sum.val();
-        }
-        self.b.next.valid = self.a_q.val().valid;
-        self.b.next.magic_ok = self.a_q.val().magic_ok;
-        self.b.next.version_ok = self.a_q.val().version_ok;
-        self.b.next.checksum_ok = self.checksum.val() == self.a_q.val().stored;
-        self.b.next.deny_hit = self.a_q.val().deny_hit;
-        self.b.next.approval_hit = self.a_q.val().approval_hit;
-        self.b.next.risk = self.a_q.val().risk;
         for _k in 0..(1 - self.after_b.len()) {
             self.b_q.next = self.b.val();
         }
@@ -341,39 +359,63 @@ impl Logic for Lane {
             self.b_q.next = self.after_b[i].q.val();
         }
 
-        // Phase C: decide; a lane without a descriptor loads zeros.
-        self.decide.magic_ok.next = self.b_q.val().magic_ok;
-        self.decide.version_ok.next = self.b_q.val().version_ok;
-        self.decide.checksum_ok.next = self.b_q.val().checksum_ok;
-        self.decide.deny_hit.next = self.b_q.val().deny_hit;
-        self.decide.approval_hit.next = self.b_q.val().approval_hit;
-        self.decide.risk.next = self.b_q.val().risk;
-        self.o.next = self.idle.val();
-        if self.b_q.val().valid {
-            self.o.next.valid = true;
-            self.o.next.decision = self.decide.decision.val();
-            self.o.next.reason = self.decide.reason.val();
-            self.o.next.risk = self.decide.risk_out.val();
-        }
-        self.pre_valid.next = self.o.val().valid;
-        self.pre_reject.next = self.o.val().valid & (self.o.val().decision == self.reject.val());
+        // Phase C: the checksum check, then (after the decision registers, if any) the
+        // select: a wrong checksum (rule 3) overrides rules 4-7, not rules 1-2.
+        self.c.next.valid = self.b_q.val().valid;
+        self.c.next.matters = self.b_q.val().matters;
+        self.c.next.ok = self.ok.val();
+        self.c.next.reject = self.b_q.val().reject;
+        self.c.next.decision = self.b_q.val().decision;
+        self.c.next.reason = self.b_q.val().reason;
+        self.c.next.risk = self.b_q.val().risk;
         // Decision registers (STAGES > 3).
         for _k in 0..(1 - self.after_c.len()) {
-            self.o_q.next = self.o.val();
+            self.c_q.next = self.c.val();
         }
         for i in 0..self.after_c.len() {
             self.after_c[i].clk.next = self.clk.val();
             self.after_c[i].rst.next = self.rst.val();
-            self.after_c[i].d.next = self.o.val();
-            self.o_q.next = self.after_c[i].q.val();
+            self.after_c[i].d.next = self.c.val();
+            self.c_q.next = self.after_c[i].q.val();
+        }
+        // The select goes before the output register, or with one stage
+        // (`ok_registered`) after it; the other place sees `matters` = 0 and folds away.
+        self.bad.next = self.c_q.val().matters & !self.c_q.val().ok & self.select_early.val();
+        self.o.next.valid = self.c_q.val().valid;
+        self.o.next.matters = self.c_q.val().matters & self.select_late.val();
+        self.o.next.reject = self.c_q.val().reject;
+        self.o.next.decision = self.c_q.val().decision;
+        self.o.next.reason = self.c_q.val().reason;
+        self.o.next.risk = self.c_q.val().risk;
+        if self.bad.val() {
+            self.o.next.reject = true;
+            self.o.next.decision = self.reject_code.val();
+            self.o.next.reason = self.bad_checksum.val();
+            self.o.next.risk = self.no_risk.val();
         }
         self.out.clk.next = self.clk.val();
         self.out.rst.next = self.rst.val();
-        self.out.d.next = self.o_q.val();
+        self.out.d.next = self.o.val();
+        // With `ok_registered`, `c_q.ok` is the checksum block's register, which is
+        // loaded at the same edges as the output register.
+        self.bad_out.next = self.out.q.val().matters & !self.c_q.val().ok;
         self.out_valid.next = self.out.q.val().valid;
+        self.cnt_valid.next = self.out.q.val().valid;
+        self.cnt_reject.next = self.out.q.val().reject;
         self.decision.next = self.out.q.val().decision;
         self.reason.next = self.out.q.val().reason;
         self.risk.next = self.out.q.val().risk;
+        if self.bad_out.val() {
+            self.cnt_reject.next = true;
+            self.decision.next = self.reject_code.val();
+            self.reason.next = self.bad_checksum.val();
+            self.risk.next = self.no_risk.val();
+        }
+        // The counters' taps (see `cnt_valid`).
+        for _k in 0..self.after_c.len() {
+            self.cnt_valid.next = self.o.val().valid;
+            self.cnt_reject.next = self.o.val().reject;
+        }
     }
 }
 
@@ -408,22 +450,26 @@ mod tests {
         }
         assert!(Partition::for_stages(2).after_a);
         assert!(!Partition::for_stages(2).after_b);
+        assert!(Partition::for_stages(3).after_b);
+        assert_eq!(Partition::for_stages(3).after_c, 0);
         assert_eq!(Partition::for_stages(5).after_c, 2);
         assert_eq!(Partition::for_stages(5).input_regs, 0);
     }
 
-    /// One lane, every stage count 1..=4 and both profiles, against `decide`: the
+    /// One lane, every stage count 1..=5 and both profiles, against `decide`: the
     /// verdict appears exactly `stages` edges after the descriptor is sampled, and an
     /// invalid lane yields zeros.
     #[test]
     fn verdicts_and_latency_match_the_spec() {
         for profile in Profile::ALL {
-            for stages in 1..=4 {
+            for stages in 1..=5 {
                 let mut lane = Lane::new(profile, Partition::for_stages(stages));
                 lane.connect_all();
                 let mut gen = StreamGen::new(profile, 11 + stages as u64);
                 let mut sent = vec![];
                 let mut got = vec![];
+                // The counters' view (see `cnt_valid`).
+                let mut tap = vec![];
                 for t in 0..24 {
                     let d = gen.descriptor();
                     let policy = gen.policy();
@@ -434,6 +480,7 @@ mod tests {
                     lane.approval.next = (policy.approval_mask as u64).into();
                     sent.push((valid, d, policy));
                     edge(&mut lane);
+                    tap.push((lane.cnt_valid.val(), lane.cnt_reject.val()));
                     got.push((
                         lane.out_valid.val(),
                         lane.decision.val().to_u64() as u8,
@@ -450,6 +497,16 @@ mod tests {
                         _ => (false, 0, 0, 0),
                     };
                     assert_eq!(*g, want, "{profile} stages {stages} edge {t}");
+                    // The taps run one edge ahead of the outputs with decision registers.
+                    let ahead = usize::from(stages > 3);
+                    if let Some(&(v, r)) = t.checked_sub(ahead).and_then(|k| tap.get(k)) {
+                        let reject = want.0 && want.1 == D::Reject as u8;
+                        assert_eq!(
+                            (v, r),
+                            (want.0, reject),
+                            "{profile} stages {stages} tap {t}"
+                        );
+                    }
                 }
             }
         }

@@ -124,7 +124,7 @@ impl<const L: usize, const W: usize, const W2: usize, const W4: usize, const W5:
                 .map(|_| Lane::new(config.profile, partition))
                 .collect(),
             batch: Pipe::new(config.stages),
-            counters: Counters::new(partition.after_c),
+            counters: Counters::new(partition.after_c > 0),
             lane_sel: Default::default(),
             lane_valid: Default::default(),
             lane_pre_valid: Default::default(),
@@ -194,10 +194,10 @@ impl<const L: usize, const W: usize, const W2: usize, const W4: usize, const W5:
             self.lane_risk.next = self.lanes[i].risk.val();
             self.acc_risk.next = (self.acc_risk.val() >> 5)
                 | (bit_cast::<W5, 5>(self.lane_risk.val()) << self.top_risk.val());
-            self.lane_pre_valid.next = self.lanes[i].pre_valid.val().into();
+            self.lane_pre_valid.next = self.lanes[i].cnt_valid.val().into();
             self.acc_pre_valid.next = (self.acc_pre_valid.val() >> 1)
                 | (bit_cast::<L, 1>(self.lane_pre_valid.val()) << self.top_lane.val());
-            self.lane_pre_reject.next = self.lanes[i].pre_reject.val().into();
+            self.lane_pre_reject.next = self.lanes[i].cnt_reject.val().into();
             self.acc_pre_reject.next = (self.acc_pre_reject.val() >> 1)
                 | (bit_cast::<L, 1>(self.lane_pre_reject.val()) << self.top_lane.val());
         }
@@ -205,6 +205,7 @@ impl<const L: usize, const W: usize, const W2: usize, const W4: usize, const W5:
         self.out_decision.next = self.acc_decision.val();
         self.out_reason.next = self.acc_reason.val();
         self.out_risk.next = self.acc_risk.val();
+        // The counters count from the lanes' taps (output or last decision registers).
         self.counters.lane_valid.next = self.acc_pre_valid.val();
         self.counters.lane_reject.next = self.acc_pre_reject.val();
         self.cnt_cycles.next = self.counters.cycles.val();

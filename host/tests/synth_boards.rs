@@ -37,8 +37,12 @@ fn checked_in_constraints_match_the_board_files() {
 }
 
 fn synth_1x1(board: &str) -> SynthReport {
+    synth_one_lane(board, 1)
+}
+
+fn synth_one_lane(board: &str, stages: usize) -> SynthReport {
     let board = Board::load(board).unwrap();
-    let config = Config::new(1, 1, Profile::Sum16).unwrap();
+    let config = Config::new(1, stages, Profile::Sum16).unwrap();
     let mut o = SynthOptions::new(board, config);
     o.core = CoreSource::Generated;
     o.seeds = 1;
@@ -106,12 +110,14 @@ fn alchitry_cu_1x1_fits() {
     check_fit(&synth_1x1("alchitry_cu"));
 }
 
+/// The smallest one-lane core that meets the Alchitry Cu's 100 MHz clock with margin:
+/// three stages (about 120-140 MHz on the HX8K). With one stage the whole checksum
+/// sits in one cycle (about 84 MHz), with two stages the core reaches about 99 MHz,
+/// which is too close to the clock for a one-seed test: see docs/synthesis.md,
+/// Measured.
 #[test]
-#[ignore = "the generated 1x1 core reaches ~54 MHz on the HX8K (one-cycle checksum path; \
-            its 64-bit counter carry chains cap every configuration near 90 MHz): \
-            see docs/synthesis.md, Measured"]
-fn alchitry_cu_1x1_meets_100_mhz() {
-    check(&synth_1x1("alchitry_cu"));
+fn alchitry_cu_1x3_meets_100_mhz() {
+    check(&synth_one_lane("alchitry_cu", 3));
 }
 
 #[test]

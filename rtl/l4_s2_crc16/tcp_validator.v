@@ -42,8 +42,8 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
     wire  [1:0] lanes$0$decision;
     wire  [3:0] lanes$0$reason;
     wire  [4:0] lanes$0$risk;
-    wire  lanes$0$pre_valid;
-    wire  lanes$0$pre_reject;
+    wire  lanes$0$cnt_valid;
+    wire  lanes$0$cnt_reject;
     reg  lanes$1$clk;
     reg  lanes$1$rst;
     reg  lanes$1$valid;
@@ -54,8 +54,8 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
     wire  [1:0] lanes$1$decision;
     wire  [3:0] lanes$1$reason;
     wire  [4:0] lanes$1$risk;
-    wire  lanes$1$pre_valid;
-    wire  lanes$1$pre_reject;
+    wire  lanes$1$cnt_valid;
+    wire  lanes$1$cnt_reject;
     reg  lanes$2$clk;
     reg  lanes$2$rst;
     reg  lanes$2$valid;
@@ -66,8 +66,8 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
     wire  [1:0] lanes$2$decision;
     wire  [3:0] lanes$2$reason;
     wire  [4:0] lanes$2$risk;
-    wire  lanes$2$pre_valid;
-    wire  lanes$2$pre_reject;
+    wire  lanes$2$cnt_valid;
+    wire  lanes$2$cnt_reject;
     reg  lanes$3$clk;
     reg  lanes$3$rst;
     reg  lanes$3$valid;
@@ -78,8 +78,8 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
     wire  [1:0] lanes$3$decision;
     wire  [3:0] lanes$3$reason;
     wire  [4:0] lanes$3$risk;
-    wire  lanes$3$pre_valid;
-    wire  lanes$3$pre_reject;
+    wire  lanes$3$cnt_valid;
+    wire  lanes$3$cnt_reject;
     reg  batch$clk;
     reg  batch$rst;
     reg  batch$d;
@@ -119,8 +119,8 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
         .decision(lanes$0$decision),
         .reason(lanes$0$reason),
         .risk(lanes$0$risk),
-        .pre_valid(lanes$0$pre_valid),
-        .pre_reject(lanes$0$pre_reject)
+        .cnt_valid(lanes$0$cnt_valid),
+        .cnt_reject(lanes$0$cnt_reject)
     );
     tcp_validator$lanes$1 lanes$1(
         .clk(lanes$1$clk),
@@ -133,8 +133,8 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
         .decision(lanes$1$decision),
         .reason(lanes$1$reason),
         .risk(lanes$1$risk),
-        .pre_valid(lanes$1$pre_valid),
-        .pre_reject(lanes$1$pre_reject)
+        .cnt_valid(lanes$1$cnt_valid),
+        .cnt_reject(lanes$1$cnt_reject)
     );
     tcp_validator$lanes$2 lanes$2(
         .clk(lanes$2$clk),
@@ -147,8 +147,8 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
         .decision(lanes$2$decision),
         .reason(lanes$2$reason),
         .risk(lanes$2$risk),
-        .pre_valid(lanes$2$pre_valid),
-        .pre_reject(lanes$2$pre_reject)
+        .cnt_valid(lanes$2$cnt_valid),
+        .cnt_reject(lanes$2$cnt_reject)
     );
     tcp_validator$lanes$3 lanes$3(
         .clk(lanes$3$clk),
@@ -161,8 +161,8 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
         .decision(lanes$3$decision),
         .reason(lanes$3$reason),
         .risk(lanes$3$risk),
-        .pre_valid(lanes$3$pre_valid),
-        .pre_reject(lanes$3$pre_reject)
+        .cnt_valid(lanes$3$cnt_valid),
+        .cnt_reject(lanes$3$cnt_reject)
     );
     tcp_validator$batch batch(
         .clk(batch$clk),
@@ -210,9 +210,9 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
         acc_reason = (acc_reason >> 32'h4) | (((lane_reason) & 16'hffff) << top_reason);
         lane_risk = lanes$0$risk;
         acc_risk = (acc_risk >> 32'h5) | (((lane_risk) & 20'hfffff) << top_risk);
-        lane_pre_valid = lanes$0$pre_valid;
+        lane_pre_valid = lanes$0$cnt_valid;
         acc_pre_valid = (acc_pre_valid >> 32'h1) | (((lane_pre_valid) & 4'hf) << top_lane);
-        lane_pre_reject = lanes$0$pre_reject;
+        lane_pre_reject = lanes$0$cnt_reject;
         acc_pre_reject = (acc_pre_reject >> 32'h1) | (((lane_pre_reject) & 4'hf) << top_lane);
         lanes$1$clk = clk;
         lanes$1$rst = rst;
@@ -229,9 +229,9 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
         acc_reason = (acc_reason >> 32'h4) | (((lane_reason) & 16'hffff) << top_reason);
         lane_risk = lanes$1$risk;
         acc_risk = (acc_risk >> 32'h5) | (((lane_risk) & 20'hfffff) << top_risk);
-        lane_pre_valid = lanes$1$pre_valid;
+        lane_pre_valid = lanes$1$cnt_valid;
         acc_pre_valid = (acc_pre_valid >> 32'h1) | (((lane_pre_valid) & 4'hf) << top_lane);
-        lane_pre_reject = lanes$1$pre_reject;
+        lane_pre_reject = lanes$1$cnt_reject;
         acc_pre_reject = (acc_pre_reject >> 32'h1) | (((lane_pre_reject) & 4'hf) << top_lane);
         lanes$2$clk = clk;
         lanes$2$rst = rst;
@@ -248,9 +248,9 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
         acc_reason = (acc_reason >> 32'h4) | (((lane_reason) & 16'hffff) << top_reason);
         lane_risk = lanes$2$risk;
         acc_risk = (acc_risk >> 32'h5) | (((lane_risk) & 20'hfffff) << top_risk);
-        lane_pre_valid = lanes$2$pre_valid;
+        lane_pre_valid = lanes$2$cnt_valid;
         acc_pre_valid = (acc_pre_valid >> 32'h1) | (((lane_pre_valid) & 4'hf) << top_lane);
-        lane_pre_reject = lanes$2$pre_reject;
+        lane_pre_reject = lanes$2$cnt_reject;
         acc_pre_reject = (acc_pre_reject >> 32'h1) | (((lane_pre_reject) & 4'hf) << top_lane);
         lanes$3$clk = clk;
         lanes$3$rst = rst;
@@ -267,9 +267,9 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
         acc_reason = (acc_reason >> 32'h4) | (((lane_reason) & 16'hffff) << top_reason);
         lane_risk = lanes$3$risk;
         acc_risk = (acc_risk >> 32'h5) | (((lane_risk) & 20'hfffff) << top_risk);
-        lane_pre_valid = lanes$3$pre_valid;
+        lane_pre_valid = lanes$3$cnt_valid;
         acc_pre_valid = (acc_pre_valid >> 32'h1) | (((lane_pre_valid) & 4'hf) << top_lane);
-        lane_pre_reject = lanes$3$pre_reject;
+        lane_pre_reject = lanes$3$cnt_reject;
         acc_pre_reject = (acc_pre_reject >> 32'h1) | (((lane_pre_reject) & 4'hf) << top_lane);
         out_lanes = acc_lanes;
         out_decision = acc_decision;
@@ -384,50 +384,34 @@ module tcp_validator$counters(clk,rst,lane_valid,lane_reject,cycles,processed,re
     output reg  [63:0] rejected;
     
     // Constant declarations
-    localparam  count_zero = 5'b0;
     localparam  count_one = 5'b1;
-    localparam  lane0 = 4'h1;
     
     // Stub signals
-    reg  pending_valid$clk;
-    reg  pending_valid$rst;
-    reg  [4:0] pending_valid$d;
-    wire  [4:0] pending_valid$q;
-    reg  pending_reject$clk;
-    reg  pending_reject$rst;
-    reg  [4:0] pending_reject$d;
-    wire  [4:0] pending_reject$q;
+    reg  [3:0] n_valid$bits;
+    wire  [4:0] n_valid$count;
+    reg  [3:0] n_reject$bits;
+    wire  [4:0] n_reject$count;
     reg  cnt_cycles$clk;
     reg  cnt_cycles$rst;
     reg  [4:0] cnt_cycles$inc;
     wire  [63:0] cnt_cycles$value;
-    reg  flat_processed$0$clk;
-    reg  flat_processed$0$rst;
-    reg  [4:0] flat_processed$0$inc;
-    wire  [63:0] flat_processed$0$value;
-    reg  flat_rejected$0$clk;
-    reg  flat_rejected$0$rst;
-    reg  [4:0] flat_rejected$0$inc;
-    wire  [63:0] flat_rejected$0$value;
-    
-    // Local signals
-    reg  [4:0] n_valid;
-    reg  [4:0] n_reject;
-    reg  [3:0] rest_valid;
-    reg  [3:0] rest_reject;
+    reg  cnt_processed$clk;
+    reg  cnt_processed$rst;
+    reg  [4:0] cnt_processed$inc;
+    wire  [63:0] cnt_processed$value;
+    reg  cnt_rejected$clk;
+    reg  cnt_rejected$rst;
+    reg  [4:0] cnt_rejected$inc;
+    wire  [63:0] cnt_rejected$value;
     
     // Sub module instances
-    tcp_validator$counters$pending_valid pending_valid(
-        .clk(pending_valid$clk),
-        .rst(pending_valid$rst),
-        .d(pending_valid$d),
-        .q(pending_valid$q)
+    tcp_validator$counters$n_valid n_valid(
+        .bits(n_valid$bits),
+        .count(n_valid$count)
     );
-    tcp_validator$counters$pending_reject pending_reject(
-        .clk(pending_reject$clk),
-        .rst(pending_reject$rst),
-        .d(pending_reject$d),
-        .q(pending_reject$q)
+    tcp_validator$counters$n_reject n_reject(
+        .bits(n_reject$bits),
+        .count(n_reject$count)
     );
     tcp_validator$counters$cnt_cycles cnt_cycles(
         .clk(cnt_cycles$clk),
@@ -435,75 +419,35 @@ module tcp_validator$counters(clk,rst,lane_valid,lane_reject,cycles,processed,re
         .inc(cnt_cycles$inc),
         .value(cnt_cycles$value)
     );
-    tcp_validator$counters$flat_processed$0 flat_processed$0(
-        .clk(flat_processed$0$clk),
-        .rst(flat_processed$0$rst),
-        .inc(flat_processed$0$inc),
-        .value(flat_processed$0$value)
+    tcp_validator$counters$cnt_processed cnt_processed(
+        .clk(cnt_processed$clk),
+        .rst(cnt_processed$rst),
+        .inc(cnt_processed$inc),
+        .value(cnt_processed$value)
     );
-    tcp_validator$counters$flat_rejected$0 flat_rejected$0(
-        .clk(flat_rejected$0$clk),
-        .rst(flat_rejected$0$rst),
-        .inc(flat_rejected$0$inc),
-        .value(flat_rejected$0$value)
+    tcp_validator$counters$cnt_rejected cnt_rejected(
+        .clk(cnt_rejected$clk),
+        .rst(cnt_rejected$rst),
+        .inc(cnt_rejected$inc),
+        .value(cnt_rejected$value)
     );
     
     // Update code
     always @(*) begin
-        n_valid = count_zero;
-        n_reject = count_zero;
-        rest_valid = lane_valid;
-        rest_reject = lane_reject;
-        if (|(rest_valid & lane0)) begin
-            n_valid = n_valid + count_one;
-        end
-        if (|(rest_reject & lane0)) begin
-            n_reject = n_reject + count_one;
-        end
-        rest_valid = rest_valid >> 32'h1;
-        rest_reject = rest_reject >> 32'h1;
-        if (|(rest_valid & lane0)) begin
-            n_valid = n_valid + count_one;
-        end
-        if (|(rest_reject & lane0)) begin
-            n_reject = n_reject + count_one;
-        end
-        rest_valid = rest_valid >> 32'h1;
-        rest_reject = rest_reject >> 32'h1;
-        if (|(rest_valid & lane0)) begin
-            n_valid = n_valid + count_one;
-        end
-        if (|(rest_reject & lane0)) begin
-            n_reject = n_reject + count_one;
-        end
-        rest_valid = rest_valid >> 32'h1;
-        rest_reject = rest_reject >> 32'h1;
-        if (|(rest_valid & lane0)) begin
-            n_valid = n_valid + count_one;
-        end
-        if (|(rest_reject & lane0)) begin
-            n_reject = n_reject + count_one;
-        end
-        rest_valid = rest_valid >> 32'h1;
-        rest_reject = rest_reject >> 32'h1;
-        pending_valid$clk = clk;
-        pending_valid$rst = rst;
-        pending_valid$d = n_valid;
-        pending_reject$clk = clk;
-        pending_reject$rst = rst;
-        pending_reject$d = n_reject;
+        n_valid$bits = lane_valid;
+        n_reject$bits = lane_reject;
         cnt_cycles$clk = clk;
         cnt_cycles$rst = rst;
         cnt_cycles$inc = count_one;
         cycles = cnt_cycles$value;
-        flat_processed$0$clk = clk;
-        flat_processed$0$rst = rst;
-        flat_processed$0$inc = pending_valid$q;
-        processed = flat_processed$0$value;
-        flat_rejected$0$clk = clk;
-        flat_rejected$0$rst = rst;
-        flat_rejected$0$inc = pending_reject$q;
-        rejected = flat_rejected$0$value;
+        cnt_processed$clk = clk;
+        cnt_processed$rst = rst;
+        cnt_processed$inc = n_valid$count;
+        processed = cnt_processed$value;
+        cnt_rejected$clk = clk;
+        cnt_rejected$rst = rst;
+        cnt_rejected$inc = n_reject$count;
+        rejected = cnt_rejected$value;
     end
     
 endmodule // tcp_validator$counters
@@ -518,75 +462,170 @@ module tcp_validator$counters$cnt_cycles(clk,rst,inc,value);
     output reg  [63:0] value;
     
     // Constant declarations
-    localparam  early_reset = 32'h1;
+    localparam  one14 = 14'b1;
+    localparam  reset0 = 8'h0;
+    localparam  reset1 = 14'b0;
+    localparam  reset2 = 14'b0;
+    localparam  reset3 = 14'b0;
+    localparam  reset4 = 14'b0;
+    localparam  reset_f2 = 1'b0;
+    localparam  reset_f3 = 1'b0;
+    localparam  reset_f4 = 1'b0;
+    localparam  reset_early$0 = 8'h1;
+    localparam  reset_carry$0 = 1'b0;
     
     // Stub signals
-    reg  [31:0] early$d;
-    wire  [31:0] early$q;
-    reg  early$clock;
-    reg  carry$d;
-    wire  carry$q;
-    reg  carry$clock;
-    reg  [31:0] lo$d;
-    wire  [31:0] lo$q;
-    reg  lo$clock;
-    reg  [31:0] hi$d;
-    wire  [31:0] hi$q;
-    reg  hi$clock;
+    reg  [7:0] s0$d;
+    wire  [7:0] s0$q;
+    reg  s0$clock;
+    reg  [13:0] s1$d;
+    wire  [13:0] s1$q;
+    reg  s1$clock;
+    reg  [13:0] s2$d;
+    wire  [13:0] s2$q;
+    reg  s2$clock;
+    reg  [13:0] s3$d;
+    wire  [13:0] s3$q;
+    reg  s3$clock;
+    reg  [13:0] s4$d;
+    wire  [13:0] s4$q;
+    reg  s4$clock;
+    reg  f2$d;
+    wire  f2$q;
+    reg  f2$clock;
+    reg  f3$d;
+    wire  f3$q;
+    reg  f3$clock;
+    reg  f4$d;
+    wire  f4$q;
+    reg  f4$clock;
+    reg  [7:0] early$0$d;
+    wire  [7:0] early$0$q;
+    reg  early$0$clock;
+    reg  carry_q$0$d;
+    wire  carry_q$0$q;
+    reg  carry_q$0$clock;
     
     // Local signals
-    reg  [32:0] sum;
+    reg  [7:0] e0;
+    reg  [8:0] sum0;
+    reg  carry0;
     
     // Sub module instances
-    tcp_validator$counters$cnt_cycles$early early(
-        .d(early$d),
-        .q(early$q),
-        .clock(early$clock)
+    tcp_validator$counters$cnt_cycles$s0 s0(
+        .d(s0$d),
+        .q(s0$q),
+        .clock(s0$clock)
     );
-    tcp_validator$counters$cnt_cycles$carry carry(
-        .d(carry$d),
-        .q(carry$q),
-        .clock(carry$clock)
+    tcp_validator$counters$cnt_cycles$s1 s1(
+        .d(s1$d),
+        .q(s1$q),
+        .clock(s1$clock)
     );
-    tcp_validator$counters$cnt_cycles$lo lo(
-        .d(lo$d),
-        .q(lo$q),
-        .clock(lo$clock)
+    tcp_validator$counters$cnt_cycles$s2 s2(
+        .d(s2$d),
+        .q(s2$q),
+        .clock(s2$clock)
     );
-    tcp_validator$counters$cnt_cycles$hi hi(
-        .d(hi$d),
-        .q(hi$q),
-        .clock(hi$clock)
+    tcp_validator$counters$cnt_cycles$s3 s3(
+        .d(s3$d),
+        .q(s3$q),
+        .clock(s3$clock)
+    );
+    tcp_validator$counters$cnt_cycles$s4 s4(
+        .d(s4$d),
+        .q(s4$q),
+        .clock(s4$clock)
+    );
+    tcp_validator$counters$cnt_cycles$f2 f2(
+        .d(f2$d),
+        .q(f2$q),
+        .clock(f2$clock)
+    );
+    tcp_validator$counters$cnt_cycles$f3 f3(
+        .d(f3$d),
+        .q(f3$q),
+        .clock(f3$clock)
+    );
+    tcp_validator$counters$cnt_cycles$f4 f4(
+        .d(f4$d),
+        .q(f4$q),
+        .clock(f4$clock)
+    );
+    tcp_validator$counters$cnt_cycles$early$0 early$0(
+        .d(early$0$d),
+        .q(early$0$q),
+        .clock(early$0$clock)
+    );
+    tcp_validator$counters$cnt_cycles$carry_q$0 carry_q$0(
+        .d(carry_q$0$d),
+        .q(carry_q$0$q),
+        .clock(carry_q$0$clock)
     );
     
     // Update code
     always @(*) begin
-        early$clock = clk;
-        carry$clock = clk;
-        lo$clock = clk;
-        hi$clock = clk;
-        early$d = early$q;
-        carry$d = carry$q;
-        lo$d = lo$q;
-        hi$d = hi$q;
-        sum = ((early$q) & 33'h1ffffffff) + ((inc) & 33'h1ffffffff);
-        early$d = sum[(32'h0)+:(32)];
-        carry$d = sum[(32'h20)+:(1)];
-        lo$d = early$q;
-        hi$d = hi$q + ((carry$q) & 32'hffffffff);
+        s0$clock = clk;
+        s1$clock = clk;
+        s2$clock = clk;
+        s3$clock = clk;
+        s4$clock = clk;
+        f2$clock = clk;
+        f3$clock = clk;
+        f4$clock = clk;
+        s0$d = s0$q;
+        s1$d = s1$q;
+        s2$d = s2$q;
+        s3$d = s3$q;
+        s4$d = s4$q;
+        f2$d = f2$q;
+        f3$d = f3$q;
+        f4$d = f4$q;
+        e0 = s0$q;
+        e0 = early$0$q;
+        sum0 = ((e0) & 9'h1ff) + ((inc) & 9'h1ff);
+        early$0$clock = clk;
+        carry_q$0$clock = clk;
+        early$0$d = sum0[(32'h0)+:(8)];
+        carry_q$0$d = sum0[32'h8];
+        s0$d = e0;
+        carry0 = carry_q$0$q;
         if (rst) begin
-            early$d = early_reset;
-            carry$d = 64'h0;
-            lo$d = 64'h0;
-            hi$d = 64'h0;
+            early$0$d = reset_early$0;
+            carry_q$0$d = reset_carry$0;
         end
-        value = (((hi$q) & 64'hffffffffffffffff) << 32'h20) | ((lo$q) & 64'hffffffffffffffff);
+        f2$d = &s1$q;
+        f3$d = &s1$q & &s2$q;
+        f4$d = &s1$q & &s2$q & &s3$q;
+        if (carry0) begin
+            s1$d = s1$q + one14;
+        end
+        if (carry0 & f2$q) begin
+            s2$d = s2$q + one14;
+        end
+        if (carry0 & f3$q) begin
+            s3$d = s3$q + one14;
+        end
+        if (carry0 & f4$q) begin
+            s4$d = s4$q + one14;
+        end
+        if (rst) begin
+            s0$d = reset0;
+            s1$d = reset1;
+            s2$d = reset2;
+            s3$d = reset3;
+            s4$d = reset4;
+            f2$d = reset_f2;
+            f3$d = reset_f3;
+            f4$d = reset_f4;
+        end
+        value = (((s4$q) & 64'hffffffffffffffff) << 32'h32) | (((s3$q) & 64'hffffffffffffffff) << 32'h24) | (((s2$q) & 64'hffffffffffffffff) << 32'h16) | (((s1$q) & 64'hffffffffffffffff) << 32'h8) | ((s0$q) & 64'hffffffffffffffff);
     end
     
 endmodule // tcp_validator$counters$cnt_cycles
 
 
-module tcp_validator$counters$cnt_cycles$carry(d,q,clock);
+module tcp_validator$counters$cnt_cycles$carry_q$0(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -602,67 +641,181 @@ module tcp_validator$counters$cnt_cycles$carry(d,q,clock);
        q <= d;
     end
           
-endmodule // tcp_validator$counters$cnt_cycles$carry
+endmodule // tcp_validator$counters$cnt_cycles$carry_q$0
 
 
-module tcp_validator$counters$cnt_cycles$early(d,q,clock);
+module tcp_validator$counters$cnt_cycles$early$0(d,q,clock);
     
     // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
+    input wire  [7:0] d;
+    output reg  [7:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 32'h0;
+       q = 8'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // tcp_validator$counters$cnt_cycles$early
+endmodule // tcp_validator$counters$cnt_cycles$early$0
 
 
-module tcp_validator$counters$cnt_cycles$hi(d,q,clock);
+module tcp_validator$counters$cnt_cycles$f2(d,q,clock);
     
     // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
+    input wire  d;
+    output reg  q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 32'h0;
+       q = 1'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // tcp_validator$counters$cnt_cycles$hi
+endmodule // tcp_validator$counters$cnt_cycles$f2
 
 
-module tcp_validator$counters$cnt_cycles$lo(d,q,clock);
+module tcp_validator$counters$cnt_cycles$f3(d,q,clock);
     
     // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
+    input wire  d;
+    output reg  q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 32'h0;
+       q = 1'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // tcp_validator$counters$cnt_cycles$lo
+endmodule // tcp_validator$counters$cnt_cycles$f3
 
 
-module tcp_validator$counters$flat_processed$0(clk,rst,inc,value);
+module tcp_validator$counters$cnt_cycles$f4(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_cycles$f4
+
+
+module tcp_validator$counters$cnt_cycles$s0(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_cycles$s0
+
+
+module tcp_validator$counters$cnt_cycles$s1(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_cycles$s1
+
+
+module tcp_validator$counters$cnt_cycles$s2(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_cycles$s2
+
+
+module tcp_validator$counters$cnt_cycles$s3(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_cycles$s3
+
+
+module tcp_validator$counters$cnt_cycles$s4(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_cycles$s4
+
+
+module tcp_validator$counters$cnt_processed(clk,rst,inc,value);
     
     // Module arguments
     input wire  clk;
@@ -670,52 +823,296 @@ module tcp_validator$counters$flat_processed$0(clk,rst,inc,value);
     input wire  [4:0] inc;
     output reg  [63:0] value;
     
+    // Constant declarations
+    localparam  one14 = 14'b1;
+    localparam  reset0 = 8'h0;
+    localparam  reset1 = 14'b0;
+    localparam  reset2 = 14'b0;
+    localparam  reset3 = 14'b0;
+    localparam  reset4 = 14'b0;
+    localparam  reset_f2 = 1'b0;
+    localparam  reset_f3 = 1'b0;
+    localparam  reset_f4 = 1'b0;
+    
     // Stub signals
-    reg  [63:0] acc$d;
-    wire  [63:0] acc$q;
-    reg  acc$clock;
+    reg  [7:0] s0$d;
+    wire  [7:0] s0$q;
+    reg  s0$clock;
+    reg  [13:0] s1$d;
+    wire  [13:0] s1$q;
+    reg  s1$clock;
+    reg  [13:0] s2$d;
+    wire  [13:0] s2$q;
+    reg  s2$clock;
+    reg  [13:0] s3$d;
+    wire  [13:0] s3$q;
+    reg  s3$clock;
+    reg  [13:0] s4$d;
+    wire  [13:0] s4$q;
+    reg  s4$clock;
+    reg  f2$d;
+    wire  f2$q;
+    reg  f2$clock;
+    reg  f3$d;
+    wire  f3$q;
+    reg  f3$clock;
+    reg  f4$d;
+    wire  f4$q;
+    reg  f4$clock;
+    
+    // Local signals
+    reg  [7:0] e0;
+    reg  [8:0] sum0;
+    reg  carry0;
     
     // Sub module instances
-    tcp_validator$counters$flat_processed$0$acc acc(
-        .d(acc$d),
-        .q(acc$q),
-        .clock(acc$clock)
+    tcp_validator$counters$cnt_processed$s0 s0(
+        .d(s0$d),
+        .q(s0$q),
+        .clock(s0$clock)
+    );
+    tcp_validator$counters$cnt_processed$s1 s1(
+        .d(s1$d),
+        .q(s1$q),
+        .clock(s1$clock)
+    );
+    tcp_validator$counters$cnt_processed$s2 s2(
+        .d(s2$d),
+        .q(s2$q),
+        .clock(s2$clock)
+    );
+    tcp_validator$counters$cnt_processed$s3 s3(
+        .d(s3$d),
+        .q(s3$q),
+        .clock(s3$clock)
+    );
+    tcp_validator$counters$cnt_processed$s4 s4(
+        .d(s4$d),
+        .q(s4$q),
+        .clock(s4$clock)
+    );
+    tcp_validator$counters$cnt_processed$f2 f2(
+        .d(f2$d),
+        .q(f2$q),
+        .clock(f2$clock)
+    );
+    tcp_validator$counters$cnt_processed$f3 f3(
+        .d(f3$d),
+        .q(f3$q),
+        .clock(f3$clock)
+    );
+    tcp_validator$counters$cnt_processed$f4 f4(
+        .d(f4$d),
+        .q(f4$q),
+        .clock(f4$clock)
     );
     
     // Update code
     always @(*) begin
-        acc$clock = clk;
-        acc$d = acc$q;
-        acc$d = acc$q + ((inc) & 64'hffffffffffffffff);
-        if (rst) begin
-            acc$d = 64'h0;
+        s0$clock = clk;
+        s1$clock = clk;
+        s2$clock = clk;
+        s3$clock = clk;
+        s4$clock = clk;
+        f2$clock = clk;
+        f3$clock = clk;
+        f4$clock = clk;
+        s0$d = s0$q;
+        s1$d = s1$q;
+        s2$d = s2$q;
+        s3$d = s3$q;
+        s4$d = s4$q;
+        f2$d = f2$q;
+        f3$d = f3$q;
+        f4$d = f4$q;
+        e0 = s0$q;
+        sum0 = ((e0) & 9'h1ff) + ((inc) & 9'h1ff);
+        s0$d = sum0[(32'h0)+:(8)];
+        carry0 = sum0[32'h8];
+        f2$d = &s1$q;
+        f3$d = &s1$q & &s2$q;
+        f4$d = &s1$q & &s2$q & &s3$q;
+        if (carry0) begin
+            s1$d = s1$q + one14;
         end
-        value = acc$q;
+        if (carry0 & f2$q) begin
+            s2$d = s2$q + one14;
+        end
+        if (carry0 & f3$q) begin
+            s3$d = s3$q + one14;
+        end
+        if (carry0 & f4$q) begin
+            s4$d = s4$q + one14;
+        end
+        if (rst) begin
+            s0$d = reset0;
+            s1$d = reset1;
+            s2$d = reset2;
+            s3$d = reset3;
+            s4$d = reset4;
+            f2$d = reset_f2;
+            f3$d = reset_f3;
+            f4$d = reset_f4;
+        end
+        value = (((s4$q) & 64'hffffffffffffffff) << 32'h32) | (((s3$q) & 64'hffffffffffffffff) << 32'h24) | (((s2$q) & 64'hffffffffffffffff) << 32'h16) | (((s1$q) & 64'hffffffffffffffff) << 32'h8) | ((s0$q) & 64'hffffffffffffffff);
     end
     
-endmodule // tcp_validator$counters$flat_processed$0
+endmodule // tcp_validator$counters$cnt_processed
 
 
-module tcp_validator$counters$flat_processed$0$acc(d,q,clock);
+module tcp_validator$counters$cnt_processed$f2(d,q,clock);
     
     // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
+    input wire  d;
+    output reg  q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 64'h0;
+       q = 1'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // tcp_validator$counters$flat_processed$0$acc
+endmodule // tcp_validator$counters$cnt_processed$f2
 
 
-module tcp_validator$counters$flat_rejected$0(clk,rst,inc,value);
+module tcp_validator$counters$cnt_processed$f3(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_processed$f3
+
+
+module tcp_validator$counters$cnt_processed$f4(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_processed$f4
+
+
+module tcp_validator$counters$cnt_processed$s0(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_processed$s0
+
+
+module tcp_validator$counters$cnt_processed$s1(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_processed$s1
+
+
+module tcp_validator$counters$cnt_processed$s2(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_processed$s2
+
+
+module tcp_validator$counters$cnt_processed$s3(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_processed$s3
+
+
+module tcp_validator$counters$cnt_processed$s4(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_processed$s4
+
+
+module tcp_validator$counters$cnt_rejected(clk,rst,inc,value);
     
     // Module arguments
     input wire  clk;
@@ -723,162 +1120,386 @@ module tcp_validator$counters$flat_rejected$0(clk,rst,inc,value);
     input wire  [4:0] inc;
     output reg  [63:0] value;
     
+    // Constant declarations
+    localparam  one14 = 14'b1;
+    localparam  reset0 = 8'h0;
+    localparam  reset1 = 14'b0;
+    localparam  reset2 = 14'b0;
+    localparam  reset3 = 14'b0;
+    localparam  reset4 = 14'b0;
+    localparam  reset_f2 = 1'b0;
+    localparam  reset_f3 = 1'b0;
+    localparam  reset_f4 = 1'b0;
+    
     // Stub signals
-    reg  [63:0] acc$d;
-    wire  [63:0] acc$q;
-    reg  acc$clock;
+    reg  [7:0] s0$d;
+    wire  [7:0] s0$q;
+    reg  s0$clock;
+    reg  [13:0] s1$d;
+    wire  [13:0] s1$q;
+    reg  s1$clock;
+    reg  [13:0] s2$d;
+    wire  [13:0] s2$q;
+    reg  s2$clock;
+    reg  [13:0] s3$d;
+    wire  [13:0] s3$q;
+    reg  s3$clock;
+    reg  [13:0] s4$d;
+    wire  [13:0] s4$q;
+    reg  s4$clock;
+    reg  f2$d;
+    wire  f2$q;
+    reg  f2$clock;
+    reg  f3$d;
+    wire  f3$q;
+    reg  f3$clock;
+    reg  f4$d;
+    wire  f4$q;
+    reg  f4$clock;
+    
+    // Local signals
+    reg  [7:0] e0;
+    reg  [8:0] sum0;
+    reg  carry0;
     
     // Sub module instances
-    tcp_validator$counters$flat_rejected$0$acc acc(
-        .d(acc$d),
-        .q(acc$q),
-        .clock(acc$clock)
+    tcp_validator$counters$cnt_rejected$s0 s0(
+        .d(s0$d),
+        .q(s0$q),
+        .clock(s0$clock)
+    );
+    tcp_validator$counters$cnt_rejected$s1 s1(
+        .d(s1$d),
+        .q(s1$q),
+        .clock(s1$clock)
+    );
+    tcp_validator$counters$cnt_rejected$s2 s2(
+        .d(s2$d),
+        .q(s2$q),
+        .clock(s2$clock)
+    );
+    tcp_validator$counters$cnt_rejected$s3 s3(
+        .d(s3$d),
+        .q(s3$q),
+        .clock(s3$clock)
+    );
+    tcp_validator$counters$cnt_rejected$s4 s4(
+        .d(s4$d),
+        .q(s4$q),
+        .clock(s4$clock)
+    );
+    tcp_validator$counters$cnt_rejected$f2 f2(
+        .d(f2$d),
+        .q(f2$q),
+        .clock(f2$clock)
+    );
+    tcp_validator$counters$cnt_rejected$f3 f3(
+        .d(f3$d),
+        .q(f3$q),
+        .clock(f3$clock)
+    );
+    tcp_validator$counters$cnt_rejected$f4 f4(
+        .d(f4$d),
+        .q(f4$q),
+        .clock(f4$clock)
     );
     
     // Update code
     always @(*) begin
-        acc$clock = clk;
-        acc$d = acc$q;
-        acc$d = acc$q + ((inc) & 64'hffffffffffffffff);
-        if (rst) begin
-            acc$d = 64'h0;
+        s0$clock = clk;
+        s1$clock = clk;
+        s2$clock = clk;
+        s3$clock = clk;
+        s4$clock = clk;
+        f2$clock = clk;
+        f3$clock = clk;
+        f4$clock = clk;
+        s0$d = s0$q;
+        s1$d = s1$q;
+        s2$d = s2$q;
+        s3$d = s3$q;
+        s4$d = s4$q;
+        f2$d = f2$q;
+        f3$d = f3$q;
+        f4$d = f4$q;
+        e0 = s0$q;
+        sum0 = ((e0) & 9'h1ff) + ((inc) & 9'h1ff);
+        s0$d = sum0[(32'h0)+:(8)];
+        carry0 = sum0[32'h8];
+        f2$d = &s1$q;
+        f3$d = &s1$q & &s2$q;
+        f4$d = &s1$q & &s2$q & &s3$q;
+        if (carry0) begin
+            s1$d = s1$q + one14;
         end
-        value = acc$q;
+        if (carry0 & f2$q) begin
+            s2$d = s2$q + one14;
+        end
+        if (carry0 & f3$q) begin
+            s3$d = s3$q + one14;
+        end
+        if (carry0 & f4$q) begin
+            s4$d = s4$q + one14;
+        end
+        if (rst) begin
+            s0$d = reset0;
+            s1$d = reset1;
+            s2$d = reset2;
+            s3$d = reset3;
+            s4$d = reset4;
+            f2$d = reset_f2;
+            f3$d = reset_f3;
+            f4$d = reset_f4;
+        end
+        value = (((s4$q) & 64'hffffffffffffffff) << 32'h32) | (((s3$q) & 64'hffffffffffffffff) << 32'h24) | (((s2$q) & 64'hffffffffffffffff) << 32'h16) | (((s1$q) & 64'hffffffffffffffff) << 32'h8) | ((s0$q) & 64'hffffffffffffffff);
     end
     
-endmodule // tcp_validator$counters$flat_rejected$0
+endmodule // tcp_validator$counters$cnt_rejected
 
 
-module tcp_validator$counters$flat_rejected$0$acc(d,q,clock);
+module tcp_validator$counters$cnt_rejected$f2(d,q,clock);
     
     // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
+    input wire  d;
+    output reg  q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 64'h0;
+       q = 1'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // tcp_validator$counters$flat_rejected$0$acc
+endmodule // tcp_validator$counters$cnt_rejected$f2
 
 
-module tcp_validator$counters$pending_reject(clk,rst,d,q);
+module tcp_validator$counters$cnt_rejected$f3(d,q,clock);
     
     // Module arguments
-    input wire  clk;
-    input wire  rst;
-    input wire  [4:0] d;
-    output reg  [4:0] q;
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_rejected$f3
+
+
+module tcp_validator$counters$cnt_rejected$f4(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_rejected$f4
+
+
+module tcp_validator$counters$cnt_rejected$s0(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_rejected$s0
+
+
+module tcp_validator$counters$cnt_rejected$s1(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_rejected$s1
+
+
+module tcp_validator$counters$cnt_rejected$s2(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_rejected$s2
+
+
+module tcp_validator$counters$cnt_rejected$s3(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_rejected$s3
+
+
+module tcp_validator$counters$cnt_rejected$s4(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_rejected$s4
+
+
+module tcp_validator$counters$n_reject(bits,count);
+    
+    // Module arguments
+    input wire  [3:0] bits;
+    output reg  [4:0] count;
     
     // Constant declarations
-    localparam  zero = 5'b0;
+    localparam  count_zero = 5'b0;
     
-    // Stub signals
-    reg  [4:0] regs$0$d;
-    wire  [4:0] regs$0$q;
-    reg  regs$0$clock;
-    
-    // Sub module instances
-    tcp_validator$counters$pending_reject$regs$0 regs$0(
-        .d(regs$0$d),
-        .q(regs$0$q),
-        .clock(regs$0$clock)
-    );
+    // Local signals
+    reg  [3:0] rest;
+    reg  [3:0] group;
+    reg  b0;
+    reg  b1;
+    reg  b2;
+    reg  b3;
+    reg  s01;
+    reg  s23;
+    reg  c01;
+    reg  c23;
+    reg  t;
+    reg  [4:0] group_count;
     
     // Update code
     always @(*) begin
-        regs$0$clock = clk;
-        regs$0$d = d;
-        if (rst) begin
-            regs$0$d = zero;
-        end
-        q = regs$0$q;
+        count = count_zero;
+        rest = bits;
+        group = ((rest) & 4'hf);
+        rest = rest >> 32'h4;
+        b0 = group[(32'h0)+:(1)];
+        b1 = group[(32'h1)+:(1)];
+        b2 = group[(32'h2)+:(1)];
+        b3 = group[(32'h3)+:(1)];
+        s01 = b0 ^ b1;
+        c01 = b0 & b1;
+        s23 = b2 ^ b3;
+        c23 = b2 & b3;
+        t = s01 & s23;
+        group_count = ((s01 ^ s23) & 5'h1f) | (((c01 ^ c23 ^ t) & 5'h1f) << 32'h1) | ((((c01 & c23) | ((c01 ^ c23) & t)) & 5'h1f) << 32'h2);
+        count = count + group_count;
     end
     
-endmodule // tcp_validator$counters$pending_reject
+endmodule // tcp_validator$counters$n_reject
 
 
-module tcp_validator$counters$pending_reject$regs$0(d,q,clock);
+module tcp_validator$counters$n_valid(bits,count);
     
     // Module arguments
-    input wire  [4:0] d;
-    output reg  [4:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 5'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // tcp_validator$counters$pending_reject$regs$0
-
-
-module tcp_validator$counters$pending_valid(clk,rst,d,q);
-    
-    // Module arguments
-    input wire  clk;
-    input wire  rst;
-    input wire  [4:0] d;
-    output reg  [4:0] q;
+    input wire  [3:0] bits;
+    output reg  [4:0] count;
     
     // Constant declarations
-    localparam  zero = 5'b0;
+    localparam  count_zero = 5'b0;
     
-    // Stub signals
-    reg  [4:0] regs$0$d;
-    wire  [4:0] regs$0$q;
-    reg  regs$0$clock;
-    
-    // Sub module instances
-    tcp_validator$counters$pending_valid$regs$0 regs$0(
-        .d(regs$0$d),
-        .q(regs$0$q),
-        .clock(regs$0$clock)
-    );
+    // Local signals
+    reg  [3:0] rest;
+    reg  [3:0] group;
+    reg  b0;
+    reg  b1;
+    reg  b2;
+    reg  b3;
+    reg  s01;
+    reg  s23;
+    reg  c01;
+    reg  c23;
+    reg  t;
+    reg  [4:0] group_count;
     
     // Update code
     always @(*) begin
-        regs$0$clock = clk;
-        regs$0$d = d;
-        if (rst) begin
-            regs$0$d = zero;
-        end
-        q = regs$0$q;
+        count = count_zero;
+        rest = bits;
+        group = ((rest) & 4'hf);
+        rest = rest >> 32'h4;
+        b0 = group[(32'h0)+:(1)];
+        b1 = group[(32'h1)+:(1)];
+        b2 = group[(32'h2)+:(1)];
+        b3 = group[(32'h3)+:(1)];
+        s01 = b0 ^ b1;
+        c01 = b0 & b1;
+        s23 = b2 ^ b3;
+        c23 = b2 & b3;
+        t = s01 & s23;
+        group_count = ((s01 ^ s23) & 5'h1f) | (((c01 ^ c23 ^ t) & 5'h1f) << 32'h1) | ((((c01 & c23) | ((c01 ^ c23) & t)) & 5'h1f) << 32'h2);
+        count = count + group_count;
     end
     
-endmodule // tcp_validator$counters$pending_valid
+endmodule // tcp_validator$counters$n_valid
 
 
-module tcp_validator$counters$pending_valid$regs$0(d,q,clock);
-    
-    // Module arguments
-    input wire  [4:0] d;
-    output reg  [4:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 5'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // tcp_validator$counters$pending_valid$regs$0
-
-
-module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision,reason,risk,pre_valid,pre_reject);
+module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision,reason,risk,cnt_valid,cnt_reject);
     
     // Module arguments
     input wire  clk;
@@ -891,8 +1512,8 @@ module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision
     output reg  [1:0] decision;
     output reg  [3:0] reason;
     output reg  [4:0] risk;
-    output reg  pre_valid;
-    output reg  pre_reject;
+    output reg  cnt_valid;
+    output reg  cnt_reject;
     
     // Constant declarations
     localparam  magic = 32'h54435002;
@@ -900,20 +1521,22 @@ module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision
     localparam  magic_lsb = 8'ha0;
     localparam  version_lsb = 8'h90;
     localparam  flags_lsb = 8'h50;
-    localparam  checksum_lsb = 8'h0;
-    localparam  checksummed_lsb = 8'h10;
-    localparam  reject = 2'b11;
-    localparam  idle = 12'h0;
+    localparam  reject_code = 2'b11;
+    localparam  select_early = 1'b1;
+    localparam  select_late = 1'b0;
+    localparam  bad_checksum = 4'h3;
+    localparam  no_risk = 5'b0;
+    localparam  idle_b = 14'b0;
     
     // Stub signals
-    reg  [175:0] crc16$0$data;
-    wire  [63:0] crc16$0$partials;
-    reg  [63:0] crc16$0$partials_in;
-    wire  [15:0] crc16$0$sum;
+    reg  crc16$0$clk;
+    reg  crc16$0$rst;
+    reg  [191:0] crc16$0$data;
+    wire  crc16$0$ok;
     reg  after_a$0$clk;
     reg  after_a$0$rst;
-    reg  [89:0] after_a$0$d;
-    wire  [89:0] after_a$0$q;
+    reg  [9:0] after_a$0$d;
+    wire  [9:0] after_a$0$q;
     reg  decide$magic_ok;
     reg  decide$version_ok;
     reg  decide$checksum_ok;
@@ -925,28 +1548,31 @@ module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision
     wire  [4:0] decide$risk_out;
     reg  out$clk;
     reg  out$rst;
-    reg  [11:0] out$d;
-    wire  [11:0] out$q;
+    reg  [13:0] out$d;
+    wire  [13:0] out$q;
     
     // Local signals
     reg  [256:0] lane_in;
     reg  [256:0] lane_in_q;
     reg  [191:0] desc;
     reg  [31:0] flags;
-    reg  [89:0] a;
-    reg  [89:0] a_q;
-    reg  [15:0] checksum;
-    reg  [10:0] b;
-    reg  [10:0] b_q;
-    reg  [11:0] o;
-    reg  [11:0] o_q;
+    reg  [9:0] a;
+    reg  [9:0] a_q;
+    reg  ok;
+    reg  [13:0] b;
+    reg  [13:0] b_q;
+    reg  [14:0] c;
+    reg  [14:0] c_q;
+    reg  bad;
+    reg  [13:0] o;
+    reg  bad_out;
     
     // Sub module instances
     tcp_validator$lanes$0$crc16$0 crc16$0(
+        .clk(crc16$0$clk),
+        .rst(crc16$0$rst),
         .data(crc16$0$data),
-        .partials(crc16$0$partials),
-        .partials_in(crc16$0$partials_in),
-        .sum(crc16$0$sum)
+        .ok(crc16$0$ok)
     );
     tcp_validator$lanes$0$after_a$0 after_a$0(
         .clk(after_a$0$clk),
@@ -980,6 +1606,10 @@ module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision
         lane_in[(64'he1)+:(32)] = approval;
         lane_in_q = lane_in;
         desc = lane_in_q[(64'h1)+:(192)];
+        crc16$0$clk = clk;
+        crc16$0$rst = rst;
+        crc16$0$data = desc;
+        ok = crc16$0$ok;
         flags = desc[(flags_lsb)+:(32)];
         a[(64'h0)+:(1)] = lane_in_q[(64'h0)+:(1)];
         a[(64'h1)+:(1)] = desc[(magic_lsb)+:(32)] == magic;
@@ -987,46 +1617,63 @@ module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision
         a[(64'h3)+:(1)] = |(flags & lane_in_q[(64'hc1)+:(32)]);
         a[(64'h4)+:(1)] = |(flags & lane_in_q[(64'he1)+:(32)]);
         a[(64'h5)+:(5)] = flags[(32'h0)+:(5)];
-        a[(64'ha)+:(16)] = desc[(checksum_lsb)+:(16)];
-        crc16$0$data = desc[(checksummed_lsb)+:(176)];
-        a[(64'h1a)+:(64)] = crc16$0$partials;
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
         a_q = after_a$0$q;
-        crc16$0$partials_in = a_q[(64'h1a)+:(64)];
-        checksum = crc16$0$sum;
-        b[(64'h0)+:(1)] = a_q[(64'h0)+:(1)];
-        b[(64'h1)+:(1)] = a_q[(64'h1)+:(1)];
-        b[(64'h2)+:(1)] = a_q[(64'h2)+:(1)];
-        b[(64'h3)+:(1)] = checksum == a_q[(64'ha)+:(16)];
-        b[(64'h4)+:(1)] = a_q[(64'h3)+:(1)];
-        b[(64'h5)+:(1)] = a_q[(64'h4)+:(1)];
-        b[(64'h6)+:(5)] = a_q[(64'h5)+:(5)];
-        b_q = b;
-        decide$magic_ok = b_q[(64'h1)+:(1)];
-        decide$version_ok = b_q[(64'h2)+:(1)];
-        decide$checksum_ok = b_q[(64'h3)+:(1)];
-        decide$deny_hit = b_q[(64'h4)+:(1)];
-        decide$approval_hit = b_q[(64'h5)+:(1)];
-        decide$risk = b_q[(64'h6)+:(5)];
-        o = idle;
-        if (b_q[(64'h0)+:(1)]) begin
-            o[(64'h0)+:(1)] = 1'b1;
-            o[(64'h1)+:(2)] = decide$decision;
-            o[(64'h3)+:(4)] = decide$reason;
-            o[(64'h7)+:(5)] = decide$risk_out;
+        decide$magic_ok = a_q[(64'h1)+:(1)];
+        decide$version_ok = a_q[(64'h2)+:(1)];
+        decide$checksum_ok = 1'b1;
+        decide$deny_hit = a_q[(64'h3)+:(1)];
+        decide$approval_hit = a_q[(64'h4)+:(1)];
+        decide$risk = a_q[(64'h5)+:(5)];
+        b = idle_b;
+        if (a_q[(64'h0)+:(1)]) begin
+            b[(64'h0)+:(1)] = 1'b1;
+            b[(64'h1)+:(1)] = a_q[(64'h1)+:(1)] & a_q[(64'h2)+:(1)];
+            b[(64'h2)+:(1)] = decide$decision == reject_code;
+            b[(64'h3)+:(2)] = decide$decision;
+            b[(64'h5)+:(4)] = decide$reason;
+            b[(64'h9)+:(5)] = decide$risk_out;
         end
-        pre_valid = o[(64'h0)+:(1)];
-        pre_reject = o[(64'h0)+:(1)] & (o[(64'h1)+:(2)] == reject);
-        o_q = o;
+        b_q = b;
+        c[(64'h0)+:(1)] = b_q[(64'h0)+:(1)];
+        c[(64'h1)+:(1)] = b_q[(64'h1)+:(1)];
+        c[(64'h2)+:(1)] = ok;
+        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)];
+        c[(64'h4)+:(2)] = b_q[(64'h3)+:(2)];
+        c[(64'h6)+:(4)] = b_q[(64'h5)+:(4)];
+        c[(64'ha)+:(5)] = b_q[(64'h9)+:(5)];
+        c_q = c;
+        bad = c_q[(64'h1)+:(1)] & ~c_q[(64'h2)+:(1)] & select_early;
+        o[(64'h0)+:(1)] = c_q[(64'h0)+:(1)];
+        o[(64'h1)+:(1)] = c_q[(64'h1)+:(1)] & select_late;
+        o[(64'h2)+:(1)] = c_q[(64'h3)+:(1)];
+        o[(64'h3)+:(2)] = c_q[(64'h4)+:(2)];
+        o[(64'h5)+:(4)] = c_q[(64'h6)+:(4)];
+        o[(64'h9)+:(5)] = c_q[(64'ha)+:(5)];
+        if (bad) begin
+            o[(64'h2)+:(1)] = 1'b1;
+            o[(64'h3)+:(2)] = reject_code;
+            o[(64'h5)+:(4)] = bad_checksum;
+            o[(64'h9)+:(5)] = no_risk;
+        end
         out$clk = clk;
         out$rst = rst;
-        out$d = o_q;
+        out$d = o;
+        bad_out = out$q[(64'h1)+:(1)] & ~c_q[(64'h2)+:(1)];
         out_valid = out$q[(64'h0)+:(1)];
-        decision = out$q[(64'h1)+:(2)];
-        reason = out$q[(64'h3)+:(4)];
-        risk = out$q[(64'h7)+:(5)];
+        cnt_valid = out$q[(64'h0)+:(1)];
+        cnt_reject = out$q[(64'h2)+:(1)];
+        decision = out$q[(64'h3)+:(2)];
+        reason = out$q[(64'h5)+:(4)];
+        risk = out$q[(64'h9)+:(5)];
+        if (bad_out) begin
+            cnt_reject = 1'b1;
+            decision = reject_code;
+            reason = bad_checksum;
+            risk = no_risk;
+        end
     end
     
 endmodule // tcp_validator$lanes$0
@@ -1037,15 +1684,15 @@ module tcp_validator$lanes$0$after_a$0(clk,rst,d,q);
     // Module arguments
     input wire  clk;
     input wire  rst;
-    input wire  [89:0] d;
-    output reg  [89:0] q;
+    input wire  [9:0] d;
+    output reg  [9:0] q;
     
     // Constant declarations
-    localparam  zero = 90'h0;
+    localparam  zero = 10'b0;
     
     // Stub signals
-    reg  [89:0] regs$0$d;
-    wire  [89:0] regs$0$q;
+    reg  [9:0] regs$0$d;
+    wire  [9:0] regs$0$q;
     reg  regs$0$clock;
     
     // Sub module instances
@@ -1071,13 +1718,13 @@ endmodule // tcp_validator$lanes$0$after_a$0
 module tcp_validator$lanes$0$after_a$0$regs$0(d,q,clock);
     
     // Module arguments
-    input wire  [89:0] d;
-    output reg  [89:0] q;
+    input wire  [9:0] d;
+    output reg  [9:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 90'h0;
+       q = 10'h0;
     end
     
     always @(posedge clock) begin
@@ -1087,238 +1734,510 @@ module tcp_validator$lanes$0$after_a$0$regs$0(d,q,clock);
 endmodule // tcp_validator$lanes$0$after_a$0$regs$0
 
 
-module tcp_validator$lanes$0$crc16$0(data,partials,partials_in,sum);
+module tcp_validator$lanes$0$crc16$0(clk,rst,data,ok);
     
     // Module arguments
-    input wire  [175:0] data;
-    output reg  [63:0] partials;
-    input wire  [63:0] partials_in;
-    output reg  [15:0] sum;
+    input wire  clk;
+    input wire  rst;
+    input wire  [191:0] data;
+    output reg  ok;
     
     // Constant declarations
-    localparam  mask_0$0 = 44'hac36d997ff1;
-    localparam  mask_0$1 = 44'h586db32ffe2;
-    localparam  mask_0$2 = 44'hb0db665ffc4;
-    localparam  mask_0$3 = 44'h61b6ccbff88;
-    localparam  mask_0$4 = 44'hc36d997ff10;
-    localparam  mask_0$5 = 44'h2aedeb681d0;
-    localparam  mask_0$6 = 44'h55dbd6d03a0;
-    localparam  mask_0$7 = 44'habb7ada0740;
-    localparam  mask_0$8 = 44'h576f5b40e80;
-    localparam  mask_0$9 = 44'haedeb681d01;
-    localparam  mask_0$10 = 44'h5dbd6d03a03;
-    localparam  mask_0$11 = 44'hbb7ada07407;
-    localparam  mask_0$12 = 44'hdac36d997ff;
-    localparam  mask_0$13 = 44'hb586db32ffe;
-    localparam  mask_0$14 = 44'h6b0db665ffc;
-    localparam  mask_0$15 = 44'hd61b6ccbff8;
-    localparam  mask_1$0 = 44'h8a4a7d0581;
-    localparam  mask_1$1 = 44'h11494fa0b02;
-    localparam  mask_1$2 = 44'h22929f41605;
-    localparam  mask_1$3 = 44'h45253e82c0a;
-    localparam  mask_1$4 = 44'h8a4a7d05815;
-    localparam  mask_1$5 = 44'h1c305ddb5ab;
-    localparam  mask_1$6 = 44'h3860bbb6b57;
-    localparam  mask_1$7 = 44'h70c1776d6ae;
-    localparam  mask_1$8 = 44'he182eedad5d;
-    localparam  mask_1$9 = 44'hc305ddb5abb;
-    localparam  mask_1$10 = 44'h860bbb6b576;
-    localparam  mask_1$11 = 44'hc1776d6aec;
-    localparam  mask_1$12 = 44'h108a4a7d058;
-    localparam  mask_1$13 = 44'h211494fa0b0;
-    localparam  mask_1$14 = 44'h422929f4160;
-    localparam  mask_1$15 = 44'h845253e82c0;
-    localparam  mask_2$0 = 44'h572d4f859b0;
-    localparam  mask_2$1 = 44'hae5a9f0b360;
-    localparam  mask_2$2 = 44'h5cb53e166c1;
-    localparam  mask_2$3 = 44'hb96a7c2cd82;
-    localparam  mask_2$4 = 44'h72d4f859b04;
-    localparam  mask_2$5 = 44'hb284bf36fb8;
-    localparam  mask_2$6 = 44'h65097e6df70;
-    localparam  mask_2$7 = 44'hca12fcdbee1;
-    localparam  mask_2$8 = 44'h9425f9b7dc2;
-    localparam  mask_2$9 = 44'h284bf36fb85;
-    localparam  mask_2$10 = 44'h5097e6df70a;
-    localparam  mask_2$11 = 44'ha12fcdbee15;
-    localparam  mask_2$12 = 44'h1572d4f859b;
-    localparam  mask_2$13 = 44'h2ae5a9f0b36;
-    localparam  mask_2$14 = 44'h55cb53e166c;
-    localparam  mask_2$15 = 44'hab96a7c2cd8;
-    localparam  mask_3$0 = 44'h40b1c581911;
-    localparam  mask_3$1 = 44'h81638b03222;
-    localparam  mask_3$2 = 44'h2c71606444;
-    localparam  mask_3$3 = 44'h58e2c0c888;
-    localparam  mask_3$4 = 44'hb1c5819110;
-    localparam  mask_3$5 = 44'h568975b3b31;
-    localparam  mask_3$6 = 44'had12eb67662;
-    localparam  mask_3$7 = 44'h5a25d6cecc4;
-    localparam  mask_3$8 = 44'hb44bad9d988;
-    localparam  mask_3$9 = 44'h68975b3b310;
-    localparam  mask_3$10 = 44'hd12eb676620;
-    localparam  mask_3$11 = 44'ha25d6cecc40;
-    localparam  mask_3$12 = 44'h40b1c58191;
-    localparam  mask_3$13 = 44'h81638b0322;
-    localparam  mask_3$14 = 44'h102c7160644;
-    localparam  mask_3$15 = 44'h2058e2c0c88;
-    localparam  crc_zero = 16'h9fb4;
+    localparam  mask$0 = 24'h110001;
+    localparam  mask$1 = 24'h1c5819;
+    localparam  mask$2 = 24'h9b040b;
+    localparam  mask$3 = 24'h2d4f85;
+    localparam  mask$4 = 24'h58157;
+    localparam  mask$5 = 24'h8a4a7d;
+    localparam  mask$6 = 24'h97ff10;
+    localparam  mask$7 = 24'hac36d9;
+    localparam  mask$8 = 24'h220002;
+    localparam  mask$9 = 24'h38b032;
+    localparam  mask$10 = 24'h360816;
+    localparam  mask$11 = 24'h5a9f0b;
+    localparam  mask$12 = 24'hb02ae;
+    localparam  mask$13 = 24'h1494fa;
+    localparam  mask$14 = 24'h2ffe21;
+    localparam  mask$15 = 24'h586db3;
+    localparam  mask$16 = 24'h440004;
+    localparam  mask$17 = 24'h716064;
+    localparam  mask$18 = 24'h6c102c;
+    localparam  mask$19 = 24'hb53e16;
+    localparam  mask$20 = 24'h16055c;
+    localparam  mask$21 = 24'h2929f4;
+    localparam  mask$22 = 24'h5ffc42;
+    localparam  mask$23 = 24'hb0db66;
+    localparam  mask$24 = 24'h880008;
+    localparam  mask$25 = 24'he2c0c8;
+    localparam  mask$26 = 24'hd82058;
+    localparam  mask$27 = 24'h6a7c2c;
+    localparam  mask$28 = 24'h2c0ab9;
+    localparam  mask$29 = 24'h5253e8;
+    localparam  mask$30 = 24'hbff884;
+    localparam  mask$31 = 24'h61b6cc;
+    localparam  mask$32 = 24'h100010;
+    localparam  mask$33 = 24'hc58191;
+    localparam  mask$34 = 24'hb040b1;
+    localparam  mask$35 = 24'hd4f859;
+    localparam  mask$36 = 24'h581572;
+    localparam  mask$37 = 24'ha4a7d0;
+    localparam  mask$38 = 24'h7ff108;
+    localparam  mask$39 = 24'hc36d99;
+    localparam  mask$40 = 24'h310020;
+    localparam  mask$41 = 24'h975b3b;
+    localparam  mask$42 = 24'hfb8568;
+    localparam  mask$43 = 24'h84bf36;
+    localparam  mask$44 = 24'hb5abb2;
+    localparam  mask$45 = 24'hc305dd;
+    localparam  mask$46 = 24'h681d01;
+    localparam  mask$47 = 24'h2aedeb;
+    localparam  mask$48 = 24'h620040;
+    localparam  mask$49 = 24'h2eb676;
+    localparam  mask$50 = 24'hf70ad1;
+    localparam  mask$51 = 24'h97e6d;
+    localparam  mask$52 = 24'h6b5765;
+    localparam  mask$53 = 24'h860bbb;
+    localparam  mask$54 = 24'hd03a03;
+    localparam  mask$55 = 24'h55dbd6;
+    localparam  mask$56 = 24'hc40080;
+    localparam  mask$57 = 24'h5d6cec;
+    localparam  mask$58 = 24'hee15a2;
+    localparam  mask$59 = 24'h12fcdb;
+    localparam  mask$60 = 24'hd6aeca;
+    localparam  mask$61 = 24'hc1776;
+    localparam  mask$62 = 24'ha07407;
+    localparam  mask$63 = 24'habb7ad;
+    localparam  mask$64 = 24'h880100;
+    localparam  mask$65 = 24'hbad9d9;
+    localparam  mask$66 = 24'hdc2b44;
+    localparam  mask$67 = 24'h25f9b7;
+    localparam  mask$68 = 24'had5d94;
+    localparam  mask$69 = 24'h182eed;
+    localparam  mask$70 = 24'h40e80e;
+    localparam  mask$71 = 24'h576f5b;
+    localparam  mask$72 = 24'h100200;
+    localparam  mask$73 = 24'h75b3b3;
+    localparam  mask$74 = 24'hb85689;
+    localparam  mask$75 = 24'h4bf36f;
+    localparam  mask$76 = 24'h5abb28;
+    localparam  mask$77 = 24'h305ddb;
+    localparam  mask$78 = 24'h81d01c;
+    localparam  mask$79 = 24'haedeb6;
+    localparam  mask$80 = 24'h200400;
+    localparam  mask$81 = 24'heb6766;
+    localparam  mask$82 = 24'h70ad12;
+    localparam  mask$83 = 24'h97e6df;
+    localparam  mask$84 = 24'hb57650;
+    localparam  mask$85 = 24'h60bbb6;
+    localparam  mask$86 = 24'h3a038;
+    localparam  mask$87 = 24'h5dbd6d;
+    localparam  mask$88 = 24'h400800;
+    localparam  mask$89 = 24'hd6cecc;
+    localparam  mask$90 = 24'he15a25;
+    localparam  mask$91 = 24'h2fcdbe;
+    localparam  mask$92 = 24'h6aeca1;
+    localparam  mask$93 = 24'hc1776d;
+    localparam  mask$94 = 24'h74070;
+    localparam  mask$95 = 24'hbb7ada;
+    localparam  mask$96 = 24'h911000;
+    localparam  mask$97 = 24'hb1c581;
+    localparam  mask$98 = 24'h59b040;
+    localparam  mask$99 = 24'h72d4f8;
+    localparam  mask$100 = 24'hd05815;
+    localparam  mask$101 = 24'h8a4a7;
+    localparam  mask$102 = 24'h997ff1;
+    localparam  mask$103 = 24'hdac36d;
+    localparam  mask$104 = 24'h222000;
+    localparam  mask$105 = 24'h638b03;
+    localparam  mask$106 = 24'hb36081;
+    localparam  mask$107 = 24'he5a9f0;
+    localparam  mask$108 = 24'ha0b02a;
+    localparam  mask$109 = 24'h11494f;
+    localparam  mask$110 = 24'h32ffe2;
+    localparam  mask$111 = 24'hb586db;
+    localparam  mask$112 = 24'h444000;
+    localparam  mask$113 = 24'hc71606;
+    localparam  mask$114 = 24'h66c102;
+    localparam  mask$115 = 24'hcb53e1;
+    localparam  mask$116 = 24'h416055;
+    localparam  mask$117 = 24'h22929f;
+    localparam  mask$118 = 24'h65ffc4;
+    localparam  mask$119 = 24'h6b0db6;
+    localparam  mask$120 = 24'h888000;
+    localparam  mask$121 = 24'h8e2c0c;
+    localparam  mask$122 = 24'hcd8205;
+    localparam  mask$123 = 24'h96a7c2;
+    localparam  mask$124 = 24'h82c0ab;
+    localparam  mask$125 = 24'h45253e;
+    localparam  mask$126 = 24'hcbff88;
+    localparam  mask$127 = 24'hd61b6c;
+    localparam  crc_const = 16'h604b;
+    localparam  zero = 16'h0;
+    
+    // Stub signals
+    reg  r1$0$clk;
+    reg  r1$0$rst;
+    reg  [31:0] r1$0$d;
+    wire  [31:0] r1$0$q;
     
     // Local signals
-    reg  [43:0] d0;
-    reg  [43:0] d1;
-    reg  [43:0] d2;
-    reg  [43:0] d3;
-    reg  [15:0] c0;
-    reg  [15:0] c1;
-    reg  [15:0] c2;
-    reg  [15:0] c3;
+    reg  ok_d;
+    reg  [15:0] h$0;
+    reg  [15:0] h$1;
+    reg  [15:0] h$2;
+    reg  [15:0] h$3;
+    reg  [15:0] h$4;
+    reg  [15:0] h$5;
+    reg  [15:0] h$6;
+    reg  [15:0] h$7;
     reg  parity;
+    reg  [31:0] x1;
+    reg  [31:0] x1_q;
+    reg  [15:0] x2;
+    reg  [15:0] x2_q;
+    
+    // Sub module instances
+    tcp_validator$lanes$0$crc16$0$r1$0 r1$0(
+        .clk(r1$0$clk),
+        .rst(r1$0$rst),
+        .d(r1$0$d),
+        .q(r1$0$q)
+    );
     
     // Update code
     always @(*) begin
-        d0 = data[(32'h84)+:(44)];
-        d1 = data[(32'h58)+:(44)];
-        d2 = data[(32'h2c)+:(44)];
-        d3 = data[(32'h0)+:(44)];
-        c0 = crc_zero;
-        c1 = crc_zero;
-        c2 = crc_zero;
-        c3 = crc_zero;
-        parity = ^(d0 & mask_0$0);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$0);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$0);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$0);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$1);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$1);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$1);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$1);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$2);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$2);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$2);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$2);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$3);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$3);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$3);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$3);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$4);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$4);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$4);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$4);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$5);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$5);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$5);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$5);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$6);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$6);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$6);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$6);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$7);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$7);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$7);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$7);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$8);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$8);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$8);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$8);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$9);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$9);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$9);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$9);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$10);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$10);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$10);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$10);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$11);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$11);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$11);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$11);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$12);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$12);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$12);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$12);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$13);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$13);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$13);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$13);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$14);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$14);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$14);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$14);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$15);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$15);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$15);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$15);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        partials[(64'h0)+:(16)] = c0;
-        partials[(64'h10)+:(16)] = c1;
-        partials[(64'h20)+:(16)] = c2;
-        partials[(64'h30)+:(16)] = c3;
-        sum = crc_zero ^ partials_in[(64'h0)+:(16)] ^ partials_in[(64'h10)+:(16)] ^ partials_in[(64'h20)+:(16)] ^ partials_in[(64'h30)+:(16)];
+        h$0 = zero;
+        h$1 = zero;
+        h$2 = zero;
+        h$3 = zero;
+        h$4 = zero;
+        h$5 = zero;
+        h$6 = zero;
+        h$7 = zero;
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$0);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$1);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$2);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$3);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$4);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$5);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$6);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$7);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$8);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$9);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$10);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$11);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$12);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$13);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$14);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$15);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$16);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$17);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$18);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$19);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$20);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$21);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$22);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$23);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$24);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$25);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$26);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$27);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$28);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$29);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$30);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$31);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$32);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$33);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$34);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$35);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$36);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$37);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$38);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$39);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$40);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$41);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$42);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$43);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$44);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$45);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$46);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$47);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$48);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$49);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$50);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$51);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$52);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$53);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$54);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$55);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$56);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$57);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$58);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$59);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$60);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$61);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$62);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$63);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$64);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$65);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$66);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$67);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$68);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$69);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$70);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$71);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$72);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$73);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$74);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$75);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$76);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$77);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$78);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$79);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$80);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$81);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$82);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$83);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$84);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$85);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$86);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$87);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$88);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$89);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$90);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$91);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$92);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$93);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$94);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$95);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$96);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$97);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$98);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$99);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$100);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$101);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$102);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$103);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$104);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$105);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$106);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$107);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$108);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$109);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$110);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$111);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$112);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$113);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$114);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$115);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$116);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$117);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$118);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$119);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$120);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$121);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$122);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$123);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$124);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$125);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$126);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$127);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        x1[(64'h0)+:(16)] = h$0 ^ h$1 ^ h$2 ^ h$3;
+        x1[(64'h10)+:(16)] = h$4 ^ h$5 ^ h$6 ^ h$7;
+        r1$0$clk = clk;
+        r1$0$rst = rst;
+        r1$0$d = x1;
+        x1_q = r1$0$q;
+        x2 = crc_const ^ x1_q[(64'h0)+:(16)] ^ x1_q[(64'h10)+:(16)];
+        x2_q = x2;
+        ok_d = &x2_q;
+        ok = ok_d;
     end
     
 endmodule // tcp_validator$lanes$0$crc16$0
+
+
+module tcp_validator$lanes$0$crc16$0$r1$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    
+    // Constant declarations
+    localparam  zero = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] regs$0$d;
+    wire  [31:0] regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$0$crc16$0$r1$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$0$crc16$0$r1$0
+
+
+module tcp_validator$lanes$0$crc16$0$r1$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$0$crc16$0$r1$0$regs$0
 
 
 module tcp_validator$lanes$0$decide(magic_ok,version_ok,checksum_ok,deny_hit,approval_hit,risk,decision,reason,risk_out);
@@ -1411,15 +2330,15 @@ module tcp_validator$lanes$0$out(clk,rst,d,q);
     // Module arguments
     input wire  clk;
     input wire  rst;
-    input wire  [11:0] d;
-    output reg  [11:0] q;
+    input wire  [13:0] d;
+    output reg  [13:0] q;
     
     // Constant declarations
-    localparam  zero = 12'h0;
+    localparam  zero = 14'b0;
     
     // Stub signals
-    reg  [11:0] regs$0$d;
-    wire  [11:0] regs$0$q;
+    reg  [13:0] regs$0$d;
+    wire  [13:0] regs$0$q;
     reg  regs$0$clock;
     
     // Sub module instances
@@ -1445,13 +2364,13 @@ endmodule // tcp_validator$lanes$0$out
 module tcp_validator$lanes$0$out$regs$0(d,q,clock);
     
     // Module arguments
-    input wire  [11:0] d;
-    output reg  [11:0] q;
+    input wire  [13:0] d;
+    output reg  [13:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 12'h0;
+       q = 14'h0;
     end
     
     always @(posedge clock) begin
@@ -1461,7 +2380,7 @@ module tcp_validator$lanes$0$out$regs$0(d,q,clock);
 endmodule // tcp_validator$lanes$0$out$regs$0
 
 
-module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision,reason,risk,pre_valid,pre_reject);
+module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision,reason,risk,cnt_valid,cnt_reject);
     
     // Module arguments
     input wire  clk;
@@ -1474,8 +2393,8 @@ module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision
     output reg  [1:0] decision;
     output reg  [3:0] reason;
     output reg  [4:0] risk;
-    output reg  pre_valid;
-    output reg  pre_reject;
+    output reg  cnt_valid;
+    output reg  cnt_reject;
     
     // Constant declarations
     localparam  magic = 32'h54435002;
@@ -1483,20 +2402,22 @@ module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision
     localparam  magic_lsb = 8'ha0;
     localparam  version_lsb = 8'h90;
     localparam  flags_lsb = 8'h50;
-    localparam  checksum_lsb = 8'h0;
-    localparam  checksummed_lsb = 8'h10;
-    localparam  reject = 2'b11;
-    localparam  idle = 12'h0;
+    localparam  reject_code = 2'b11;
+    localparam  select_early = 1'b1;
+    localparam  select_late = 1'b0;
+    localparam  bad_checksum = 4'h3;
+    localparam  no_risk = 5'b0;
+    localparam  idle_b = 14'b0;
     
     // Stub signals
-    reg  [175:0] crc16$0$data;
-    wire  [63:0] crc16$0$partials;
-    reg  [63:0] crc16$0$partials_in;
-    wire  [15:0] crc16$0$sum;
+    reg  crc16$0$clk;
+    reg  crc16$0$rst;
+    reg  [191:0] crc16$0$data;
+    wire  crc16$0$ok;
     reg  after_a$0$clk;
     reg  after_a$0$rst;
-    reg  [89:0] after_a$0$d;
-    wire  [89:0] after_a$0$q;
+    reg  [9:0] after_a$0$d;
+    wire  [9:0] after_a$0$q;
     reg  decide$magic_ok;
     reg  decide$version_ok;
     reg  decide$checksum_ok;
@@ -1508,28 +2429,31 @@ module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision
     wire  [4:0] decide$risk_out;
     reg  out$clk;
     reg  out$rst;
-    reg  [11:0] out$d;
-    wire  [11:0] out$q;
+    reg  [13:0] out$d;
+    wire  [13:0] out$q;
     
     // Local signals
     reg  [256:0] lane_in;
     reg  [256:0] lane_in_q;
     reg  [191:0] desc;
     reg  [31:0] flags;
-    reg  [89:0] a;
-    reg  [89:0] a_q;
-    reg  [15:0] checksum;
-    reg  [10:0] b;
-    reg  [10:0] b_q;
-    reg  [11:0] o;
-    reg  [11:0] o_q;
+    reg  [9:0] a;
+    reg  [9:0] a_q;
+    reg  ok;
+    reg  [13:0] b;
+    reg  [13:0] b_q;
+    reg  [14:0] c;
+    reg  [14:0] c_q;
+    reg  bad;
+    reg  [13:0] o;
+    reg  bad_out;
     
     // Sub module instances
     tcp_validator$lanes$1$crc16$0 crc16$0(
+        .clk(crc16$0$clk),
+        .rst(crc16$0$rst),
         .data(crc16$0$data),
-        .partials(crc16$0$partials),
-        .partials_in(crc16$0$partials_in),
-        .sum(crc16$0$sum)
+        .ok(crc16$0$ok)
     );
     tcp_validator$lanes$1$after_a$0 after_a$0(
         .clk(after_a$0$clk),
@@ -1563,6 +2487,10 @@ module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision
         lane_in[(64'he1)+:(32)] = approval;
         lane_in_q = lane_in;
         desc = lane_in_q[(64'h1)+:(192)];
+        crc16$0$clk = clk;
+        crc16$0$rst = rst;
+        crc16$0$data = desc;
+        ok = crc16$0$ok;
         flags = desc[(flags_lsb)+:(32)];
         a[(64'h0)+:(1)] = lane_in_q[(64'h0)+:(1)];
         a[(64'h1)+:(1)] = desc[(magic_lsb)+:(32)] == magic;
@@ -1570,46 +2498,63 @@ module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision
         a[(64'h3)+:(1)] = |(flags & lane_in_q[(64'hc1)+:(32)]);
         a[(64'h4)+:(1)] = |(flags & lane_in_q[(64'he1)+:(32)]);
         a[(64'h5)+:(5)] = flags[(32'h0)+:(5)];
-        a[(64'ha)+:(16)] = desc[(checksum_lsb)+:(16)];
-        crc16$0$data = desc[(checksummed_lsb)+:(176)];
-        a[(64'h1a)+:(64)] = crc16$0$partials;
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
         a_q = after_a$0$q;
-        crc16$0$partials_in = a_q[(64'h1a)+:(64)];
-        checksum = crc16$0$sum;
-        b[(64'h0)+:(1)] = a_q[(64'h0)+:(1)];
-        b[(64'h1)+:(1)] = a_q[(64'h1)+:(1)];
-        b[(64'h2)+:(1)] = a_q[(64'h2)+:(1)];
-        b[(64'h3)+:(1)] = checksum == a_q[(64'ha)+:(16)];
-        b[(64'h4)+:(1)] = a_q[(64'h3)+:(1)];
-        b[(64'h5)+:(1)] = a_q[(64'h4)+:(1)];
-        b[(64'h6)+:(5)] = a_q[(64'h5)+:(5)];
-        b_q = b;
-        decide$magic_ok = b_q[(64'h1)+:(1)];
-        decide$version_ok = b_q[(64'h2)+:(1)];
-        decide$checksum_ok = b_q[(64'h3)+:(1)];
-        decide$deny_hit = b_q[(64'h4)+:(1)];
-        decide$approval_hit = b_q[(64'h5)+:(1)];
-        decide$risk = b_q[(64'h6)+:(5)];
-        o = idle;
-        if (b_q[(64'h0)+:(1)]) begin
-            o[(64'h0)+:(1)] = 1'b1;
-            o[(64'h1)+:(2)] = decide$decision;
-            o[(64'h3)+:(4)] = decide$reason;
-            o[(64'h7)+:(5)] = decide$risk_out;
+        decide$magic_ok = a_q[(64'h1)+:(1)];
+        decide$version_ok = a_q[(64'h2)+:(1)];
+        decide$checksum_ok = 1'b1;
+        decide$deny_hit = a_q[(64'h3)+:(1)];
+        decide$approval_hit = a_q[(64'h4)+:(1)];
+        decide$risk = a_q[(64'h5)+:(5)];
+        b = idle_b;
+        if (a_q[(64'h0)+:(1)]) begin
+            b[(64'h0)+:(1)] = 1'b1;
+            b[(64'h1)+:(1)] = a_q[(64'h1)+:(1)] & a_q[(64'h2)+:(1)];
+            b[(64'h2)+:(1)] = decide$decision == reject_code;
+            b[(64'h3)+:(2)] = decide$decision;
+            b[(64'h5)+:(4)] = decide$reason;
+            b[(64'h9)+:(5)] = decide$risk_out;
         end
-        pre_valid = o[(64'h0)+:(1)];
-        pre_reject = o[(64'h0)+:(1)] & (o[(64'h1)+:(2)] == reject);
-        o_q = o;
+        b_q = b;
+        c[(64'h0)+:(1)] = b_q[(64'h0)+:(1)];
+        c[(64'h1)+:(1)] = b_q[(64'h1)+:(1)];
+        c[(64'h2)+:(1)] = ok;
+        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)];
+        c[(64'h4)+:(2)] = b_q[(64'h3)+:(2)];
+        c[(64'h6)+:(4)] = b_q[(64'h5)+:(4)];
+        c[(64'ha)+:(5)] = b_q[(64'h9)+:(5)];
+        c_q = c;
+        bad = c_q[(64'h1)+:(1)] & ~c_q[(64'h2)+:(1)] & select_early;
+        o[(64'h0)+:(1)] = c_q[(64'h0)+:(1)];
+        o[(64'h1)+:(1)] = c_q[(64'h1)+:(1)] & select_late;
+        o[(64'h2)+:(1)] = c_q[(64'h3)+:(1)];
+        o[(64'h3)+:(2)] = c_q[(64'h4)+:(2)];
+        o[(64'h5)+:(4)] = c_q[(64'h6)+:(4)];
+        o[(64'h9)+:(5)] = c_q[(64'ha)+:(5)];
+        if (bad) begin
+            o[(64'h2)+:(1)] = 1'b1;
+            o[(64'h3)+:(2)] = reject_code;
+            o[(64'h5)+:(4)] = bad_checksum;
+            o[(64'h9)+:(5)] = no_risk;
+        end
         out$clk = clk;
         out$rst = rst;
-        out$d = o_q;
+        out$d = o;
+        bad_out = out$q[(64'h1)+:(1)] & ~c_q[(64'h2)+:(1)];
         out_valid = out$q[(64'h0)+:(1)];
-        decision = out$q[(64'h1)+:(2)];
-        reason = out$q[(64'h3)+:(4)];
-        risk = out$q[(64'h7)+:(5)];
+        cnt_valid = out$q[(64'h0)+:(1)];
+        cnt_reject = out$q[(64'h2)+:(1)];
+        decision = out$q[(64'h3)+:(2)];
+        reason = out$q[(64'h5)+:(4)];
+        risk = out$q[(64'h9)+:(5)];
+        if (bad_out) begin
+            cnt_reject = 1'b1;
+            decision = reject_code;
+            reason = bad_checksum;
+            risk = no_risk;
+        end
     end
     
 endmodule // tcp_validator$lanes$1
@@ -1620,15 +2565,15 @@ module tcp_validator$lanes$1$after_a$0(clk,rst,d,q);
     // Module arguments
     input wire  clk;
     input wire  rst;
-    input wire  [89:0] d;
-    output reg  [89:0] q;
+    input wire  [9:0] d;
+    output reg  [9:0] q;
     
     // Constant declarations
-    localparam  zero = 90'h0;
+    localparam  zero = 10'b0;
     
     // Stub signals
-    reg  [89:0] regs$0$d;
-    wire  [89:0] regs$0$q;
+    reg  [9:0] regs$0$d;
+    wire  [9:0] regs$0$q;
     reg  regs$0$clock;
     
     // Sub module instances
@@ -1654,13 +2599,13 @@ endmodule // tcp_validator$lanes$1$after_a$0
 module tcp_validator$lanes$1$after_a$0$regs$0(d,q,clock);
     
     // Module arguments
-    input wire  [89:0] d;
-    output reg  [89:0] q;
+    input wire  [9:0] d;
+    output reg  [9:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 90'h0;
+       q = 10'h0;
     end
     
     always @(posedge clock) begin
@@ -1670,238 +2615,510 @@ module tcp_validator$lanes$1$after_a$0$regs$0(d,q,clock);
 endmodule // tcp_validator$lanes$1$after_a$0$regs$0
 
 
-module tcp_validator$lanes$1$crc16$0(data,partials,partials_in,sum);
+module tcp_validator$lanes$1$crc16$0(clk,rst,data,ok);
     
     // Module arguments
-    input wire  [175:0] data;
-    output reg  [63:0] partials;
-    input wire  [63:0] partials_in;
-    output reg  [15:0] sum;
+    input wire  clk;
+    input wire  rst;
+    input wire  [191:0] data;
+    output reg  ok;
     
     // Constant declarations
-    localparam  mask_0$0 = 44'hac36d997ff1;
-    localparam  mask_0$1 = 44'h586db32ffe2;
-    localparam  mask_0$2 = 44'hb0db665ffc4;
-    localparam  mask_0$3 = 44'h61b6ccbff88;
-    localparam  mask_0$4 = 44'hc36d997ff10;
-    localparam  mask_0$5 = 44'h2aedeb681d0;
-    localparam  mask_0$6 = 44'h55dbd6d03a0;
-    localparam  mask_0$7 = 44'habb7ada0740;
-    localparam  mask_0$8 = 44'h576f5b40e80;
-    localparam  mask_0$9 = 44'haedeb681d01;
-    localparam  mask_0$10 = 44'h5dbd6d03a03;
-    localparam  mask_0$11 = 44'hbb7ada07407;
-    localparam  mask_0$12 = 44'hdac36d997ff;
-    localparam  mask_0$13 = 44'hb586db32ffe;
-    localparam  mask_0$14 = 44'h6b0db665ffc;
-    localparam  mask_0$15 = 44'hd61b6ccbff8;
-    localparam  mask_1$0 = 44'h8a4a7d0581;
-    localparam  mask_1$1 = 44'h11494fa0b02;
-    localparam  mask_1$2 = 44'h22929f41605;
-    localparam  mask_1$3 = 44'h45253e82c0a;
-    localparam  mask_1$4 = 44'h8a4a7d05815;
-    localparam  mask_1$5 = 44'h1c305ddb5ab;
-    localparam  mask_1$6 = 44'h3860bbb6b57;
-    localparam  mask_1$7 = 44'h70c1776d6ae;
-    localparam  mask_1$8 = 44'he182eedad5d;
-    localparam  mask_1$9 = 44'hc305ddb5abb;
-    localparam  mask_1$10 = 44'h860bbb6b576;
-    localparam  mask_1$11 = 44'hc1776d6aec;
-    localparam  mask_1$12 = 44'h108a4a7d058;
-    localparam  mask_1$13 = 44'h211494fa0b0;
-    localparam  mask_1$14 = 44'h422929f4160;
-    localparam  mask_1$15 = 44'h845253e82c0;
-    localparam  mask_2$0 = 44'h572d4f859b0;
-    localparam  mask_2$1 = 44'hae5a9f0b360;
-    localparam  mask_2$2 = 44'h5cb53e166c1;
-    localparam  mask_2$3 = 44'hb96a7c2cd82;
-    localparam  mask_2$4 = 44'h72d4f859b04;
-    localparam  mask_2$5 = 44'hb284bf36fb8;
-    localparam  mask_2$6 = 44'h65097e6df70;
-    localparam  mask_2$7 = 44'hca12fcdbee1;
-    localparam  mask_2$8 = 44'h9425f9b7dc2;
-    localparam  mask_2$9 = 44'h284bf36fb85;
-    localparam  mask_2$10 = 44'h5097e6df70a;
-    localparam  mask_2$11 = 44'ha12fcdbee15;
-    localparam  mask_2$12 = 44'h1572d4f859b;
-    localparam  mask_2$13 = 44'h2ae5a9f0b36;
-    localparam  mask_2$14 = 44'h55cb53e166c;
-    localparam  mask_2$15 = 44'hab96a7c2cd8;
-    localparam  mask_3$0 = 44'h40b1c581911;
-    localparam  mask_3$1 = 44'h81638b03222;
-    localparam  mask_3$2 = 44'h2c71606444;
-    localparam  mask_3$3 = 44'h58e2c0c888;
-    localparam  mask_3$4 = 44'hb1c5819110;
-    localparam  mask_3$5 = 44'h568975b3b31;
-    localparam  mask_3$6 = 44'had12eb67662;
-    localparam  mask_3$7 = 44'h5a25d6cecc4;
-    localparam  mask_3$8 = 44'hb44bad9d988;
-    localparam  mask_3$9 = 44'h68975b3b310;
-    localparam  mask_3$10 = 44'hd12eb676620;
-    localparam  mask_3$11 = 44'ha25d6cecc40;
-    localparam  mask_3$12 = 44'h40b1c58191;
-    localparam  mask_3$13 = 44'h81638b0322;
-    localparam  mask_3$14 = 44'h102c7160644;
-    localparam  mask_3$15 = 44'h2058e2c0c88;
-    localparam  crc_zero = 16'h9fb4;
+    localparam  mask$0 = 24'h110001;
+    localparam  mask$1 = 24'h1c5819;
+    localparam  mask$2 = 24'h9b040b;
+    localparam  mask$3 = 24'h2d4f85;
+    localparam  mask$4 = 24'h58157;
+    localparam  mask$5 = 24'h8a4a7d;
+    localparam  mask$6 = 24'h97ff10;
+    localparam  mask$7 = 24'hac36d9;
+    localparam  mask$8 = 24'h220002;
+    localparam  mask$9 = 24'h38b032;
+    localparam  mask$10 = 24'h360816;
+    localparam  mask$11 = 24'h5a9f0b;
+    localparam  mask$12 = 24'hb02ae;
+    localparam  mask$13 = 24'h1494fa;
+    localparam  mask$14 = 24'h2ffe21;
+    localparam  mask$15 = 24'h586db3;
+    localparam  mask$16 = 24'h440004;
+    localparam  mask$17 = 24'h716064;
+    localparam  mask$18 = 24'h6c102c;
+    localparam  mask$19 = 24'hb53e16;
+    localparam  mask$20 = 24'h16055c;
+    localparam  mask$21 = 24'h2929f4;
+    localparam  mask$22 = 24'h5ffc42;
+    localparam  mask$23 = 24'hb0db66;
+    localparam  mask$24 = 24'h880008;
+    localparam  mask$25 = 24'he2c0c8;
+    localparam  mask$26 = 24'hd82058;
+    localparam  mask$27 = 24'h6a7c2c;
+    localparam  mask$28 = 24'h2c0ab9;
+    localparam  mask$29 = 24'h5253e8;
+    localparam  mask$30 = 24'hbff884;
+    localparam  mask$31 = 24'h61b6cc;
+    localparam  mask$32 = 24'h100010;
+    localparam  mask$33 = 24'hc58191;
+    localparam  mask$34 = 24'hb040b1;
+    localparam  mask$35 = 24'hd4f859;
+    localparam  mask$36 = 24'h581572;
+    localparam  mask$37 = 24'ha4a7d0;
+    localparam  mask$38 = 24'h7ff108;
+    localparam  mask$39 = 24'hc36d99;
+    localparam  mask$40 = 24'h310020;
+    localparam  mask$41 = 24'h975b3b;
+    localparam  mask$42 = 24'hfb8568;
+    localparam  mask$43 = 24'h84bf36;
+    localparam  mask$44 = 24'hb5abb2;
+    localparam  mask$45 = 24'hc305dd;
+    localparam  mask$46 = 24'h681d01;
+    localparam  mask$47 = 24'h2aedeb;
+    localparam  mask$48 = 24'h620040;
+    localparam  mask$49 = 24'h2eb676;
+    localparam  mask$50 = 24'hf70ad1;
+    localparam  mask$51 = 24'h97e6d;
+    localparam  mask$52 = 24'h6b5765;
+    localparam  mask$53 = 24'h860bbb;
+    localparam  mask$54 = 24'hd03a03;
+    localparam  mask$55 = 24'h55dbd6;
+    localparam  mask$56 = 24'hc40080;
+    localparam  mask$57 = 24'h5d6cec;
+    localparam  mask$58 = 24'hee15a2;
+    localparam  mask$59 = 24'h12fcdb;
+    localparam  mask$60 = 24'hd6aeca;
+    localparam  mask$61 = 24'hc1776;
+    localparam  mask$62 = 24'ha07407;
+    localparam  mask$63 = 24'habb7ad;
+    localparam  mask$64 = 24'h880100;
+    localparam  mask$65 = 24'hbad9d9;
+    localparam  mask$66 = 24'hdc2b44;
+    localparam  mask$67 = 24'h25f9b7;
+    localparam  mask$68 = 24'had5d94;
+    localparam  mask$69 = 24'h182eed;
+    localparam  mask$70 = 24'h40e80e;
+    localparam  mask$71 = 24'h576f5b;
+    localparam  mask$72 = 24'h100200;
+    localparam  mask$73 = 24'h75b3b3;
+    localparam  mask$74 = 24'hb85689;
+    localparam  mask$75 = 24'h4bf36f;
+    localparam  mask$76 = 24'h5abb28;
+    localparam  mask$77 = 24'h305ddb;
+    localparam  mask$78 = 24'h81d01c;
+    localparam  mask$79 = 24'haedeb6;
+    localparam  mask$80 = 24'h200400;
+    localparam  mask$81 = 24'heb6766;
+    localparam  mask$82 = 24'h70ad12;
+    localparam  mask$83 = 24'h97e6df;
+    localparam  mask$84 = 24'hb57650;
+    localparam  mask$85 = 24'h60bbb6;
+    localparam  mask$86 = 24'h3a038;
+    localparam  mask$87 = 24'h5dbd6d;
+    localparam  mask$88 = 24'h400800;
+    localparam  mask$89 = 24'hd6cecc;
+    localparam  mask$90 = 24'he15a25;
+    localparam  mask$91 = 24'h2fcdbe;
+    localparam  mask$92 = 24'h6aeca1;
+    localparam  mask$93 = 24'hc1776d;
+    localparam  mask$94 = 24'h74070;
+    localparam  mask$95 = 24'hbb7ada;
+    localparam  mask$96 = 24'h911000;
+    localparam  mask$97 = 24'hb1c581;
+    localparam  mask$98 = 24'h59b040;
+    localparam  mask$99 = 24'h72d4f8;
+    localparam  mask$100 = 24'hd05815;
+    localparam  mask$101 = 24'h8a4a7;
+    localparam  mask$102 = 24'h997ff1;
+    localparam  mask$103 = 24'hdac36d;
+    localparam  mask$104 = 24'h222000;
+    localparam  mask$105 = 24'h638b03;
+    localparam  mask$106 = 24'hb36081;
+    localparam  mask$107 = 24'he5a9f0;
+    localparam  mask$108 = 24'ha0b02a;
+    localparam  mask$109 = 24'h11494f;
+    localparam  mask$110 = 24'h32ffe2;
+    localparam  mask$111 = 24'hb586db;
+    localparam  mask$112 = 24'h444000;
+    localparam  mask$113 = 24'hc71606;
+    localparam  mask$114 = 24'h66c102;
+    localparam  mask$115 = 24'hcb53e1;
+    localparam  mask$116 = 24'h416055;
+    localparam  mask$117 = 24'h22929f;
+    localparam  mask$118 = 24'h65ffc4;
+    localparam  mask$119 = 24'h6b0db6;
+    localparam  mask$120 = 24'h888000;
+    localparam  mask$121 = 24'h8e2c0c;
+    localparam  mask$122 = 24'hcd8205;
+    localparam  mask$123 = 24'h96a7c2;
+    localparam  mask$124 = 24'h82c0ab;
+    localparam  mask$125 = 24'h45253e;
+    localparam  mask$126 = 24'hcbff88;
+    localparam  mask$127 = 24'hd61b6c;
+    localparam  crc_const = 16'h604b;
+    localparam  zero = 16'h0;
+    
+    // Stub signals
+    reg  r1$0$clk;
+    reg  r1$0$rst;
+    reg  [31:0] r1$0$d;
+    wire  [31:0] r1$0$q;
     
     // Local signals
-    reg  [43:0] d0;
-    reg  [43:0] d1;
-    reg  [43:0] d2;
-    reg  [43:0] d3;
-    reg  [15:0] c0;
-    reg  [15:0] c1;
-    reg  [15:0] c2;
-    reg  [15:0] c3;
+    reg  ok_d;
+    reg  [15:0] h$0;
+    reg  [15:0] h$1;
+    reg  [15:0] h$2;
+    reg  [15:0] h$3;
+    reg  [15:0] h$4;
+    reg  [15:0] h$5;
+    reg  [15:0] h$6;
+    reg  [15:0] h$7;
     reg  parity;
+    reg  [31:0] x1;
+    reg  [31:0] x1_q;
+    reg  [15:0] x2;
+    reg  [15:0] x2_q;
+    
+    // Sub module instances
+    tcp_validator$lanes$1$crc16$0$r1$0 r1$0(
+        .clk(r1$0$clk),
+        .rst(r1$0$rst),
+        .d(r1$0$d),
+        .q(r1$0$q)
+    );
     
     // Update code
     always @(*) begin
-        d0 = data[(32'h84)+:(44)];
-        d1 = data[(32'h58)+:(44)];
-        d2 = data[(32'h2c)+:(44)];
-        d3 = data[(32'h0)+:(44)];
-        c0 = crc_zero;
-        c1 = crc_zero;
-        c2 = crc_zero;
-        c3 = crc_zero;
-        parity = ^(d0 & mask_0$0);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$0);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$0);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$0);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$1);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$1);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$1);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$1);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$2);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$2);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$2);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$2);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$3);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$3);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$3);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$3);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$4);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$4);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$4);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$4);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$5);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$5);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$5);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$5);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$6);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$6);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$6);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$6);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$7);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$7);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$7);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$7);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$8);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$8);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$8);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$8);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$9);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$9);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$9);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$9);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$10);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$10);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$10);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$10);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$11);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$11);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$11);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$11);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$12);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$12);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$12);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$12);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$13);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$13);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$13);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$13);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$14);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$14);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$14);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$14);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$15);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$15);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$15);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$15);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        partials[(64'h0)+:(16)] = c0;
-        partials[(64'h10)+:(16)] = c1;
-        partials[(64'h20)+:(16)] = c2;
-        partials[(64'h30)+:(16)] = c3;
-        sum = crc_zero ^ partials_in[(64'h0)+:(16)] ^ partials_in[(64'h10)+:(16)] ^ partials_in[(64'h20)+:(16)] ^ partials_in[(64'h30)+:(16)];
+        h$0 = zero;
+        h$1 = zero;
+        h$2 = zero;
+        h$3 = zero;
+        h$4 = zero;
+        h$5 = zero;
+        h$6 = zero;
+        h$7 = zero;
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$0);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$1);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$2);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$3);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$4);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$5);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$6);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$7);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$8);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$9);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$10);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$11);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$12);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$13);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$14);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$15);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$16);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$17);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$18);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$19);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$20);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$21);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$22);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$23);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$24);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$25);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$26);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$27);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$28);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$29);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$30);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$31);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$32);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$33);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$34);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$35);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$36);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$37);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$38);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$39);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$40);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$41);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$42);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$43);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$44);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$45);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$46);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$47);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$48);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$49);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$50);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$51);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$52);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$53);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$54);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$55);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$56);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$57);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$58);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$59);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$60);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$61);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$62);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$63);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$64);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$65);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$66);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$67);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$68);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$69);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$70);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$71);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$72);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$73);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$74);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$75);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$76);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$77);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$78);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$79);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$80);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$81);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$82);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$83);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$84);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$85);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$86);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$87);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$88);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$89);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$90);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$91);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$92);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$93);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$94);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$95);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$96);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$97);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$98);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$99);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$100);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$101);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$102);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$103);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$104);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$105);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$106);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$107);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$108);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$109);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$110);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$111);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$112);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$113);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$114);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$115);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$116);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$117);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$118);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$119);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$120);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$121);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$122);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$123);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$124);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$125);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$126);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$127);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        x1[(64'h0)+:(16)] = h$0 ^ h$1 ^ h$2 ^ h$3;
+        x1[(64'h10)+:(16)] = h$4 ^ h$5 ^ h$6 ^ h$7;
+        r1$0$clk = clk;
+        r1$0$rst = rst;
+        r1$0$d = x1;
+        x1_q = r1$0$q;
+        x2 = crc_const ^ x1_q[(64'h0)+:(16)] ^ x1_q[(64'h10)+:(16)];
+        x2_q = x2;
+        ok_d = &x2_q;
+        ok = ok_d;
     end
     
 endmodule // tcp_validator$lanes$1$crc16$0
+
+
+module tcp_validator$lanes$1$crc16$0$r1$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    
+    // Constant declarations
+    localparam  zero = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] regs$0$d;
+    wire  [31:0] regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$1$crc16$0$r1$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$1$crc16$0$r1$0
+
+
+module tcp_validator$lanes$1$crc16$0$r1$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$1$crc16$0$r1$0$regs$0
 
 
 module tcp_validator$lanes$1$decide(magic_ok,version_ok,checksum_ok,deny_hit,approval_hit,risk,decision,reason,risk_out);
@@ -1994,15 +3211,15 @@ module tcp_validator$lanes$1$out(clk,rst,d,q);
     // Module arguments
     input wire  clk;
     input wire  rst;
-    input wire  [11:0] d;
-    output reg  [11:0] q;
+    input wire  [13:0] d;
+    output reg  [13:0] q;
     
     // Constant declarations
-    localparam  zero = 12'h0;
+    localparam  zero = 14'b0;
     
     // Stub signals
-    reg  [11:0] regs$0$d;
-    wire  [11:0] regs$0$q;
+    reg  [13:0] regs$0$d;
+    wire  [13:0] regs$0$q;
     reg  regs$0$clock;
     
     // Sub module instances
@@ -2028,13 +3245,13 @@ endmodule // tcp_validator$lanes$1$out
 module tcp_validator$lanes$1$out$regs$0(d,q,clock);
     
     // Module arguments
-    input wire  [11:0] d;
-    output reg  [11:0] q;
+    input wire  [13:0] d;
+    output reg  [13:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 12'h0;
+       q = 14'h0;
     end
     
     always @(posedge clock) begin
@@ -2044,7 +3261,7 @@ module tcp_validator$lanes$1$out$regs$0(d,q,clock);
 endmodule // tcp_validator$lanes$1$out$regs$0
 
 
-module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision,reason,risk,pre_valid,pre_reject);
+module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision,reason,risk,cnt_valid,cnt_reject);
     
     // Module arguments
     input wire  clk;
@@ -2057,8 +3274,8 @@ module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision
     output reg  [1:0] decision;
     output reg  [3:0] reason;
     output reg  [4:0] risk;
-    output reg  pre_valid;
-    output reg  pre_reject;
+    output reg  cnt_valid;
+    output reg  cnt_reject;
     
     // Constant declarations
     localparam  magic = 32'h54435002;
@@ -2066,20 +3283,22 @@ module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision
     localparam  magic_lsb = 8'ha0;
     localparam  version_lsb = 8'h90;
     localparam  flags_lsb = 8'h50;
-    localparam  checksum_lsb = 8'h0;
-    localparam  checksummed_lsb = 8'h10;
-    localparam  reject = 2'b11;
-    localparam  idle = 12'h0;
+    localparam  reject_code = 2'b11;
+    localparam  select_early = 1'b1;
+    localparam  select_late = 1'b0;
+    localparam  bad_checksum = 4'h3;
+    localparam  no_risk = 5'b0;
+    localparam  idle_b = 14'b0;
     
     // Stub signals
-    reg  [175:0] crc16$0$data;
-    wire  [63:0] crc16$0$partials;
-    reg  [63:0] crc16$0$partials_in;
-    wire  [15:0] crc16$0$sum;
+    reg  crc16$0$clk;
+    reg  crc16$0$rst;
+    reg  [191:0] crc16$0$data;
+    wire  crc16$0$ok;
     reg  after_a$0$clk;
     reg  after_a$0$rst;
-    reg  [89:0] after_a$0$d;
-    wire  [89:0] after_a$0$q;
+    reg  [9:0] after_a$0$d;
+    wire  [9:0] after_a$0$q;
     reg  decide$magic_ok;
     reg  decide$version_ok;
     reg  decide$checksum_ok;
@@ -2091,28 +3310,31 @@ module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision
     wire  [4:0] decide$risk_out;
     reg  out$clk;
     reg  out$rst;
-    reg  [11:0] out$d;
-    wire  [11:0] out$q;
+    reg  [13:0] out$d;
+    wire  [13:0] out$q;
     
     // Local signals
     reg  [256:0] lane_in;
     reg  [256:0] lane_in_q;
     reg  [191:0] desc;
     reg  [31:0] flags;
-    reg  [89:0] a;
-    reg  [89:0] a_q;
-    reg  [15:0] checksum;
-    reg  [10:0] b;
-    reg  [10:0] b_q;
-    reg  [11:0] o;
-    reg  [11:0] o_q;
+    reg  [9:0] a;
+    reg  [9:0] a_q;
+    reg  ok;
+    reg  [13:0] b;
+    reg  [13:0] b_q;
+    reg  [14:0] c;
+    reg  [14:0] c_q;
+    reg  bad;
+    reg  [13:0] o;
+    reg  bad_out;
     
     // Sub module instances
     tcp_validator$lanes$2$crc16$0 crc16$0(
+        .clk(crc16$0$clk),
+        .rst(crc16$0$rst),
         .data(crc16$0$data),
-        .partials(crc16$0$partials),
-        .partials_in(crc16$0$partials_in),
-        .sum(crc16$0$sum)
+        .ok(crc16$0$ok)
     );
     tcp_validator$lanes$2$after_a$0 after_a$0(
         .clk(after_a$0$clk),
@@ -2146,6 +3368,10 @@ module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision
         lane_in[(64'he1)+:(32)] = approval;
         lane_in_q = lane_in;
         desc = lane_in_q[(64'h1)+:(192)];
+        crc16$0$clk = clk;
+        crc16$0$rst = rst;
+        crc16$0$data = desc;
+        ok = crc16$0$ok;
         flags = desc[(flags_lsb)+:(32)];
         a[(64'h0)+:(1)] = lane_in_q[(64'h0)+:(1)];
         a[(64'h1)+:(1)] = desc[(magic_lsb)+:(32)] == magic;
@@ -2153,46 +3379,63 @@ module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision
         a[(64'h3)+:(1)] = |(flags & lane_in_q[(64'hc1)+:(32)]);
         a[(64'h4)+:(1)] = |(flags & lane_in_q[(64'he1)+:(32)]);
         a[(64'h5)+:(5)] = flags[(32'h0)+:(5)];
-        a[(64'ha)+:(16)] = desc[(checksum_lsb)+:(16)];
-        crc16$0$data = desc[(checksummed_lsb)+:(176)];
-        a[(64'h1a)+:(64)] = crc16$0$partials;
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
         a_q = after_a$0$q;
-        crc16$0$partials_in = a_q[(64'h1a)+:(64)];
-        checksum = crc16$0$sum;
-        b[(64'h0)+:(1)] = a_q[(64'h0)+:(1)];
-        b[(64'h1)+:(1)] = a_q[(64'h1)+:(1)];
-        b[(64'h2)+:(1)] = a_q[(64'h2)+:(1)];
-        b[(64'h3)+:(1)] = checksum == a_q[(64'ha)+:(16)];
-        b[(64'h4)+:(1)] = a_q[(64'h3)+:(1)];
-        b[(64'h5)+:(1)] = a_q[(64'h4)+:(1)];
-        b[(64'h6)+:(5)] = a_q[(64'h5)+:(5)];
-        b_q = b;
-        decide$magic_ok = b_q[(64'h1)+:(1)];
-        decide$version_ok = b_q[(64'h2)+:(1)];
-        decide$checksum_ok = b_q[(64'h3)+:(1)];
-        decide$deny_hit = b_q[(64'h4)+:(1)];
-        decide$approval_hit = b_q[(64'h5)+:(1)];
-        decide$risk = b_q[(64'h6)+:(5)];
-        o = idle;
-        if (b_q[(64'h0)+:(1)]) begin
-            o[(64'h0)+:(1)] = 1'b1;
-            o[(64'h1)+:(2)] = decide$decision;
-            o[(64'h3)+:(4)] = decide$reason;
-            o[(64'h7)+:(5)] = decide$risk_out;
+        decide$magic_ok = a_q[(64'h1)+:(1)];
+        decide$version_ok = a_q[(64'h2)+:(1)];
+        decide$checksum_ok = 1'b1;
+        decide$deny_hit = a_q[(64'h3)+:(1)];
+        decide$approval_hit = a_q[(64'h4)+:(1)];
+        decide$risk = a_q[(64'h5)+:(5)];
+        b = idle_b;
+        if (a_q[(64'h0)+:(1)]) begin
+            b[(64'h0)+:(1)] = 1'b1;
+            b[(64'h1)+:(1)] = a_q[(64'h1)+:(1)] & a_q[(64'h2)+:(1)];
+            b[(64'h2)+:(1)] = decide$decision == reject_code;
+            b[(64'h3)+:(2)] = decide$decision;
+            b[(64'h5)+:(4)] = decide$reason;
+            b[(64'h9)+:(5)] = decide$risk_out;
         end
-        pre_valid = o[(64'h0)+:(1)];
-        pre_reject = o[(64'h0)+:(1)] & (o[(64'h1)+:(2)] == reject);
-        o_q = o;
+        b_q = b;
+        c[(64'h0)+:(1)] = b_q[(64'h0)+:(1)];
+        c[(64'h1)+:(1)] = b_q[(64'h1)+:(1)];
+        c[(64'h2)+:(1)] = ok;
+        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)];
+        c[(64'h4)+:(2)] = b_q[(64'h3)+:(2)];
+        c[(64'h6)+:(4)] = b_q[(64'h5)+:(4)];
+        c[(64'ha)+:(5)] = b_q[(64'h9)+:(5)];
+        c_q = c;
+        bad = c_q[(64'h1)+:(1)] & ~c_q[(64'h2)+:(1)] & select_early;
+        o[(64'h0)+:(1)] = c_q[(64'h0)+:(1)];
+        o[(64'h1)+:(1)] = c_q[(64'h1)+:(1)] & select_late;
+        o[(64'h2)+:(1)] = c_q[(64'h3)+:(1)];
+        o[(64'h3)+:(2)] = c_q[(64'h4)+:(2)];
+        o[(64'h5)+:(4)] = c_q[(64'h6)+:(4)];
+        o[(64'h9)+:(5)] = c_q[(64'ha)+:(5)];
+        if (bad) begin
+            o[(64'h2)+:(1)] = 1'b1;
+            o[(64'h3)+:(2)] = reject_code;
+            o[(64'h5)+:(4)] = bad_checksum;
+            o[(64'h9)+:(5)] = no_risk;
+        end
         out$clk = clk;
         out$rst = rst;
-        out$d = o_q;
+        out$d = o;
+        bad_out = out$q[(64'h1)+:(1)] & ~c_q[(64'h2)+:(1)];
         out_valid = out$q[(64'h0)+:(1)];
-        decision = out$q[(64'h1)+:(2)];
-        reason = out$q[(64'h3)+:(4)];
-        risk = out$q[(64'h7)+:(5)];
+        cnt_valid = out$q[(64'h0)+:(1)];
+        cnt_reject = out$q[(64'h2)+:(1)];
+        decision = out$q[(64'h3)+:(2)];
+        reason = out$q[(64'h5)+:(4)];
+        risk = out$q[(64'h9)+:(5)];
+        if (bad_out) begin
+            cnt_reject = 1'b1;
+            decision = reject_code;
+            reason = bad_checksum;
+            risk = no_risk;
+        end
     end
     
 endmodule // tcp_validator$lanes$2
@@ -2203,15 +3446,15 @@ module tcp_validator$lanes$2$after_a$0(clk,rst,d,q);
     // Module arguments
     input wire  clk;
     input wire  rst;
-    input wire  [89:0] d;
-    output reg  [89:0] q;
+    input wire  [9:0] d;
+    output reg  [9:0] q;
     
     // Constant declarations
-    localparam  zero = 90'h0;
+    localparam  zero = 10'b0;
     
     // Stub signals
-    reg  [89:0] regs$0$d;
-    wire  [89:0] regs$0$q;
+    reg  [9:0] regs$0$d;
+    wire  [9:0] regs$0$q;
     reg  regs$0$clock;
     
     // Sub module instances
@@ -2237,13 +3480,13 @@ endmodule // tcp_validator$lanes$2$after_a$0
 module tcp_validator$lanes$2$after_a$0$regs$0(d,q,clock);
     
     // Module arguments
-    input wire  [89:0] d;
-    output reg  [89:0] q;
+    input wire  [9:0] d;
+    output reg  [9:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 90'h0;
+       q = 10'h0;
     end
     
     always @(posedge clock) begin
@@ -2253,238 +3496,510 @@ module tcp_validator$lanes$2$after_a$0$regs$0(d,q,clock);
 endmodule // tcp_validator$lanes$2$after_a$0$regs$0
 
 
-module tcp_validator$lanes$2$crc16$0(data,partials,partials_in,sum);
+module tcp_validator$lanes$2$crc16$0(clk,rst,data,ok);
     
     // Module arguments
-    input wire  [175:0] data;
-    output reg  [63:0] partials;
-    input wire  [63:0] partials_in;
-    output reg  [15:0] sum;
+    input wire  clk;
+    input wire  rst;
+    input wire  [191:0] data;
+    output reg  ok;
     
     // Constant declarations
-    localparam  mask_0$0 = 44'hac36d997ff1;
-    localparam  mask_0$1 = 44'h586db32ffe2;
-    localparam  mask_0$2 = 44'hb0db665ffc4;
-    localparam  mask_0$3 = 44'h61b6ccbff88;
-    localparam  mask_0$4 = 44'hc36d997ff10;
-    localparam  mask_0$5 = 44'h2aedeb681d0;
-    localparam  mask_0$6 = 44'h55dbd6d03a0;
-    localparam  mask_0$7 = 44'habb7ada0740;
-    localparam  mask_0$8 = 44'h576f5b40e80;
-    localparam  mask_0$9 = 44'haedeb681d01;
-    localparam  mask_0$10 = 44'h5dbd6d03a03;
-    localparam  mask_0$11 = 44'hbb7ada07407;
-    localparam  mask_0$12 = 44'hdac36d997ff;
-    localparam  mask_0$13 = 44'hb586db32ffe;
-    localparam  mask_0$14 = 44'h6b0db665ffc;
-    localparam  mask_0$15 = 44'hd61b6ccbff8;
-    localparam  mask_1$0 = 44'h8a4a7d0581;
-    localparam  mask_1$1 = 44'h11494fa0b02;
-    localparam  mask_1$2 = 44'h22929f41605;
-    localparam  mask_1$3 = 44'h45253e82c0a;
-    localparam  mask_1$4 = 44'h8a4a7d05815;
-    localparam  mask_1$5 = 44'h1c305ddb5ab;
-    localparam  mask_1$6 = 44'h3860bbb6b57;
-    localparam  mask_1$7 = 44'h70c1776d6ae;
-    localparam  mask_1$8 = 44'he182eedad5d;
-    localparam  mask_1$9 = 44'hc305ddb5abb;
-    localparam  mask_1$10 = 44'h860bbb6b576;
-    localparam  mask_1$11 = 44'hc1776d6aec;
-    localparam  mask_1$12 = 44'h108a4a7d058;
-    localparam  mask_1$13 = 44'h211494fa0b0;
-    localparam  mask_1$14 = 44'h422929f4160;
-    localparam  mask_1$15 = 44'h845253e82c0;
-    localparam  mask_2$0 = 44'h572d4f859b0;
-    localparam  mask_2$1 = 44'hae5a9f0b360;
-    localparam  mask_2$2 = 44'h5cb53e166c1;
-    localparam  mask_2$3 = 44'hb96a7c2cd82;
-    localparam  mask_2$4 = 44'h72d4f859b04;
-    localparam  mask_2$5 = 44'hb284bf36fb8;
-    localparam  mask_2$6 = 44'h65097e6df70;
-    localparam  mask_2$7 = 44'hca12fcdbee1;
-    localparam  mask_2$8 = 44'h9425f9b7dc2;
-    localparam  mask_2$9 = 44'h284bf36fb85;
-    localparam  mask_2$10 = 44'h5097e6df70a;
-    localparam  mask_2$11 = 44'ha12fcdbee15;
-    localparam  mask_2$12 = 44'h1572d4f859b;
-    localparam  mask_2$13 = 44'h2ae5a9f0b36;
-    localparam  mask_2$14 = 44'h55cb53e166c;
-    localparam  mask_2$15 = 44'hab96a7c2cd8;
-    localparam  mask_3$0 = 44'h40b1c581911;
-    localparam  mask_3$1 = 44'h81638b03222;
-    localparam  mask_3$2 = 44'h2c71606444;
-    localparam  mask_3$3 = 44'h58e2c0c888;
-    localparam  mask_3$4 = 44'hb1c5819110;
-    localparam  mask_3$5 = 44'h568975b3b31;
-    localparam  mask_3$6 = 44'had12eb67662;
-    localparam  mask_3$7 = 44'h5a25d6cecc4;
-    localparam  mask_3$8 = 44'hb44bad9d988;
-    localparam  mask_3$9 = 44'h68975b3b310;
-    localparam  mask_3$10 = 44'hd12eb676620;
-    localparam  mask_3$11 = 44'ha25d6cecc40;
-    localparam  mask_3$12 = 44'h40b1c58191;
-    localparam  mask_3$13 = 44'h81638b0322;
-    localparam  mask_3$14 = 44'h102c7160644;
-    localparam  mask_3$15 = 44'h2058e2c0c88;
-    localparam  crc_zero = 16'h9fb4;
+    localparam  mask$0 = 24'h110001;
+    localparam  mask$1 = 24'h1c5819;
+    localparam  mask$2 = 24'h9b040b;
+    localparam  mask$3 = 24'h2d4f85;
+    localparam  mask$4 = 24'h58157;
+    localparam  mask$5 = 24'h8a4a7d;
+    localparam  mask$6 = 24'h97ff10;
+    localparam  mask$7 = 24'hac36d9;
+    localparam  mask$8 = 24'h220002;
+    localparam  mask$9 = 24'h38b032;
+    localparam  mask$10 = 24'h360816;
+    localparam  mask$11 = 24'h5a9f0b;
+    localparam  mask$12 = 24'hb02ae;
+    localparam  mask$13 = 24'h1494fa;
+    localparam  mask$14 = 24'h2ffe21;
+    localparam  mask$15 = 24'h586db3;
+    localparam  mask$16 = 24'h440004;
+    localparam  mask$17 = 24'h716064;
+    localparam  mask$18 = 24'h6c102c;
+    localparam  mask$19 = 24'hb53e16;
+    localparam  mask$20 = 24'h16055c;
+    localparam  mask$21 = 24'h2929f4;
+    localparam  mask$22 = 24'h5ffc42;
+    localparam  mask$23 = 24'hb0db66;
+    localparam  mask$24 = 24'h880008;
+    localparam  mask$25 = 24'he2c0c8;
+    localparam  mask$26 = 24'hd82058;
+    localparam  mask$27 = 24'h6a7c2c;
+    localparam  mask$28 = 24'h2c0ab9;
+    localparam  mask$29 = 24'h5253e8;
+    localparam  mask$30 = 24'hbff884;
+    localparam  mask$31 = 24'h61b6cc;
+    localparam  mask$32 = 24'h100010;
+    localparam  mask$33 = 24'hc58191;
+    localparam  mask$34 = 24'hb040b1;
+    localparam  mask$35 = 24'hd4f859;
+    localparam  mask$36 = 24'h581572;
+    localparam  mask$37 = 24'ha4a7d0;
+    localparam  mask$38 = 24'h7ff108;
+    localparam  mask$39 = 24'hc36d99;
+    localparam  mask$40 = 24'h310020;
+    localparam  mask$41 = 24'h975b3b;
+    localparam  mask$42 = 24'hfb8568;
+    localparam  mask$43 = 24'h84bf36;
+    localparam  mask$44 = 24'hb5abb2;
+    localparam  mask$45 = 24'hc305dd;
+    localparam  mask$46 = 24'h681d01;
+    localparam  mask$47 = 24'h2aedeb;
+    localparam  mask$48 = 24'h620040;
+    localparam  mask$49 = 24'h2eb676;
+    localparam  mask$50 = 24'hf70ad1;
+    localparam  mask$51 = 24'h97e6d;
+    localparam  mask$52 = 24'h6b5765;
+    localparam  mask$53 = 24'h860bbb;
+    localparam  mask$54 = 24'hd03a03;
+    localparam  mask$55 = 24'h55dbd6;
+    localparam  mask$56 = 24'hc40080;
+    localparam  mask$57 = 24'h5d6cec;
+    localparam  mask$58 = 24'hee15a2;
+    localparam  mask$59 = 24'h12fcdb;
+    localparam  mask$60 = 24'hd6aeca;
+    localparam  mask$61 = 24'hc1776;
+    localparam  mask$62 = 24'ha07407;
+    localparam  mask$63 = 24'habb7ad;
+    localparam  mask$64 = 24'h880100;
+    localparam  mask$65 = 24'hbad9d9;
+    localparam  mask$66 = 24'hdc2b44;
+    localparam  mask$67 = 24'h25f9b7;
+    localparam  mask$68 = 24'had5d94;
+    localparam  mask$69 = 24'h182eed;
+    localparam  mask$70 = 24'h40e80e;
+    localparam  mask$71 = 24'h576f5b;
+    localparam  mask$72 = 24'h100200;
+    localparam  mask$73 = 24'h75b3b3;
+    localparam  mask$74 = 24'hb85689;
+    localparam  mask$75 = 24'h4bf36f;
+    localparam  mask$76 = 24'h5abb28;
+    localparam  mask$77 = 24'h305ddb;
+    localparam  mask$78 = 24'h81d01c;
+    localparam  mask$79 = 24'haedeb6;
+    localparam  mask$80 = 24'h200400;
+    localparam  mask$81 = 24'heb6766;
+    localparam  mask$82 = 24'h70ad12;
+    localparam  mask$83 = 24'h97e6df;
+    localparam  mask$84 = 24'hb57650;
+    localparam  mask$85 = 24'h60bbb6;
+    localparam  mask$86 = 24'h3a038;
+    localparam  mask$87 = 24'h5dbd6d;
+    localparam  mask$88 = 24'h400800;
+    localparam  mask$89 = 24'hd6cecc;
+    localparam  mask$90 = 24'he15a25;
+    localparam  mask$91 = 24'h2fcdbe;
+    localparam  mask$92 = 24'h6aeca1;
+    localparam  mask$93 = 24'hc1776d;
+    localparam  mask$94 = 24'h74070;
+    localparam  mask$95 = 24'hbb7ada;
+    localparam  mask$96 = 24'h911000;
+    localparam  mask$97 = 24'hb1c581;
+    localparam  mask$98 = 24'h59b040;
+    localparam  mask$99 = 24'h72d4f8;
+    localparam  mask$100 = 24'hd05815;
+    localparam  mask$101 = 24'h8a4a7;
+    localparam  mask$102 = 24'h997ff1;
+    localparam  mask$103 = 24'hdac36d;
+    localparam  mask$104 = 24'h222000;
+    localparam  mask$105 = 24'h638b03;
+    localparam  mask$106 = 24'hb36081;
+    localparam  mask$107 = 24'he5a9f0;
+    localparam  mask$108 = 24'ha0b02a;
+    localparam  mask$109 = 24'h11494f;
+    localparam  mask$110 = 24'h32ffe2;
+    localparam  mask$111 = 24'hb586db;
+    localparam  mask$112 = 24'h444000;
+    localparam  mask$113 = 24'hc71606;
+    localparam  mask$114 = 24'h66c102;
+    localparam  mask$115 = 24'hcb53e1;
+    localparam  mask$116 = 24'h416055;
+    localparam  mask$117 = 24'h22929f;
+    localparam  mask$118 = 24'h65ffc4;
+    localparam  mask$119 = 24'h6b0db6;
+    localparam  mask$120 = 24'h888000;
+    localparam  mask$121 = 24'h8e2c0c;
+    localparam  mask$122 = 24'hcd8205;
+    localparam  mask$123 = 24'h96a7c2;
+    localparam  mask$124 = 24'h82c0ab;
+    localparam  mask$125 = 24'h45253e;
+    localparam  mask$126 = 24'hcbff88;
+    localparam  mask$127 = 24'hd61b6c;
+    localparam  crc_const = 16'h604b;
+    localparam  zero = 16'h0;
+    
+    // Stub signals
+    reg  r1$0$clk;
+    reg  r1$0$rst;
+    reg  [31:0] r1$0$d;
+    wire  [31:0] r1$0$q;
     
     // Local signals
-    reg  [43:0] d0;
-    reg  [43:0] d1;
-    reg  [43:0] d2;
-    reg  [43:0] d3;
-    reg  [15:0] c0;
-    reg  [15:0] c1;
-    reg  [15:0] c2;
-    reg  [15:0] c3;
+    reg  ok_d;
+    reg  [15:0] h$0;
+    reg  [15:0] h$1;
+    reg  [15:0] h$2;
+    reg  [15:0] h$3;
+    reg  [15:0] h$4;
+    reg  [15:0] h$5;
+    reg  [15:0] h$6;
+    reg  [15:0] h$7;
     reg  parity;
+    reg  [31:0] x1;
+    reg  [31:0] x1_q;
+    reg  [15:0] x2;
+    reg  [15:0] x2_q;
+    
+    // Sub module instances
+    tcp_validator$lanes$2$crc16$0$r1$0 r1$0(
+        .clk(r1$0$clk),
+        .rst(r1$0$rst),
+        .d(r1$0$d),
+        .q(r1$0$q)
+    );
     
     // Update code
     always @(*) begin
-        d0 = data[(32'h84)+:(44)];
-        d1 = data[(32'h58)+:(44)];
-        d2 = data[(32'h2c)+:(44)];
-        d3 = data[(32'h0)+:(44)];
-        c0 = crc_zero;
-        c1 = crc_zero;
-        c2 = crc_zero;
-        c3 = crc_zero;
-        parity = ^(d0 & mask_0$0);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$0);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$0);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$0);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$1);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$1);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$1);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$1);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$2);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$2);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$2);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$2);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$3);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$3);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$3);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$3);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$4);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$4);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$4);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$4);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$5);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$5);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$5);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$5);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$6);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$6);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$6);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$6);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$7);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$7);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$7);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$7);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$8);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$8);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$8);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$8);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$9);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$9);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$9);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$9);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$10);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$10);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$10);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$10);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$11);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$11);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$11);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$11);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$12);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$12);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$12);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$12);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$13);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$13);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$13);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$13);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$14);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$14);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$14);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$14);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$15);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$15);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$15);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$15);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        partials[(64'h0)+:(16)] = c0;
-        partials[(64'h10)+:(16)] = c1;
-        partials[(64'h20)+:(16)] = c2;
-        partials[(64'h30)+:(16)] = c3;
-        sum = crc_zero ^ partials_in[(64'h0)+:(16)] ^ partials_in[(64'h10)+:(16)] ^ partials_in[(64'h20)+:(16)] ^ partials_in[(64'h30)+:(16)];
+        h$0 = zero;
+        h$1 = zero;
+        h$2 = zero;
+        h$3 = zero;
+        h$4 = zero;
+        h$5 = zero;
+        h$6 = zero;
+        h$7 = zero;
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$0);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$1);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$2);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$3);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$4);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$5);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$6);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$7);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$8);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$9);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$10);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$11);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$12);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$13);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$14);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$15);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$16);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$17);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$18);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$19);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$20);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$21);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$22);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$23);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$24);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$25);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$26);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$27);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$28);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$29);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$30);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$31);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$32);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$33);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$34);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$35);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$36);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$37);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$38);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$39);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$40);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$41);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$42);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$43);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$44);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$45);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$46);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$47);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$48);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$49);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$50);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$51);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$52);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$53);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$54);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$55);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$56);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$57);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$58);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$59);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$60);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$61);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$62);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$63);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$64);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$65);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$66);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$67);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$68);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$69);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$70);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$71);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$72);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$73);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$74);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$75);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$76);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$77);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$78);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$79);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$80);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$81);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$82);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$83);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$84);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$85);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$86);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$87);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$88);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$89);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$90);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$91);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$92);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$93);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$94);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$95);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$96);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$97);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$98);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$99);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$100);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$101);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$102);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$103);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$104);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$105);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$106);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$107);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$108);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$109);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$110);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$111);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$112);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$113);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$114);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$115);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$116);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$117);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$118);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$119);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$120);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$121);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$122);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$123);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$124);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$125);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$126);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$127);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        x1[(64'h0)+:(16)] = h$0 ^ h$1 ^ h$2 ^ h$3;
+        x1[(64'h10)+:(16)] = h$4 ^ h$5 ^ h$6 ^ h$7;
+        r1$0$clk = clk;
+        r1$0$rst = rst;
+        r1$0$d = x1;
+        x1_q = r1$0$q;
+        x2 = crc_const ^ x1_q[(64'h0)+:(16)] ^ x1_q[(64'h10)+:(16)];
+        x2_q = x2;
+        ok_d = &x2_q;
+        ok = ok_d;
     end
     
 endmodule // tcp_validator$lanes$2$crc16$0
+
+
+module tcp_validator$lanes$2$crc16$0$r1$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    
+    // Constant declarations
+    localparam  zero = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] regs$0$d;
+    wire  [31:0] regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$2$crc16$0$r1$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$2$crc16$0$r1$0
+
+
+module tcp_validator$lanes$2$crc16$0$r1$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$2$crc16$0$r1$0$regs$0
 
 
 module tcp_validator$lanes$2$decide(magic_ok,version_ok,checksum_ok,deny_hit,approval_hit,risk,decision,reason,risk_out);
@@ -2577,15 +4092,15 @@ module tcp_validator$lanes$2$out(clk,rst,d,q);
     // Module arguments
     input wire  clk;
     input wire  rst;
-    input wire  [11:0] d;
-    output reg  [11:0] q;
+    input wire  [13:0] d;
+    output reg  [13:0] q;
     
     // Constant declarations
-    localparam  zero = 12'h0;
+    localparam  zero = 14'b0;
     
     // Stub signals
-    reg  [11:0] regs$0$d;
-    wire  [11:0] regs$0$q;
+    reg  [13:0] regs$0$d;
+    wire  [13:0] regs$0$q;
     reg  regs$0$clock;
     
     // Sub module instances
@@ -2611,13 +4126,13 @@ endmodule // tcp_validator$lanes$2$out
 module tcp_validator$lanes$2$out$regs$0(d,q,clock);
     
     // Module arguments
-    input wire  [11:0] d;
-    output reg  [11:0] q;
+    input wire  [13:0] d;
+    output reg  [13:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 12'h0;
+       q = 14'h0;
     end
     
     always @(posedge clock) begin
@@ -2627,7 +4142,7 @@ module tcp_validator$lanes$2$out$regs$0(d,q,clock);
 endmodule // tcp_validator$lanes$2$out$regs$0
 
 
-module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision,reason,risk,pre_valid,pre_reject);
+module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision,reason,risk,cnt_valid,cnt_reject);
     
     // Module arguments
     input wire  clk;
@@ -2640,8 +4155,8 @@ module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision
     output reg  [1:0] decision;
     output reg  [3:0] reason;
     output reg  [4:0] risk;
-    output reg  pre_valid;
-    output reg  pre_reject;
+    output reg  cnt_valid;
+    output reg  cnt_reject;
     
     // Constant declarations
     localparam  magic = 32'h54435002;
@@ -2649,20 +4164,22 @@ module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision
     localparam  magic_lsb = 8'ha0;
     localparam  version_lsb = 8'h90;
     localparam  flags_lsb = 8'h50;
-    localparam  checksum_lsb = 8'h0;
-    localparam  checksummed_lsb = 8'h10;
-    localparam  reject = 2'b11;
-    localparam  idle = 12'h0;
+    localparam  reject_code = 2'b11;
+    localparam  select_early = 1'b1;
+    localparam  select_late = 1'b0;
+    localparam  bad_checksum = 4'h3;
+    localparam  no_risk = 5'b0;
+    localparam  idle_b = 14'b0;
     
     // Stub signals
-    reg  [175:0] crc16$0$data;
-    wire  [63:0] crc16$0$partials;
-    reg  [63:0] crc16$0$partials_in;
-    wire  [15:0] crc16$0$sum;
+    reg  crc16$0$clk;
+    reg  crc16$0$rst;
+    reg  [191:0] crc16$0$data;
+    wire  crc16$0$ok;
     reg  after_a$0$clk;
     reg  after_a$0$rst;
-    reg  [89:0] after_a$0$d;
-    wire  [89:0] after_a$0$q;
+    reg  [9:0] after_a$0$d;
+    wire  [9:0] after_a$0$q;
     reg  decide$magic_ok;
     reg  decide$version_ok;
     reg  decide$checksum_ok;
@@ -2674,28 +4191,31 @@ module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision
     wire  [4:0] decide$risk_out;
     reg  out$clk;
     reg  out$rst;
-    reg  [11:0] out$d;
-    wire  [11:0] out$q;
+    reg  [13:0] out$d;
+    wire  [13:0] out$q;
     
     // Local signals
     reg  [256:0] lane_in;
     reg  [256:0] lane_in_q;
     reg  [191:0] desc;
     reg  [31:0] flags;
-    reg  [89:0] a;
-    reg  [89:0] a_q;
-    reg  [15:0] checksum;
-    reg  [10:0] b;
-    reg  [10:0] b_q;
-    reg  [11:0] o;
-    reg  [11:0] o_q;
+    reg  [9:0] a;
+    reg  [9:0] a_q;
+    reg  ok;
+    reg  [13:0] b;
+    reg  [13:0] b_q;
+    reg  [14:0] c;
+    reg  [14:0] c_q;
+    reg  bad;
+    reg  [13:0] o;
+    reg  bad_out;
     
     // Sub module instances
     tcp_validator$lanes$3$crc16$0 crc16$0(
+        .clk(crc16$0$clk),
+        .rst(crc16$0$rst),
         .data(crc16$0$data),
-        .partials(crc16$0$partials),
-        .partials_in(crc16$0$partials_in),
-        .sum(crc16$0$sum)
+        .ok(crc16$0$ok)
     );
     tcp_validator$lanes$3$after_a$0 after_a$0(
         .clk(after_a$0$clk),
@@ -2729,6 +4249,10 @@ module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision
         lane_in[(64'he1)+:(32)] = approval;
         lane_in_q = lane_in;
         desc = lane_in_q[(64'h1)+:(192)];
+        crc16$0$clk = clk;
+        crc16$0$rst = rst;
+        crc16$0$data = desc;
+        ok = crc16$0$ok;
         flags = desc[(flags_lsb)+:(32)];
         a[(64'h0)+:(1)] = lane_in_q[(64'h0)+:(1)];
         a[(64'h1)+:(1)] = desc[(magic_lsb)+:(32)] == magic;
@@ -2736,46 +4260,63 @@ module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision
         a[(64'h3)+:(1)] = |(flags & lane_in_q[(64'hc1)+:(32)]);
         a[(64'h4)+:(1)] = |(flags & lane_in_q[(64'he1)+:(32)]);
         a[(64'h5)+:(5)] = flags[(32'h0)+:(5)];
-        a[(64'ha)+:(16)] = desc[(checksum_lsb)+:(16)];
-        crc16$0$data = desc[(checksummed_lsb)+:(176)];
-        a[(64'h1a)+:(64)] = crc16$0$partials;
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
         a_q = after_a$0$q;
-        crc16$0$partials_in = a_q[(64'h1a)+:(64)];
-        checksum = crc16$0$sum;
-        b[(64'h0)+:(1)] = a_q[(64'h0)+:(1)];
-        b[(64'h1)+:(1)] = a_q[(64'h1)+:(1)];
-        b[(64'h2)+:(1)] = a_q[(64'h2)+:(1)];
-        b[(64'h3)+:(1)] = checksum == a_q[(64'ha)+:(16)];
-        b[(64'h4)+:(1)] = a_q[(64'h3)+:(1)];
-        b[(64'h5)+:(1)] = a_q[(64'h4)+:(1)];
-        b[(64'h6)+:(5)] = a_q[(64'h5)+:(5)];
-        b_q = b;
-        decide$magic_ok = b_q[(64'h1)+:(1)];
-        decide$version_ok = b_q[(64'h2)+:(1)];
-        decide$checksum_ok = b_q[(64'h3)+:(1)];
-        decide$deny_hit = b_q[(64'h4)+:(1)];
-        decide$approval_hit = b_q[(64'h5)+:(1)];
-        decide$risk = b_q[(64'h6)+:(5)];
-        o = idle;
-        if (b_q[(64'h0)+:(1)]) begin
-            o[(64'h0)+:(1)] = 1'b1;
-            o[(64'h1)+:(2)] = decide$decision;
-            o[(64'h3)+:(4)] = decide$reason;
-            o[(64'h7)+:(5)] = decide$risk_out;
+        decide$magic_ok = a_q[(64'h1)+:(1)];
+        decide$version_ok = a_q[(64'h2)+:(1)];
+        decide$checksum_ok = 1'b1;
+        decide$deny_hit = a_q[(64'h3)+:(1)];
+        decide$approval_hit = a_q[(64'h4)+:(1)];
+        decide$risk = a_q[(64'h5)+:(5)];
+        b = idle_b;
+        if (a_q[(64'h0)+:(1)]) begin
+            b[(64'h0)+:(1)] = 1'b1;
+            b[(64'h1)+:(1)] = a_q[(64'h1)+:(1)] & a_q[(64'h2)+:(1)];
+            b[(64'h2)+:(1)] = decide$decision == reject_code;
+            b[(64'h3)+:(2)] = decide$decision;
+            b[(64'h5)+:(4)] = decide$reason;
+            b[(64'h9)+:(5)] = decide$risk_out;
         end
-        pre_valid = o[(64'h0)+:(1)];
-        pre_reject = o[(64'h0)+:(1)] & (o[(64'h1)+:(2)] == reject);
-        o_q = o;
+        b_q = b;
+        c[(64'h0)+:(1)] = b_q[(64'h0)+:(1)];
+        c[(64'h1)+:(1)] = b_q[(64'h1)+:(1)];
+        c[(64'h2)+:(1)] = ok;
+        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)];
+        c[(64'h4)+:(2)] = b_q[(64'h3)+:(2)];
+        c[(64'h6)+:(4)] = b_q[(64'h5)+:(4)];
+        c[(64'ha)+:(5)] = b_q[(64'h9)+:(5)];
+        c_q = c;
+        bad = c_q[(64'h1)+:(1)] & ~c_q[(64'h2)+:(1)] & select_early;
+        o[(64'h0)+:(1)] = c_q[(64'h0)+:(1)];
+        o[(64'h1)+:(1)] = c_q[(64'h1)+:(1)] & select_late;
+        o[(64'h2)+:(1)] = c_q[(64'h3)+:(1)];
+        o[(64'h3)+:(2)] = c_q[(64'h4)+:(2)];
+        o[(64'h5)+:(4)] = c_q[(64'h6)+:(4)];
+        o[(64'h9)+:(5)] = c_q[(64'ha)+:(5)];
+        if (bad) begin
+            o[(64'h2)+:(1)] = 1'b1;
+            o[(64'h3)+:(2)] = reject_code;
+            o[(64'h5)+:(4)] = bad_checksum;
+            o[(64'h9)+:(5)] = no_risk;
+        end
         out$clk = clk;
         out$rst = rst;
-        out$d = o_q;
+        out$d = o;
+        bad_out = out$q[(64'h1)+:(1)] & ~c_q[(64'h2)+:(1)];
         out_valid = out$q[(64'h0)+:(1)];
-        decision = out$q[(64'h1)+:(2)];
-        reason = out$q[(64'h3)+:(4)];
-        risk = out$q[(64'h7)+:(5)];
+        cnt_valid = out$q[(64'h0)+:(1)];
+        cnt_reject = out$q[(64'h2)+:(1)];
+        decision = out$q[(64'h3)+:(2)];
+        reason = out$q[(64'h5)+:(4)];
+        risk = out$q[(64'h9)+:(5)];
+        if (bad_out) begin
+            cnt_reject = 1'b1;
+            decision = reject_code;
+            reason = bad_checksum;
+            risk = no_risk;
+        end
     end
     
 endmodule // tcp_validator$lanes$3
@@ -2786,15 +4327,15 @@ module tcp_validator$lanes$3$after_a$0(clk,rst,d,q);
     // Module arguments
     input wire  clk;
     input wire  rst;
-    input wire  [89:0] d;
-    output reg  [89:0] q;
+    input wire  [9:0] d;
+    output reg  [9:0] q;
     
     // Constant declarations
-    localparam  zero = 90'h0;
+    localparam  zero = 10'b0;
     
     // Stub signals
-    reg  [89:0] regs$0$d;
-    wire  [89:0] regs$0$q;
+    reg  [9:0] regs$0$d;
+    wire  [9:0] regs$0$q;
     reg  regs$0$clock;
     
     // Sub module instances
@@ -2820,13 +4361,13 @@ endmodule // tcp_validator$lanes$3$after_a$0
 module tcp_validator$lanes$3$after_a$0$regs$0(d,q,clock);
     
     // Module arguments
-    input wire  [89:0] d;
-    output reg  [89:0] q;
+    input wire  [9:0] d;
+    output reg  [9:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 90'h0;
+       q = 10'h0;
     end
     
     always @(posedge clock) begin
@@ -2836,238 +4377,510 @@ module tcp_validator$lanes$3$after_a$0$regs$0(d,q,clock);
 endmodule // tcp_validator$lanes$3$after_a$0$regs$0
 
 
-module tcp_validator$lanes$3$crc16$0(data,partials,partials_in,sum);
+module tcp_validator$lanes$3$crc16$0(clk,rst,data,ok);
     
     // Module arguments
-    input wire  [175:0] data;
-    output reg  [63:0] partials;
-    input wire  [63:0] partials_in;
-    output reg  [15:0] sum;
+    input wire  clk;
+    input wire  rst;
+    input wire  [191:0] data;
+    output reg  ok;
     
     // Constant declarations
-    localparam  mask_0$0 = 44'hac36d997ff1;
-    localparam  mask_0$1 = 44'h586db32ffe2;
-    localparam  mask_0$2 = 44'hb0db665ffc4;
-    localparam  mask_0$3 = 44'h61b6ccbff88;
-    localparam  mask_0$4 = 44'hc36d997ff10;
-    localparam  mask_0$5 = 44'h2aedeb681d0;
-    localparam  mask_0$6 = 44'h55dbd6d03a0;
-    localparam  mask_0$7 = 44'habb7ada0740;
-    localparam  mask_0$8 = 44'h576f5b40e80;
-    localparam  mask_0$9 = 44'haedeb681d01;
-    localparam  mask_0$10 = 44'h5dbd6d03a03;
-    localparam  mask_0$11 = 44'hbb7ada07407;
-    localparam  mask_0$12 = 44'hdac36d997ff;
-    localparam  mask_0$13 = 44'hb586db32ffe;
-    localparam  mask_0$14 = 44'h6b0db665ffc;
-    localparam  mask_0$15 = 44'hd61b6ccbff8;
-    localparam  mask_1$0 = 44'h8a4a7d0581;
-    localparam  mask_1$1 = 44'h11494fa0b02;
-    localparam  mask_1$2 = 44'h22929f41605;
-    localparam  mask_1$3 = 44'h45253e82c0a;
-    localparam  mask_1$4 = 44'h8a4a7d05815;
-    localparam  mask_1$5 = 44'h1c305ddb5ab;
-    localparam  mask_1$6 = 44'h3860bbb6b57;
-    localparam  mask_1$7 = 44'h70c1776d6ae;
-    localparam  mask_1$8 = 44'he182eedad5d;
-    localparam  mask_1$9 = 44'hc305ddb5abb;
-    localparam  mask_1$10 = 44'h860bbb6b576;
-    localparam  mask_1$11 = 44'hc1776d6aec;
-    localparam  mask_1$12 = 44'h108a4a7d058;
-    localparam  mask_1$13 = 44'h211494fa0b0;
-    localparam  mask_1$14 = 44'h422929f4160;
-    localparam  mask_1$15 = 44'h845253e82c0;
-    localparam  mask_2$0 = 44'h572d4f859b0;
-    localparam  mask_2$1 = 44'hae5a9f0b360;
-    localparam  mask_2$2 = 44'h5cb53e166c1;
-    localparam  mask_2$3 = 44'hb96a7c2cd82;
-    localparam  mask_2$4 = 44'h72d4f859b04;
-    localparam  mask_2$5 = 44'hb284bf36fb8;
-    localparam  mask_2$6 = 44'h65097e6df70;
-    localparam  mask_2$7 = 44'hca12fcdbee1;
-    localparam  mask_2$8 = 44'h9425f9b7dc2;
-    localparam  mask_2$9 = 44'h284bf36fb85;
-    localparam  mask_2$10 = 44'h5097e6df70a;
-    localparam  mask_2$11 = 44'ha12fcdbee15;
-    localparam  mask_2$12 = 44'h1572d4f859b;
-    localparam  mask_2$13 = 44'h2ae5a9f0b36;
-    localparam  mask_2$14 = 44'h55cb53e166c;
-    localparam  mask_2$15 = 44'hab96a7c2cd8;
-    localparam  mask_3$0 = 44'h40b1c581911;
-    localparam  mask_3$1 = 44'h81638b03222;
-    localparam  mask_3$2 = 44'h2c71606444;
-    localparam  mask_3$3 = 44'h58e2c0c888;
-    localparam  mask_3$4 = 44'hb1c5819110;
-    localparam  mask_3$5 = 44'h568975b3b31;
-    localparam  mask_3$6 = 44'had12eb67662;
-    localparam  mask_3$7 = 44'h5a25d6cecc4;
-    localparam  mask_3$8 = 44'hb44bad9d988;
-    localparam  mask_3$9 = 44'h68975b3b310;
-    localparam  mask_3$10 = 44'hd12eb676620;
-    localparam  mask_3$11 = 44'ha25d6cecc40;
-    localparam  mask_3$12 = 44'h40b1c58191;
-    localparam  mask_3$13 = 44'h81638b0322;
-    localparam  mask_3$14 = 44'h102c7160644;
-    localparam  mask_3$15 = 44'h2058e2c0c88;
-    localparam  crc_zero = 16'h9fb4;
+    localparam  mask$0 = 24'h110001;
+    localparam  mask$1 = 24'h1c5819;
+    localparam  mask$2 = 24'h9b040b;
+    localparam  mask$3 = 24'h2d4f85;
+    localparam  mask$4 = 24'h58157;
+    localparam  mask$5 = 24'h8a4a7d;
+    localparam  mask$6 = 24'h97ff10;
+    localparam  mask$7 = 24'hac36d9;
+    localparam  mask$8 = 24'h220002;
+    localparam  mask$9 = 24'h38b032;
+    localparam  mask$10 = 24'h360816;
+    localparam  mask$11 = 24'h5a9f0b;
+    localparam  mask$12 = 24'hb02ae;
+    localparam  mask$13 = 24'h1494fa;
+    localparam  mask$14 = 24'h2ffe21;
+    localparam  mask$15 = 24'h586db3;
+    localparam  mask$16 = 24'h440004;
+    localparam  mask$17 = 24'h716064;
+    localparam  mask$18 = 24'h6c102c;
+    localparam  mask$19 = 24'hb53e16;
+    localparam  mask$20 = 24'h16055c;
+    localparam  mask$21 = 24'h2929f4;
+    localparam  mask$22 = 24'h5ffc42;
+    localparam  mask$23 = 24'hb0db66;
+    localparam  mask$24 = 24'h880008;
+    localparam  mask$25 = 24'he2c0c8;
+    localparam  mask$26 = 24'hd82058;
+    localparam  mask$27 = 24'h6a7c2c;
+    localparam  mask$28 = 24'h2c0ab9;
+    localparam  mask$29 = 24'h5253e8;
+    localparam  mask$30 = 24'hbff884;
+    localparam  mask$31 = 24'h61b6cc;
+    localparam  mask$32 = 24'h100010;
+    localparam  mask$33 = 24'hc58191;
+    localparam  mask$34 = 24'hb040b1;
+    localparam  mask$35 = 24'hd4f859;
+    localparam  mask$36 = 24'h581572;
+    localparam  mask$37 = 24'ha4a7d0;
+    localparam  mask$38 = 24'h7ff108;
+    localparam  mask$39 = 24'hc36d99;
+    localparam  mask$40 = 24'h310020;
+    localparam  mask$41 = 24'h975b3b;
+    localparam  mask$42 = 24'hfb8568;
+    localparam  mask$43 = 24'h84bf36;
+    localparam  mask$44 = 24'hb5abb2;
+    localparam  mask$45 = 24'hc305dd;
+    localparam  mask$46 = 24'h681d01;
+    localparam  mask$47 = 24'h2aedeb;
+    localparam  mask$48 = 24'h620040;
+    localparam  mask$49 = 24'h2eb676;
+    localparam  mask$50 = 24'hf70ad1;
+    localparam  mask$51 = 24'h97e6d;
+    localparam  mask$52 = 24'h6b5765;
+    localparam  mask$53 = 24'h860bbb;
+    localparam  mask$54 = 24'hd03a03;
+    localparam  mask$55 = 24'h55dbd6;
+    localparam  mask$56 = 24'hc40080;
+    localparam  mask$57 = 24'h5d6cec;
+    localparam  mask$58 = 24'hee15a2;
+    localparam  mask$59 = 24'h12fcdb;
+    localparam  mask$60 = 24'hd6aeca;
+    localparam  mask$61 = 24'hc1776;
+    localparam  mask$62 = 24'ha07407;
+    localparam  mask$63 = 24'habb7ad;
+    localparam  mask$64 = 24'h880100;
+    localparam  mask$65 = 24'hbad9d9;
+    localparam  mask$66 = 24'hdc2b44;
+    localparam  mask$67 = 24'h25f9b7;
+    localparam  mask$68 = 24'had5d94;
+    localparam  mask$69 = 24'h182eed;
+    localparam  mask$70 = 24'h40e80e;
+    localparam  mask$71 = 24'h576f5b;
+    localparam  mask$72 = 24'h100200;
+    localparam  mask$73 = 24'h75b3b3;
+    localparam  mask$74 = 24'hb85689;
+    localparam  mask$75 = 24'h4bf36f;
+    localparam  mask$76 = 24'h5abb28;
+    localparam  mask$77 = 24'h305ddb;
+    localparam  mask$78 = 24'h81d01c;
+    localparam  mask$79 = 24'haedeb6;
+    localparam  mask$80 = 24'h200400;
+    localparam  mask$81 = 24'heb6766;
+    localparam  mask$82 = 24'h70ad12;
+    localparam  mask$83 = 24'h97e6df;
+    localparam  mask$84 = 24'hb57650;
+    localparam  mask$85 = 24'h60bbb6;
+    localparam  mask$86 = 24'h3a038;
+    localparam  mask$87 = 24'h5dbd6d;
+    localparam  mask$88 = 24'h400800;
+    localparam  mask$89 = 24'hd6cecc;
+    localparam  mask$90 = 24'he15a25;
+    localparam  mask$91 = 24'h2fcdbe;
+    localparam  mask$92 = 24'h6aeca1;
+    localparam  mask$93 = 24'hc1776d;
+    localparam  mask$94 = 24'h74070;
+    localparam  mask$95 = 24'hbb7ada;
+    localparam  mask$96 = 24'h911000;
+    localparam  mask$97 = 24'hb1c581;
+    localparam  mask$98 = 24'h59b040;
+    localparam  mask$99 = 24'h72d4f8;
+    localparam  mask$100 = 24'hd05815;
+    localparam  mask$101 = 24'h8a4a7;
+    localparam  mask$102 = 24'h997ff1;
+    localparam  mask$103 = 24'hdac36d;
+    localparam  mask$104 = 24'h222000;
+    localparam  mask$105 = 24'h638b03;
+    localparam  mask$106 = 24'hb36081;
+    localparam  mask$107 = 24'he5a9f0;
+    localparam  mask$108 = 24'ha0b02a;
+    localparam  mask$109 = 24'h11494f;
+    localparam  mask$110 = 24'h32ffe2;
+    localparam  mask$111 = 24'hb586db;
+    localparam  mask$112 = 24'h444000;
+    localparam  mask$113 = 24'hc71606;
+    localparam  mask$114 = 24'h66c102;
+    localparam  mask$115 = 24'hcb53e1;
+    localparam  mask$116 = 24'h416055;
+    localparam  mask$117 = 24'h22929f;
+    localparam  mask$118 = 24'h65ffc4;
+    localparam  mask$119 = 24'h6b0db6;
+    localparam  mask$120 = 24'h888000;
+    localparam  mask$121 = 24'h8e2c0c;
+    localparam  mask$122 = 24'hcd8205;
+    localparam  mask$123 = 24'h96a7c2;
+    localparam  mask$124 = 24'h82c0ab;
+    localparam  mask$125 = 24'h45253e;
+    localparam  mask$126 = 24'hcbff88;
+    localparam  mask$127 = 24'hd61b6c;
+    localparam  crc_const = 16'h604b;
+    localparam  zero = 16'h0;
+    
+    // Stub signals
+    reg  r1$0$clk;
+    reg  r1$0$rst;
+    reg  [31:0] r1$0$d;
+    wire  [31:0] r1$0$q;
     
     // Local signals
-    reg  [43:0] d0;
-    reg  [43:0] d1;
-    reg  [43:0] d2;
-    reg  [43:0] d3;
-    reg  [15:0] c0;
-    reg  [15:0] c1;
-    reg  [15:0] c2;
-    reg  [15:0] c3;
+    reg  ok_d;
+    reg  [15:0] h$0;
+    reg  [15:0] h$1;
+    reg  [15:0] h$2;
+    reg  [15:0] h$3;
+    reg  [15:0] h$4;
+    reg  [15:0] h$5;
+    reg  [15:0] h$6;
+    reg  [15:0] h$7;
     reg  parity;
+    reg  [31:0] x1;
+    reg  [31:0] x1_q;
+    reg  [15:0] x2;
+    reg  [15:0] x2_q;
+    
+    // Sub module instances
+    tcp_validator$lanes$3$crc16$0$r1$0 r1$0(
+        .clk(r1$0$clk),
+        .rst(r1$0$rst),
+        .d(r1$0$d),
+        .q(r1$0$q)
+    );
     
     // Update code
     always @(*) begin
-        d0 = data[(32'h84)+:(44)];
-        d1 = data[(32'h58)+:(44)];
-        d2 = data[(32'h2c)+:(44)];
-        d3 = data[(32'h0)+:(44)];
-        c0 = crc_zero;
-        c1 = crc_zero;
-        c2 = crc_zero;
-        c3 = crc_zero;
-        parity = ^(d0 & mask_0$0);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$0);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$0);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$0);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$1);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$1);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$1);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$1);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$2);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$2);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$2);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$2);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$3);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$3);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$3);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$3);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$4);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$4);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$4);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$4);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$5);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$5);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$5);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$5);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$6);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$6);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$6);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$6);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$7);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$7);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$7);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$7);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$8);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$8);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$8);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$8);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$9);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$9);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$9);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$9);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$10);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$10);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$10);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$10);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$11);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$11);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$11);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$11);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$12);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$12);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$12);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$12);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$13);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$13);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$13);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$13);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$14);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$14);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$14);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$14);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d0 & mask_0$15);
-        c0 = (c0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d1 & mask_1$15);
-        c1 = (c1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d2 & mask_2$15);
-        c2 = (c2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        parity = ^(d3 & mask_3$15);
-        c3 = (c3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
-        partials[(64'h0)+:(16)] = c0;
-        partials[(64'h10)+:(16)] = c1;
-        partials[(64'h20)+:(16)] = c2;
-        partials[(64'h30)+:(16)] = c3;
-        sum = crc_zero ^ partials_in[(64'h0)+:(16)] ^ partials_in[(64'h10)+:(16)] ^ partials_in[(64'h20)+:(16)] ^ partials_in[(64'h30)+:(16)];
+        h$0 = zero;
+        h$1 = zero;
+        h$2 = zero;
+        h$3 = zero;
+        h$4 = zero;
+        h$5 = zero;
+        h$6 = zero;
+        h$7 = zero;
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$0);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$1);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$2);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$3);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$4);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$5);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$6);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$7);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$8);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$9);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$10);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$11);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$12);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$13);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$14);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$15);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$16);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$17);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$18);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$19);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$20);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$21);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$22);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$23);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$24);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$25);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$26);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$27);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$28);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$29);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$30);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$31);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$32);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$33);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$34);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$35);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$36);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$37);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$38);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$39);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$40);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$41);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$42);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$43);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$44);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$45);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$46);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$47);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$48);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$49);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$50);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$51);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$52);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$53);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$54);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$55);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$56);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$57);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$58);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$59);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$60);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$61);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$62);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$63);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$64);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$65);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$66);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$67);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$68);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$69);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$70);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$71);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$72);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$73);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$74);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$75);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$76);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$77);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$78);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$79);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$80);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$81);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$82);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$83);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$84);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$85);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$86);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$87);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$88);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$89);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$90);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$91);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$92);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$93);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$94);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$95);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$96);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$97);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$98);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$99);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$100);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$101);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$102);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$103);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$104);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$105);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$106);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$107);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$108);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$109);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$110);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$111);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$112);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$113);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$114);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$115);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$116);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$117);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$118);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$119);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 0)+:(24)] & mask$120);
+        h$0 = (h$0 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 1)+:(24)] & mask$121);
+        h$1 = (h$1 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 2)+:(24)] & mask$122);
+        h$2 = (h$2 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 3)+:(24)] & mask$123);
+        h$3 = (h$3 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 4)+:(24)] & mask$124);
+        h$4 = (h$4 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 5)+:(24)] & mask$125);
+        h$5 = (h$5 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 6)+:(24)] & mask$126);
+        h$6 = (h$6 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        parity = ^(data[(32'h18 * 7)+:(24)] & mask$127);
+        h$7 = (h$7 >> 32'h1) | (((parity) & 16'hffff) << 32'hf);
+        x1[(64'h0)+:(16)] = h$0 ^ h$1 ^ h$2 ^ h$3;
+        x1[(64'h10)+:(16)] = h$4 ^ h$5 ^ h$6 ^ h$7;
+        r1$0$clk = clk;
+        r1$0$rst = rst;
+        r1$0$d = x1;
+        x1_q = r1$0$q;
+        x2 = crc_const ^ x1_q[(64'h0)+:(16)] ^ x1_q[(64'h10)+:(16)];
+        x2_q = x2;
+        ok_d = &x2_q;
+        ok = ok_d;
     end
     
 endmodule // tcp_validator$lanes$3$crc16$0
+
+
+module tcp_validator$lanes$3$crc16$0$r1$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    
+    // Constant declarations
+    localparam  zero = 32'h0;
+    
+    // Stub signals
+    reg  [31:0] regs$0$d;
+    wire  [31:0] regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$3$crc16$0$r1$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$3$crc16$0$r1$0
+
+
+module tcp_validator$lanes$3$crc16$0$r1$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$3$crc16$0$r1$0$regs$0
 
 
 module tcp_validator$lanes$3$decide(magic_ok,version_ok,checksum_ok,deny_hit,approval_hit,risk,decision,reason,risk_out);
@@ -3160,15 +4973,15 @@ module tcp_validator$lanes$3$out(clk,rst,d,q);
     // Module arguments
     input wire  clk;
     input wire  rst;
-    input wire  [11:0] d;
-    output reg  [11:0] q;
+    input wire  [13:0] d;
+    output reg  [13:0] q;
     
     // Constant declarations
-    localparam  zero = 12'h0;
+    localparam  zero = 14'b0;
     
     // Stub signals
-    reg  [11:0] regs$0$d;
-    wire  [11:0] regs$0$q;
+    reg  [13:0] regs$0$d;
+    wire  [13:0] regs$0$q;
     reg  regs$0$clock;
     
     // Sub module instances
@@ -3194,13 +5007,13 @@ endmodule // tcp_validator$lanes$3$out
 module tcp_validator$lanes$3$out$regs$0(d,q,clock);
     
     // Module arguments
-    input wire  [11:0] d;
-    output reg  [11:0] q;
+    input wire  [13:0] d;
+    output reg  [13:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 12'h0;
+       q = 14'h0;
     end
     
     always @(posedge clock) begin

@@ -42,8 +42,8 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
     wire  [1:0] lanes$0$decision;
     wire  [3:0] lanes$0$reason;
     wire  [4:0] lanes$0$risk;
-    wire  lanes$0$pre_valid;
-    wire  lanes$0$pre_reject;
+    wire  lanes$0$cnt_valid;
+    wire  lanes$0$cnt_reject;
     reg  lanes$1$clk;
     reg  lanes$1$rst;
     reg  lanes$1$valid;
@@ -54,8 +54,8 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
     wire  [1:0] lanes$1$decision;
     wire  [3:0] lanes$1$reason;
     wire  [4:0] lanes$1$risk;
-    wire  lanes$1$pre_valid;
-    wire  lanes$1$pre_reject;
+    wire  lanes$1$cnt_valid;
+    wire  lanes$1$cnt_reject;
     reg  lanes$2$clk;
     reg  lanes$2$rst;
     reg  lanes$2$valid;
@@ -66,8 +66,8 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
     wire  [1:0] lanes$2$decision;
     wire  [3:0] lanes$2$reason;
     wire  [4:0] lanes$2$risk;
-    wire  lanes$2$pre_valid;
-    wire  lanes$2$pre_reject;
+    wire  lanes$2$cnt_valid;
+    wire  lanes$2$cnt_reject;
     reg  lanes$3$clk;
     reg  lanes$3$rst;
     reg  lanes$3$valid;
@@ -78,8 +78,8 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
     wire  [1:0] lanes$3$decision;
     wire  [3:0] lanes$3$reason;
     wire  [4:0] lanes$3$risk;
-    wire  lanes$3$pre_valid;
-    wire  lanes$3$pre_reject;
+    wire  lanes$3$cnt_valid;
+    wire  lanes$3$cnt_reject;
     reg  batch$clk;
     reg  batch$rst;
     reg  batch$d;
@@ -119,8 +119,8 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
         .decision(lanes$0$decision),
         .reason(lanes$0$reason),
         .risk(lanes$0$risk),
-        .pre_valid(lanes$0$pre_valid),
-        .pre_reject(lanes$0$pre_reject)
+        .cnt_valid(lanes$0$cnt_valid),
+        .cnt_reject(lanes$0$cnt_reject)
     );
     tcp_validator$lanes$1 lanes$1(
         .clk(lanes$1$clk),
@@ -133,8 +133,8 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
         .decision(lanes$1$decision),
         .reason(lanes$1$reason),
         .risk(lanes$1$risk),
-        .pre_valid(lanes$1$pre_valid),
-        .pre_reject(lanes$1$pre_reject)
+        .cnt_valid(lanes$1$cnt_valid),
+        .cnt_reject(lanes$1$cnt_reject)
     );
     tcp_validator$lanes$2 lanes$2(
         .clk(lanes$2$clk),
@@ -147,8 +147,8 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
         .decision(lanes$2$decision),
         .reason(lanes$2$reason),
         .risk(lanes$2$risk),
-        .pre_valid(lanes$2$pre_valid),
-        .pre_reject(lanes$2$pre_reject)
+        .cnt_valid(lanes$2$cnt_valid),
+        .cnt_reject(lanes$2$cnt_reject)
     );
     tcp_validator$lanes$3 lanes$3(
         .clk(lanes$3$clk),
@@ -161,8 +161,8 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
         .decision(lanes$3$decision),
         .reason(lanes$3$reason),
         .risk(lanes$3$risk),
-        .pre_valid(lanes$3$pre_valid),
-        .pre_reject(lanes$3$pre_reject)
+        .cnt_valid(lanes$3$cnt_valid),
+        .cnt_reject(lanes$3$cnt_reject)
     );
     tcp_validator$batch batch(
         .clk(batch$clk),
@@ -210,9 +210,9 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
         acc_reason = (acc_reason >> 32'h4) | (((lane_reason) & 16'hffff) << top_reason);
         lane_risk = lanes$0$risk;
         acc_risk = (acc_risk >> 32'h5) | (((lane_risk) & 20'hfffff) << top_risk);
-        lane_pre_valid = lanes$0$pre_valid;
+        lane_pre_valid = lanes$0$cnt_valid;
         acc_pre_valid = (acc_pre_valid >> 32'h1) | (((lane_pre_valid) & 4'hf) << top_lane);
-        lane_pre_reject = lanes$0$pre_reject;
+        lane_pre_reject = lanes$0$cnt_reject;
         acc_pre_reject = (acc_pre_reject >> 32'h1) | (((lane_pre_reject) & 4'hf) << top_lane);
         lanes$1$clk = clk;
         lanes$1$rst = rst;
@@ -229,9 +229,9 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
         acc_reason = (acc_reason >> 32'h4) | (((lane_reason) & 16'hffff) << top_reason);
         lane_risk = lanes$1$risk;
         acc_risk = (acc_risk >> 32'h5) | (((lane_risk) & 20'hfffff) << top_risk);
-        lane_pre_valid = lanes$1$pre_valid;
+        lane_pre_valid = lanes$1$cnt_valid;
         acc_pre_valid = (acc_pre_valid >> 32'h1) | (((lane_pre_valid) & 4'hf) << top_lane);
-        lane_pre_reject = lanes$1$pre_reject;
+        lane_pre_reject = lanes$1$cnt_reject;
         acc_pre_reject = (acc_pre_reject >> 32'h1) | (((lane_pre_reject) & 4'hf) << top_lane);
         lanes$2$clk = clk;
         lanes$2$rst = rst;
@@ -248,9 +248,9 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
         acc_reason = (acc_reason >> 32'h4) | (((lane_reason) & 16'hffff) << top_reason);
         lane_risk = lanes$2$risk;
         acc_risk = (acc_risk >> 32'h5) | (((lane_risk) & 20'hfffff) << top_risk);
-        lane_pre_valid = lanes$2$pre_valid;
+        lane_pre_valid = lanes$2$cnt_valid;
         acc_pre_valid = (acc_pre_valid >> 32'h1) | (((lane_pre_valid) & 4'hf) << top_lane);
-        lane_pre_reject = lanes$2$pre_reject;
+        lane_pre_reject = lanes$2$cnt_reject;
         acc_pre_reject = (acc_pre_reject >> 32'h1) | (((lane_pre_reject) & 4'hf) << top_lane);
         lanes$3$clk = clk;
         lanes$3$rst = rst;
@@ -267,9 +267,9 @@ module tcp_validator(clk,rst,in_valid,in_lanes,in_data,deny_mask,approval_mask,o
         acc_reason = (acc_reason >> 32'h4) | (((lane_reason) & 16'hffff) << top_reason);
         lane_risk = lanes$3$risk;
         acc_risk = (acc_risk >> 32'h5) | (((lane_risk) & 20'hfffff) << top_risk);
-        lane_pre_valid = lanes$3$pre_valid;
+        lane_pre_valid = lanes$3$cnt_valid;
         acc_pre_valid = (acc_pre_valid >> 32'h1) | (((lane_pre_valid) & 4'hf) << top_lane);
-        lane_pre_reject = lanes$3$pre_reject;
+        lane_pre_reject = lanes$3$cnt_reject;
         acc_pre_reject = (acc_pre_reject >> 32'h1) | (((lane_pre_reject) & 4'hf) << top_lane);
         out_lanes = acc_lanes;
         out_decision = acc_decision;
@@ -384,50 +384,34 @@ module tcp_validator$counters(clk,rst,lane_valid,lane_reject,cycles,processed,re
     output reg  [63:0] rejected;
     
     // Constant declarations
-    localparam  count_zero = 5'b0;
     localparam  count_one = 5'b1;
-    localparam  lane0 = 4'h1;
     
     // Stub signals
-    reg  pending_valid$clk;
-    reg  pending_valid$rst;
-    reg  [4:0] pending_valid$d;
-    wire  [4:0] pending_valid$q;
-    reg  pending_reject$clk;
-    reg  pending_reject$rst;
-    reg  [4:0] pending_reject$d;
-    wire  [4:0] pending_reject$q;
+    reg  [3:0] n_valid$bits;
+    wire  [4:0] n_valid$count;
+    reg  [3:0] n_reject$bits;
+    wire  [4:0] n_reject$count;
     reg  cnt_cycles$clk;
     reg  cnt_cycles$rst;
     reg  [4:0] cnt_cycles$inc;
     wire  [63:0] cnt_cycles$value;
-    reg  flat_processed$0$clk;
-    reg  flat_processed$0$rst;
-    reg  [4:0] flat_processed$0$inc;
-    wire  [63:0] flat_processed$0$value;
-    reg  flat_rejected$0$clk;
-    reg  flat_rejected$0$rst;
-    reg  [4:0] flat_rejected$0$inc;
-    wire  [63:0] flat_rejected$0$value;
-    
-    // Local signals
-    reg  [4:0] n_valid;
-    reg  [4:0] n_reject;
-    reg  [3:0] rest_valid;
-    reg  [3:0] rest_reject;
+    reg  cnt_processed$clk;
+    reg  cnt_processed$rst;
+    reg  [4:0] cnt_processed$inc;
+    wire  [63:0] cnt_processed$value;
+    reg  cnt_rejected$clk;
+    reg  cnt_rejected$rst;
+    reg  [4:0] cnt_rejected$inc;
+    wire  [63:0] cnt_rejected$value;
     
     // Sub module instances
-    tcp_validator$counters$pending_valid pending_valid(
-        .clk(pending_valid$clk),
-        .rst(pending_valid$rst),
-        .d(pending_valid$d),
-        .q(pending_valid$q)
+    tcp_validator$counters$n_valid n_valid(
+        .bits(n_valid$bits),
+        .count(n_valid$count)
     );
-    tcp_validator$counters$pending_reject pending_reject(
-        .clk(pending_reject$clk),
-        .rst(pending_reject$rst),
-        .d(pending_reject$d),
-        .q(pending_reject$q)
+    tcp_validator$counters$n_reject n_reject(
+        .bits(n_reject$bits),
+        .count(n_reject$count)
     );
     tcp_validator$counters$cnt_cycles cnt_cycles(
         .clk(cnt_cycles$clk),
@@ -435,75 +419,35 @@ module tcp_validator$counters(clk,rst,lane_valid,lane_reject,cycles,processed,re
         .inc(cnt_cycles$inc),
         .value(cnt_cycles$value)
     );
-    tcp_validator$counters$flat_processed$0 flat_processed$0(
-        .clk(flat_processed$0$clk),
-        .rst(flat_processed$0$rst),
-        .inc(flat_processed$0$inc),
-        .value(flat_processed$0$value)
+    tcp_validator$counters$cnt_processed cnt_processed(
+        .clk(cnt_processed$clk),
+        .rst(cnt_processed$rst),
+        .inc(cnt_processed$inc),
+        .value(cnt_processed$value)
     );
-    tcp_validator$counters$flat_rejected$0 flat_rejected$0(
-        .clk(flat_rejected$0$clk),
-        .rst(flat_rejected$0$rst),
-        .inc(flat_rejected$0$inc),
-        .value(flat_rejected$0$value)
+    tcp_validator$counters$cnt_rejected cnt_rejected(
+        .clk(cnt_rejected$clk),
+        .rst(cnt_rejected$rst),
+        .inc(cnt_rejected$inc),
+        .value(cnt_rejected$value)
     );
     
     // Update code
     always @(*) begin
-        n_valid = count_zero;
-        n_reject = count_zero;
-        rest_valid = lane_valid;
-        rest_reject = lane_reject;
-        if (|(rest_valid & lane0)) begin
-            n_valid = n_valid + count_one;
-        end
-        if (|(rest_reject & lane0)) begin
-            n_reject = n_reject + count_one;
-        end
-        rest_valid = rest_valid >> 32'h1;
-        rest_reject = rest_reject >> 32'h1;
-        if (|(rest_valid & lane0)) begin
-            n_valid = n_valid + count_one;
-        end
-        if (|(rest_reject & lane0)) begin
-            n_reject = n_reject + count_one;
-        end
-        rest_valid = rest_valid >> 32'h1;
-        rest_reject = rest_reject >> 32'h1;
-        if (|(rest_valid & lane0)) begin
-            n_valid = n_valid + count_one;
-        end
-        if (|(rest_reject & lane0)) begin
-            n_reject = n_reject + count_one;
-        end
-        rest_valid = rest_valid >> 32'h1;
-        rest_reject = rest_reject >> 32'h1;
-        if (|(rest_valid & lane0)) begin
-            n_valid = n_valid + count_one;
-        end
-        if (|(rest_reject & lane0)) begin
-            n_reject = n_reject + count_one;
-        end
-        rest_valid = rest_valid >> 32'h1;
-        rest_reject = rest_reject >> 32'h1;
-        pending_valid$clk = clk;
-        pending_valid$rst = rst;
-        pending_valid$d = n_valid;
-        pending_reject$clk = clk;
-        pending_reject$rst = rst;
-        pending_reject$d = n_reject;
+        n_valid$bits = lane_valid;
+        n_reject$bits = lane_reject;
         cnt_cycles$clk = clk;
         cnt_cycles$rst = rst;
         cnt_cycles$inc = count_one;
         cycles = cnt_cycles$value;
-        flat_processed$0$clk = clk;
-        flat_processed$0$rst = rst;
-        flat_processed$0$inc = pending_valid$q;
-        processed = flat_processed$0$value;
-        flat_rejected$0$clk = clk;
-        flat_rejected$0$rst = rst;
-        flat_rejected$0$inc = pending_reject$q;
-        rejected = flat_rejected$0$value;
+        cnt_processed$clk = clk;
+        cnt_processed$rst = rst;
+        cnt_processed$inc = n_valid$count;
+        processed = cnt_processed$value;
+        cnt_rejected$clk = clk;
+        cnt_rejected$rst = rst;
+        cnt_rejected$inc = n_reject$count;
+        rejected = cnt_rejected$value;
     end
     
 endmodule // tcp_validator$counters
@@ -518,75 +462,170 @@ module tcp_validator$counters$cnt_cycles(clk,rst,inc,value);
     output reg  [63:0] value;
     
     // Constant declarations
-    localparam  early_reset = 32'h1;
+    localparam  one14 = 14'b1;
+    localparam  reset0 = 8'h0;
+    localparam  reset1 = 14'b0;
+    localparam  reset2 = 14'b0;
+    localparam  reset3 = 14'b0;
+    localparam  reset4 = 14'b0;
+    localparam  reset_f2 = 1'b0;
+    localparam  reset_f3 = 1'b0;
+    localparam  reset_f4 = 1'b0;
+    localparam  reset_early$0 = 8'h1;
+    localparam  reset_carry$0 = 1'b0;
     
     // Stub signals
-    reg  [31:0] early$d;
-    wire  [31:0] early$q;
-    reg  early$clock;
-    reg  carry$d;
-    wire  carry$q;
-    reg  carry$clock;
-    reg  [31:0] lo$d;
-    wire  [31:0] lo$q;
-    reg  lo$clock;
-    reg  [31:0] hi$d;
-    wire  [31:0] hi$q;
-    reg  hi$clock;
+    reg  [7:0] s0$d;
+    wire  [7:0] s0$q;
+    reg  s0$clock;
+    reg  [13:0] s1$d;
+    wire  [13:0] s1$q;
+    reg  s1$clock;
+    reg  [13:0] s2$d;
+    wire  [13:0] s2$q;
+    reg  s2$clock;
+    reg  [13:0] s3$d;
+    wire  [13:0] s3$q;
+    reg  s3$clock;
+    reg  [13:0] s4$d;
+    wire  [13:0] s4$q;
+    reg  s4$clock;
+    reg  f2$d;
+    wire  f2$q;
+    reg  f2$clock;
+    reg  f3$d;
+    wire  f3$q;
+    reg  f3$clock;
+    reg  f4$d;
+    wire  f4$q;
+    reg  f4$clock;
+    reg  [7:0] early$0$d;
+    wire  [7:0] early$0$q;
+    reg  early$0$clock;
+    reg  carry_q$0$d;
+    wire  carry_q$0$q;
+    reg  carry_q$0$clock;
     
     // Local signals
-    reg  [32:0] sum;
+    reg  [7:0] e0;
+    reg  [8:0] sum0;
+    reg  carry0;
     
     // Sub module instances
-    tcp_validator$counters$cnt_cycles$early early(
-        .d(early$d),
-        .q(early$q),
-        .clock(early$clock)
+    tcp_validator$counters$cnt_cycles$s0 s0(
+        .d(s0$d),
+        .q(s0$q),
+        .clock(s0$clock)
     );
-    tcp_validator$counters$cnt_cycles$carry carry(
-        .d(carry$d),
-        .q(carry$q),
-        .clock(carry$clock)
+    tcp_validator$counters$cnt_cycles$s1 s1(
+        .d(s1$d),
+        .q(s1$q),
+        .clock(s1$clock)
     );
-    tcp_validator$counters$cnt_cycles$lo lo(
-        .d(lo$d),
-        .q(lo$q),
-        .clock(lo$clock)
+    tcp_validator$counters$cnt_cycles$s2 s2(
+        .d(s2$d),
+        .q(s2$q),
+        .clock(s2$clock)
     );
-    tcp_validator$counters$cnt_cycles$hi hi(
-        .d(hi$d),
-        .q(hi$q),
-        .clock(hi$clock)
+    tcp_validator$counters$cnt_cycles$s3 s3(
+        .d(s3$d),
+        .q(s3$q),
+        .clock(s3$clock)
+    );
+    tcp_validator$counters$cnt_cycles$s4 s4(
+        .d(s4$d),
+        .q(s4$q),
+        .clock(s4$clock)
+    );
+    tcp_validator$counters$cnt_cycles$f2 f2(
+        .d(f2$d),
+        .q(f2$q),
+        .clock(f2$clock)
+    );
+    tcp_validator$counters$cnt_cycles$f3 f3(
+        .d(f3$d),
+        .q(f3$q),
+        .clock(f3$clock)
+    );
+    tcp_validator$counters$cnt_cycles$f4 f4(
+        .d(f4$d),
+        .q(f4$q),
+        .clock(f4$clock)
+    );
+    tcp_validator$counters$cnt_cycles$early$0 early$0(
+        .d(early$0$d),
+        .q(early$0$q),
+        .clock(early$0$clock)
+    );
+    tcp_validator$counters$cnt_cycles$carry_q$0 carry_q$0(
+        .d(carry_q$0$d),
+        .q(carry_q$0$q),
+        .clock(carry_q$0$clock)
     );
     
     // Update code
     always @(*) begin
-        early$clock = clk;
-        carry$clock = clk;
-        lo$clock = clk;
-        hi$clock = clk;
-        early$d = early$q;
-        carry$d = carry$q;
-        lo$d = lo$q;
-        hi$d = hi$q;
-        sum = ((early$q) & 33'h1ffffffff) + ((inc) & 33'h1ffffffff);
-        early$d = sum[(32'h0)+:(32)];
-        carry$d = sum[(32'h20)+:(1)];
-        lo$d = early$q;
-        hi$d = hi$q + ((carry$q) & 32'hffffffff);
+        s0$clock = clk;
+        s1$clock = clk;
+        s2$clock = clk;
+        s3$clock = clk;
+        s4$clock = clk;
+        f2$clock = clk;
+        f3$clock = clk;
+        f4$clock = clk;
+        s0$d = s0$q;
+        s1$d = s1$q;
+        s2$d = s2$q;
+        s3$d = s3$q;
+        s4$d = s4$q;
+        f2$d = f2$q;
+        f3$d = f3$q;
+        f4$d = f4$q;
+        e0 = s0$q;
+        e0 = early$0$q;
+        sum0 = ((e0) & 9'h1ff) + ((inc) & 9'h1ff);
+        early$0$clock = clk;
+        carry_q$0$clock = clk;
+        early$0$d = sum0[(32'h0)+:(8)];
+        carry_q$0$d = sum0[32'h8];
+        s0$d = e0;
+        carry0 = carry_q$0$q;
         if (rst) begin
-            early$d = early_reset;
-            carry$d = 64'h0;
-            lo$d = 64'h0;
-            hi$d = 64'h0;
+            early$0$d = reset_early$0;
+            carry_q$0$d = reset_carry$0;
         end
-        value = (((hi$q) & 64'hffffffffffffffff) << 32'h20) | ((lo$q) & 64'hffffffffffffffff);
+        f2$d = &s1$q;
+        f3$d = &s1$q & &s2$q;
+        f4$d = &s1$q & &s2$q & &s3$q;
+        if (carry0) begin
+            s1$d = s1$q + one14;
+        end
+        if (carry0 & f2$q) begin
+            s2$d = s2$q + one14;
+        end
+        if (carry0 & f3$q) begin
+            s3$d = s3$q + one14;
+        end
+        if (carry0 & f4$q) begin
+            s4$d = s4$q + one14;
+        end
+        if (rst) begin
+            s0$d = reset0;
+            s1$d = reset1;
+            s2$d = reset2;
+            s3$d = reset3;
+            s4$d = reset4;
+            f2$d = reset_f2;
+            f3$d = reset_f3;
+            f4$d = reset_f4;
+        end
+        value = (((s4$q) & 64'hffffffffffffffff) << 32'h32) | (((s3$q) & 64'hffffffffffffffff) << 32'h24) | (((s2$q) & 64'hffffffffffffffff) << 32'h16) | (((s1$q) & 64'hffffffffffffffff) << 32'h8) | ((s0$q) & 64'hffffffffffffffff);
     end
     
 endmodule // tcp_validator$counters$cnt_cycles
 
 
-module tcp_validator$counters$cnt_cycles$carry(d,q,clock);
+module tcp_validator$counters$cnt_cycles$carry_q$0(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -602,67 +641,181 @@ module tcp_validator$counters$cnt_cycles$carry(d,q,clock);
        q <= d;
     end
           
-endmodule // tcp_validator$counters$cnt_cycles$carry
+endmodule // tcp_validator$counters$cnt_cycles$carry_q$0
 
 
-module tcp_validator$counters$cnt_cycles$early(d,q,clock);
+module tcp_validator$counters$cnt_cycles$early$0(d,q,clock);
     
     // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
+    input wire  [7:0] d;
+    output reg  [7:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 32'h0;
+       q = 8'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // tcp_validator$counters$cnt_cycles$early
+endmodule // tcp_validator$counters$cnt_cycles$early$0
 
 
-module tcp_validator$counters$cnt_cycles$hi(d,q,clock);
+module tcp_validator$counters$cnt_cycles$f2(d,q,clock);
     
     // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
+    input wire  d;
+    output reg  q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 32'h0;
+       q = 1'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // tcp_validator$counters$cnt_cycles$hi
+endmodule // tcp_validator$counters$cnt_cycles$f2
 
 
-module tcp_validator$counters$cnt_cycles$lo(d,q,clock);
+module tcp_validator$counters$cnt_cycles$f3(d,q,clock);
     
     // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
+    input wire  d;
+    output reg  q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 32'h0;
+       q = 1'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // tcp_validator$counters$cnt_cycles$lo
+endmodule // tcp_validator$counters$cnt_cycles$f3
 
 
-module tcp_validator$counters$flat_processed$0(clk,rst,inc,value);
+module tcp_validator$counters$cnt_cycles$f4(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_cycles$f4
+
+
+module tcp_validator$counters$cnt_cycles$s0(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_cycles$s0
+
+
+module tcp_validator$counters$cnt_cycles$s1(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_cycles$s1
+
+
+module tcp_validator$counters$cnt_cycles$s2(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_cycles$s2
+
+
+module tcp_validator$counters$cnt_cycles$s3(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_cycles$s3
+
+
+module tcp_validator$counters$cnt_cycles$s4(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_cycles$s4
+
+
+module tcp_validator$counters$cnt_processed(clk,rst,inc,value);
     
     // Module arguments
     input wire  clk;
@@ -670,52 +823,296 @@ module tcp_validator$counters$flat_processed$0(clk,rst,inc,value);
     input wire  [4:0] inc;
     output reg  [63:0] value;
     
+    // Constant declarations
+    localparam  one14 = 14'b1;
+    localparam  reset0 = 8'h0;
+    localparam  reset1 = 14'b0;
+    localparam  reset2 = 14'b0;
+    localparam  reset3 = 14'b0;
+    localparam  reset4 = 14'b0;
+    localparam  reset_f2 = 1'b0;
+    localparam  reset_f3 = 1'b0;
+    localparam  reset_f4 = 1'b0;
+    
     // Stub signals
-    reg  [63:0] acc$d;
-    wire  [63:0] acc$q;
-    reg  acc$clock;
+    reg  [7:0] s0$d;
+    wire  [7:0] s0$q;
+    reg  s0$clock;
+    reg  [13:0] s1$d;
+    wire  [13:0] s1$q;
+    reg  s1$clock;
+    reg  [13:0] s2$d;
+    wire  [13:0] s2$q;
+    reg  s2$clock;
+    reg  [13:0] s3$d;
+    wire  [13:0] s3$q;
+    reg  s3$clock;
+    reg  [13:0] s4$d;
+    wire  [13:0] s4$q;
+    reg  s4$clock;
+    reg  f2$d;
+    wire  f2$q;
+    reg  f2$clock;
+    reg  f3$d;
+    wire  f3$q;
+    reg  f3$clock;
+    reg  f4$d;
+    wire  f4$q;
+    reg  f4$clock;
+    
+    // Local signals
+    reg  [7:0] e0;
+    reg  [8:0] sum0;
+    reg  carry0;
     
     // Sub module instances
-    tcp_validator$counters$flat_processed$0$acc acc(
-        .d(acc$d),
-        .q(acc$q),
-        .clock(acc$clock)
+    tcp_validator$counters$cnt_processed$s0 s0(
+        .d(s0$d),
+        .q(s0$q),
+        .clock(s0$clock)
+    );
+    tcp_validator$counters$cnt_processed$s1 s1(
+        .d(s1$d),
+        .q(s1$q),
+        .clock(s1$clock)
+    );
+    tcp_validator$counters$cnt_processed$s2 s2(
+        .d(s2$d),
+        .q(s2$q),
+        .clock(s2$clock)
+    );
+    tcp_validator$counters$cnt_processed$s3 s3(
+        .d(s3$d),
+        .q(s3$q),
+        .clock(s3$clock)
+    );
+    tcp_validator$counters$cnt_processed$s4 s4(
+        .d(s4$d),
+        .q(s4$q),
+        .clock(s4$clock)
+    );
+    tcp_validator$counters$cnt_processed$f2 f2(
+        .d(f2$d),
+        .q(f2$q),
+        .clock(f2$clock)
+    );
+    tcp_validator$counters$cnt_processed$f3 f3(
+        .d(f3$d),
+        .q(f3$q),
+        .clock(f3$clock)
+    );
+    tcp_validator$counters$cnt_processed$f4 f4(
+        .d(f4$d),
+        .q(f4$q),
+        .clock(f4$clock)
     );
     
     // Update code
     always @(*) begin
-        acc$clock = clk;
-        acc$d = acc$q;
-        acc$d = acc$q + ((inc) & 64'hffffffffffffffff);
-        if (rst) begin
-            acc$d = 64'h0;
+        s0$clock = clk;
+        s1$clock = clk;
+        s2$clock = clk;
+        s3$clock = clk;
+        s4$clock = clk;
+        f2$clock = clk;
+        f3$clock = clk;
+        f4$clock = clk;
+        s0$d = s0$q;
+        s1$d = s1$q;
+        s2$d = s2$q;
+        s3$d = s3$q;
+        s4$d = s4$q;
+        f2$d = f2$q;
+        f3$d = f3$q;
+        f4$d = f4$q;
+        e0 = s0$q;
+        sum0 = ((e0) & 9'h1ff) + ((inc) & 9'h1ff);
+        s0$d = sum0[(32'h0)+:(8)];
+        carry0 = sum0[32'h8];
+        f2$d = &s1$q;
+        f3$d = &s1$q & &s2$q;
+        f4$d = &s1$q & &s2$q & &s3$q;
+        if (carry0) begin
+            s1$d = s1$q + one14;
         end
-        value = acc$q;
+        if (carry0 & f2$q) begin
+            s2$d = s2$q + one14;
+        end
+        if (carry0 & f3$q) begin
+            s3$d = s3$q + one14;
+        end
+        if (carry0 & f4$q) begin
+            s4$d = s4$q + one14;
+        end
+        if (rst) begin
+            s0$d = reset0;
+            s1$d = reset1;
+            s2$d = reset2;
+            s3$d = reset3;
+            s4$d = reset4;
+            f2$d = reset_f2;
+            f3$d = reset_f3;
+            f4$d = reset_f4;
+        end
+        value = (((s4$q) & 64'hffffffffffffffff) << 32'h32) | (((s3$q) & 64'hffffffffffffffff) << 32'h24) | (((s2$q) & 64'hffffffffffffffff) << 32'h16) | (((s1$q) & 64'hffffffffffffffff) << 32'h8) | ((s0$q) & 64'hffffffffffffffff);
     end
     
-endmodule // tcp_validator$counters$flat_processed$0
+endmodule // tcp_validator$counters$cnt_processed
 
 
-module tcp_validator$counters$flat_processed$0$acc(d,q,clock);
+module tcp_validator$counters$cnt_processed$f2(d,q,clock);
     
     // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
+    input wire  d;
+    output reg  q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 64'h0;
+       q = 1'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // tcp_validator$counters$flat_processed$0$acc
+endmodule // tcp_validator$counters$cnt_processed$f2
 
 
-module tcp_validator$counters$flat_rejected$0(clk,rst,inc,value);
+module tcp_validator$counters$cnt_processed$f3(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_processed$f3
+
+
+module tcp_validator$counters$cnt_processed$f4(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_processed$f4
+
+
+module tcp_validator$counters$cnt_processed$s0(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_processed$s0
+
+
+module tcp_validator$counters$cnt_processed$s1(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_processed$s1
+
+
+module tcp_validator$counters$cnt_processed$s2(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_processed$s2
+
+
+module tcp_validator$counters$cnt_processed$s3(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_processed$s3
+
+
+module tcp_validator$counters$cnt_processed$s4(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_processed$s4
+
+
+module tcp_validator$counters$cnt_rejected(clk,rst,inc,value);
     
     // Module arguments
     input wire  clk;
@@ -723,162 +1120,386 @@ module tcp_validator$counters$flat_rejected$0(clk,rst,inc,value);
     input wire  [4:0] inc;
     output reg  [63:0] value;
     
+    // Constant declarations
+    localparam  one14 = 14'b1;
+    localparam  reset0 = 8'h0;
+    localparam  reset1 = 14'b0;
+    localparam  reset2 = 14'b0;
+    localparam  reset3 = 14'b0;
+    localparam  reset4 = 14'b0;
+    localparam  reset_f2 = 1'b0;
+    localparam  reset_f3 = 1'b0;
+    localparam  reset_f4 = 1'b0;
+    
     // Stub signals
-    reg  [63:0] acc$d;
-    wire  [63:0] acc$q;
-    reg  acc$clock;
+    reg  [7:0] s0$d;
+    wire  [7:0] s0$q;
+    reg  s0$clock;
+    reg  [13:0] s1$d;
+    wire  [13:0] s1$q;
+    reg  s1$clock;
+    reg  [13:0] s2$d;
+    wire  [13:0] s2$q;
+    reg  s2$clock;
+    reg  [13:0] s3$d;
+    wire  [13:0] s3$q;
+    reg  s3$clock;
+    reg  [13:0] s4$d;
+    wire  [13:0] s4$q;
+    reg  s4$clock;
+    reg  f2$d;
+    wire  f2$q;
+    reg  f2$clock;
+    reg  f3$d;
+    wire  f3$q;
+    reg  f3$clock;
+    reg  f4$d;
+    wire  f4$q;
+    reg  f4$clock;
+    
+    // Local signals
+    reg  [7:0] e0;
+    reg  [8:0] sum0;
+    reg  carry0;
     
     // Sub module instances
-    tcp_validator$counters$flat_rejected$0$acc acc(
-        .d(acc$d),
-        .q(acc$q),
-        .clock(acc$clock)
+    tcp_validator$counters$cnt_rejected$s0 s0(
+        .d(s0$d),
+        .q(s0$q),
+        .clock(s0$clock)
+    );
+    tcp_validator$counters$cnt_rejected$s1 s1(
+        .d(s1$d),
+        .q(s1$q),
+        .clock(s1$clock)
+    );
+    tcp_validator$counters$cnt_rejected$s2 s2(
+        .d(s2$d),
+        .q(s2$q),
+        .clock(s2$clock)
+    );
+    tcp_validator$counters$cnt_rejected$s3 s3(
+        .d(s3$d),
+        .q(s3$q),
+        .clock(s3$clock)
+    );
+    tcp_validator$counters$cnt_rejected$s4 s4(
+        .d(s4$d),
+        .q(s4$q),
+        .clock(s4$clock)
+    );
+    tcp_validator$counters$cnt_rejected$f2 f2(
+        .d(f2$d),
+        .q(f2$q),
+        .clock(f2$clock)
+    );
+    tcp_validator$counters$cnt_rejected$f3 f3(
+        .d(f3$d),
+        .q(f3$q),
+        .clock(f3$clock)
+    );
+    tcp_validator$counters$cnt_rejected$f4 f4(
+        .d(f4$d),
+        .q(f4$q),
+        .clock(f4$clock)
     );
     
     // Update code
     always @(*) begin
-        acc$clock = clk;
-        acc$d = acc$q;
-        acc$d = acc$q + ((inc) & 64'hffffffffffffffff);
-        if (rst) begin
-            acc$d = 64'h0;
+        s0$clock = clk;
+        s1$clock = clk;
+        s2$clock = clk;
+        s3$clock = clk;
+        s4$clock = clk;
+        f2$clock = clk;
+        f3$clock = clk;
+        f4$clock = clk;
+        s0$d = s0$q;
+        s1$d = s1$q;
+        s2$d = s2$q;
+        s3$d = s3$q;
+        s4$d = s4$q;
+        f2$d = f2$q;
+        f3$d = f3$q;
+        f4$d = f4$q;
+        e0 = s0$q;
+        sum0 = ((e0) & 9'h1ff) + ((inc) & 9'h1ff);
+        s0$d = sum0[(32'h0)+:(8)];
+        carry0 = sum0[32'h8];
+        f2$d = &s1$q;
+        f3$d = &s1$q & &s2$q;
+        f4$d = &s1$q & &s2$q & &s3$q;
+        if (carry0) begin
+            s1$d = s1$q + one14;
         end
-        value = acc$q;
+        if (carry0 & f2$q) begin
+            s2$d = s2$q + one14;
+        end
+        if (carry0 & f3$q) begin
+            s3$d = s3$q + one14;
+        end
+        if (carry0 & f4$q) begin
+            s4$d = s4$q + one14;
+        end
+        if (rst) begin
+            s0$d = reset0;
+            s1$d = reset1;
+            s2$d = reset2;
+            s3$d = reset3;
+            s4$d = reset4;
+            f2$d = reset_f2;
+            f3$d = reset_f3;
+            f4$d = reset_f4;
+        end
+        value = (((s4$q) & 64'hffffffffffffffff) << 32'h32) | (((s3$q) & 64'hffffffffffffffff) << 32'h24) | (((s2$q) & 64'hffffffffffffffff) << 32'h16) | (((s1$q) & 64'hffffffffffffffff) << 32'h8) | ((s0$q) & 64'hffffffffffffffff);
     end
     
-endmodule // tcp_validator$counters$flat_rejected$0
+endmodule // tcp_validator$counters$cnt_rejected
 
 
-module tcp_validator$counters$flat_rejected$0$acc(d,q,clock);
+module tcp_validator$counters$cnt_rejected$f2(d,q,clock);
     
     // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
+    input wire  d;
+    output reg  q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 64'h0;
+       q = 1'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // tcp_validator$counters$flat_rejected$0$acc
+endmodule // tcp_validator$counters$cnt_rejected$f2
 
 
-module tcp_validator$counters$pending_reject(clk,rst,d,q);
+module tcp_validator$counters$cnt_rejected$f3(d,q,clock);
     
     // Module arguments
-    input wire  clk;
-    input wire  rst;
-    input wire  [4:0] d;
-    output reg  [4:0] q;
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_rejected$f3
+
+
+module tcp_validator$counters$cnt_rejected$f4(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_rejected$f4
+
+
+module tcp_validator$counters$cnt_rejected$s0(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_rejected$s0
+
+
+module tcp_validator$counters$cnt_rejected$s1(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_rejected$s1
+
+
+module tcp_validator$counters$cnt_rejected$s2(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_rejected$s2
+
+
+module tcp_validator$counters$cnt_rejected$s3(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_rejected$s3
+
+
+module tcp_validator$counters$cnt_rejected$s4(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$counters$cnt_rejected$s4
+
+
+module tcp_validator$counters$n_reject(bits,count);
+    
+    // Module arguments
+    input wire  [3:0] bits;
+    output reg  [4:0] count;
     
     // Constant declarations
-    localparam  zero = 5'b0;
+    localparam  count_zero = 5'b0;
     
-    // Stub signals
-    reg  [4:0] regs$0$d;
-    wire  [4:0] regs$0$q;
-    reg  regs$0$clock;
-    
-    // Sub module instances
-    tcp_validator$counters$pending_reject$regs$0 regs$0(
-        .d(regs$0$d),
-        .q(regs$0$q),
-        .clock(regs$0$clock)
-    );
+    // Local signals
+    reg  [3:0] rest;
+    reg  [3:0] group;
+    reg  b0;
+    reg  b1;
+    reg  b2;
+    reg  b3;
+    reg  s01;
+    reg  s23;
+    reg  c01;
+    reg  c23;
+    reg  t;
+    reg  [4:0] group_count;
     
     // Update code
     always @(*) begin
-        regs$0$clock = clk;
-        regs$0$d = d;
-        if (rst) begin
-            regs$0$d = zero;
-        end
-        q = regs$0$q;
+        count = count_zero;
+        rest = bits;
+        group = ((rest) & 4'hf);
+        rest = rest >> 32'h4;
+        b0 = group[(32'h0)+:(1)];
+        b1 = group[(32'h1)+:(1)];
+        b2 = group[(32'h2)+:(1)];
+        b3 = group[(32'h3)+:(1)];
+        s01 = b0 ^ b1;
+        c01 = b0 & b1;
+        s23 = b2 ^ b3;
+        c23 = b2 & b3;
+        t = s01 & s23;
+        group_count = ((s01 ^ s23) & 5'h1f) | (((c01 ^ c23 ^ t) & 5'h1f) << 32'h1) | ((((c01 & c23) | ((c01 ^ c23) & t)) & 5'h1f) << 32'h2);
+        count = count + group_count;
     end
     
-endmodule // tcp_validator$counters$pending_reject
+endmodule // tcp_validator$counters$n_reject
 
 
-module tcp_validator$counters$pending_reject$regs$0(d,q,clock);
+module tcp_validator$counters$n_valid(bits,count);
     
     // Module arguments
-    input wire  [4:0] d;
-    output reg  [4:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 5'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // tcp_validator$counters$pending_reject$regs$0
-
-
-module tcp_validator$counters$pending_valid(clk,rst,d,q);
-    
-    // Module arguments
-    input wire  clk;
-    input wire  rst;
-    input wire  [4:0] d;
-    output reg  [4:0] q;
+    input wire  [3:0] bits;
+    output reg  [4:0] count;
     
     // Constant declarations
-    localparam  zero = 5'b0;
+    localparam  count_zero = 5'b0;
     
-    // Stub signals
-    reg  [4:0] regs$0$d;
-    wire  [4:0] regs$0$q;
-    reg  regs$0$clock;
-    
-    // Sub module instances
-    tcp_validator$counters$pending_valid$regs$0 regs$0(
-        .d(regs$0$d),
-        .q(regs$0$q),
-        .clock(regs$0$clock)
-    );
+    // Local signals
+    reg  [3:0] rest;
+    reg  [3:0] group;
+    reg  b0;
+    reg  b1;
+    reg  b2;
+    reg  b3;
+    reg  s01;
+    reg  s23;
+    reg  c01;
+    reg  c23;
+    reg  t;
+    reg  [4:0] group_count;
     
     // Update code
     always @(*) begin
-        regs$0$clock = clk;
-        regs$0$d = d;
-        if (rst) begin
-            regs$0$d = zero;
-        end
-        q = regs$0$q;
+        count = count_zero;
+        rest = bits;
+        group = ((rest) & 4'hf);
+        rest = rest >> 32'h4;
+        b0 = group[(32'h0)+:(1)];
+        b1 = group[(32'h1)+:(1)];
+        b2 = group[(32'h2)+:(1)];
+        b3 = group[(32'h3)+:(1)];
+        s01 = b0 ^ b1;
+        c01 = b0 & b1;
+        s23 = b2 ^ b3;
+        c23 = b2 & b3;
+        t = s01 & s23;
+        group_count = ((s01 ^ s23) & 5'h1f) | (((c01 ^ c23 ^ t) & 5'h1f) << 32'h1) | ((((c01 & c23) | ((c01 ^ c23) & t)) & 5'h1f) << 32'h2);
+        count = count + group_count;
     end
     
-endmodule // tcp_validator$counters$pending_valid
+endmodule // tcp_validator$counters$n_valid
 
 
-module tcp_validator$counters$pending_valid$regs$0(d,q,clock);
-    
-    // Module arguments
-    input wire  [4:0] d;
-    output reg  [4:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 5'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // tcp_validator$counters$pending_valid$regs$0
-
-
-module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision,reason,risk,pre_valid,pre_reject);
+module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision,reason,risk,cnt_valid,cnt_reject);
     
     // Module arguments
     input wire  clk;
@@ -891,8 +1512,8 @@ module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision
     output reg  [1:0] decision;
     output reg  [3:0] reason;
     output reg  [4:0] risk;
-    output reg  pre_valid;
-    output reg  pre_reject;
+    output reg  cnt_valid;
+    output reg  cnt_reject;
     
     // Constant declarations
     localparam  magic = 32'h54435002;
@@ -900,20 +1521,22 @@ module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision
     localparam  magic_lsb = 8'ha0;
     localparam  version_lsb = 8'h90;
     localparam  flags_lsb = 8'h50;
-    localparam  checksum_lsb = 8'h0;
-    localparam  checksummed_lsb = 8'h10;
-    localparam  reject = 2'b11;
-    localparam  idle = 12'h0;
+    localparam  reject_code = 2'b11;
+    localparam  select_early = 1'b1;
+    localparam  select_late = 1'b0;
+    localparam  bad_checksum = 4'h3;
+    localparam  no_risk = 5'b0;
+    localparam  idle_b = 14'b0;
     
     // Stub signals
-    reg  [175:0] sum16$0$data;
-    wire  [63:0] sum16$0$partials;
-    reg  [63:0] sum16$0$partials_in;
-    wire  [15:0] sum16$0$sum;
+    reg  sum16$0$clk;
+    reg  sum16$0$rst;
+    reg  [191:0] sum16$0$data;
+    wire  sum16$0$ok;
     reg  after_a$0$clk;
     reg  after_a$0$rst;
-    reg  [89:0] after_a$0$d;
-    wire  [89:0] after_a$0$q;
+    reg  [9:0] after_a$0$d;
+    wire  [9:0] after_a$0$q;
     reg  decide$magic_ok;
     reg  decide$version_ok;
     reg  decide$checksum_ok;
@@ -925,28 +1548,31 @@ module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision
     wire  [4:0] decide$risk_out;
     reg  out$clk;
     reg  out$rst;
-    reg  [11:0] out$d;
-    wire  [11:0] out$q;
+    reg  [13:0] out$d;
+    wire  [13:0] out$q;
     
     // Local signals
     reg  [256:0] lane_in;
     reg  [256:0] lane_in_q;
     reg  [191:0] desc;
     reg  [31:0] flags;
-    reg  [89:0] a;
-    reg  [89:0] a_q;
-    reg  [15:0] checksum;
-    reg  [10:0] b;
-    reg  [10:0] b_q;
-    reg  [11:0] o;
-    reg  [11:0] o_q;
+    reg  [9:0] a;
+    reg  [9:0] a_q;
+    reg  ok;
+    reg  [13:0] b;
+    reg  [13:0] b_q;
+    reg  [14:0] c;
+    reg  [14:0] c_q;
+    reg  bad;
+    reg  [13:0] o;
+    reg  bad_out;
     
     // Sub module instances
     tcp_validator$lanes$0$sum16$0 sum16$0(
+        .clk(sum16$0$clk),
+        .rst(sum16$0$rst),
         .data(sum16$0$data),
-        .partials(sum16$0$partials),
-        .partials_in(sum16$0$partials_in),
-        .sum(sum16$0$sum)
+        .ok(sum16$0$ok)
     );
     tcp_validator$lanes$0$after_a$0 after_a$0(
         .clk(after_a$0$clk),
@@ -980,6 +1606,10 @@ module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision
         lane_in[(64'he1)+:(32)] = approval;
         lane_in_q = lane_in;
         desc = lane_in_q[(64'h1)+:(192)];
+        sum16$0$clk = clk;
+        sum16$0$rst = rst;
+        sum16$0$data = desc;
+        ok = sum16$0$ok;
         flags = desc[(flags_lsb)+:(32)];
         a[(64'h0)+:(1)] = lane_in_q[(64'h0)+:(1)];
         a[(64'h1)+:(1)] = desc[(magic_lsb)+:(32)] == magic;
@@ -987,46 +1617,63 @@ module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision
         a[(64'h3)+:(1)] = |(flags & lane_in_q[(64'hc1)+:(32)]);
         a[(64'h4)+:(1)] = |(flags & lane_in_q[(64'he1)+:(32)]);
         a[(64'h5)+:(5)] = flags[(32'h0)+:(5)];
-        a[(64'ha)+:(16)] = desc[(checksum_lsb)+:(16)];
-        sum16$0$data = desc[(checksummed_lsb)+:(176)];
-        a[(64'h1a)+:(64)] = sum16$0$partials;
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
         a_q = after_a$0$q;
-        sum16$0$partials_in = a_q[(64'h1a)+:(64)];
-        checksum = sum16$0$sum;
-        b[(64'h0)+:(1)] = a_q[(64'h0)+:(1)];
-        b[(64'h1)+:(1)] = a_q[(64'h1)+:(1)];
-        b[(64'h2)+:(1)] = a_q[(64'h2)+:(1)];
-        b[(64'h3)+:(1)] = checksum == a_q[(64'ha)+:(16)];
-        b[(64'h4)+:(1)] = a_q[(64'h3)+:(1)];
-        b[(64'h5)+:(1)] = a_q[(64'h4)+:(1)];
-        b[(64'h6)+:(5)] = a_q[(64'h5)+:(5)];
-        b_q = b;
-        decide$magic_ok = b_q[(64'h1)+:(1)];
-        decide$version_ok = b_q[(64'h2)+:(1)];
-        decide$checksum_ok = b_q[(64'h3)+:(1)];
-        decide$deny_hit = b_q[(64'h4)+:(1)];
-        decide$approval_hit = b_q[(64'h5)+:(1)];
-        decide$risk = b_q[(64'h6)+:(5)];
-        o = idle;
-        if (b_q[(64'h0)+:(1)]) begin
-            o[(64'h0)+:(1)] = 1'b1;
-            o[(64'h1)+:(2)] = decide$decision;
-            o[(64'h3)+:(4)] = decide$reason;
-            o[(64'h7)+:(5)] = decide$risk_out;
+        decide$magic_ok = a_q[(64'h1)+:(1)];
+        decide$version_ok = a_q[(64'h2)+:(1)];
+        decide$checksum_ok = 1'b1;
+        decide$deny_hit = a_q[(64'h3)+:(1)];
+        decide$approval_hit = a_q[(64'h4)+:(1)];
+        decide$risk = a_q[(64'h5)+:(5)];
+        b = idle_b;
+        if (a_q[(64'h0)+:(1)]) begin
+            b[(64'h0)+:(1)] = 1'b1;
+            b[(64'h1)+:(1)] = a_q[(64'h1)+:(1)] & a_q[(64'h2)+:(1)];
+            b[(64'h2)+:(1)] = decide$decision == reject_code;
+            b[(64'h3)+:(2)] = decide$decision;
+            b[(64'h5)+:(4)] = decide$reason;
+            b[(64'h9)+:(5)] = decide$risk_out;
         end
-        pre_valid = o[(64'h0)+:(1)];
-        pre_reject = o[(64'h0)+:(1)] & (o[(64'h1)+:(2)] == reject);
-        o_q = o;
+        b_q = b;
+        c[(64'h0)+:(1)] = b_q[(64'h0)+:(1)];
+        c[(64'h1)+:(1)] = b_q[(64'h1)+:(1)];
+        c[(64'h2)+:(1)] = ok;
+        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)];
+        c[(64'h4)+:(2)] = b_q[(64'h3)+:(2)];
+        c[(64'h6)+:(4)] = b_q[(64'h5)+:(4)];
+        c[(64'ha)+:(5)] = b_q[(64'h9)+:(5)];
+        c_q = c;
+        bad = c_q[(64'h1)+:(1)] & ~c_q[(64'h2)+:(1)] & select_early;
+        o[(64'h0)+:(1)] = c_q[(64'h0)+:(1)];
+        o[(64'h1)+:(1)] = c_q[(64'h1)+:(1)] & select_late;
+        o[(64'h2)+:(1)] = c_q[(64'h3)+:(1)];
+        o[(64'h3)+:(2)] = c_q[(64'h4)+:(2)];
+        o[(64'h5)+:(4)] = c_q[(64'h6)+:(4)];
+        o[(64'h9)+:(5)] = c_q[(64'ha)+:(5)];
+        if (bad) begin
+            o[(64'h2)+:(1)] = 1'b1;
+            o[(64'h3)+:(2)] = reject_code;
+            o[(64'h5)+:(4)] = bad_checksum;
+            o[(64'h9)+:(5)] = no_risk;
+        end
         out$clk = clk;
         out$rst = rst;
-        out$d = o_q;
+        out$d = o;
+        bad_out = out$q[(64'h1)+:(1)] & ~c_q[(64'h2)+:(1)];
         out_valid = out$q[(64'h0)+:(1)];
-        decision = out$q[(64'h1)+:(2)];
-        reason = out$q[(64'h3)+:(4)];
-        risk = out$q[(64'h7)+:(5)];
+        cnt_valid = out$q[(64'h0)+:(1)];
+        cnt_reject = out$q[(64'h2)+:(1)];
+        decision = out$q[(64'h3)+:(2)];
+        reason = out$q[(64'h5)+:(4)];
+        risk = out$q[(64'h9)+:(5)];
+        if (bad_out) begin
+            cnt_reject = 1'b1;
+            decision = reject_code;
+            reason = bad_checksum;
+            risk = no_risk;
+        end
     end
     
 endmodule // tcp_validator$lanes$0
@@ -1037,15 +1684,15 @@ module tcp_validator$lanes$0$after_a$0(clk,rst,d,q);
     // Module arguments
     input wire  clk;
     input wire  rst;
-    input wire  [89:0] d;
-    output reg  [89:0] q;
+    input wire  [9:0] d;
+    output reg  [9:0] q;
     
     // Constant declarations
-    localparam  zero = 90'h0;
+    localparam  zero = 10'b0;
     
     // Stub signals
-    reg  [89:0] regs$0$d;
-    wire  [89:0] regs$0$q;
+    reg  [9:0] regs$0$d;
+    wire  [9:0] regs$0$q;
     reg  regs$0$clock;
     
     // Sub module instances
@@ -1071,13 +1718,13 @@ endmodule // tcp_validator$lanes$0$after_a$0
 module tcp_validator$lanes$0$after_a$0$regs$0(d,q,clock);
     
     // Module arguments
-    input wire  [89:0] d;
-    output reg  [89:0] q;
+    input wire  [9:0] d;
+    output reg  [9:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 90'h0;
+       q = 10'h0;
     end
     
     always @(posedge clock) begin
@@ -1177,15 +1824,15 @@ module tcp_validator$lanes$0$out(clk,rst,d,q);
     // Module arguments
     input wire  clk;
     input wire  rst;
-    input wire  [11:0] d;
-    output reg  [11:0] q;
+    input wire  [13:0] d;
+    output reg  [13:0] q;
     
     // Constant declarations
-    localparam  zero = 12'h0;
+    localparam  zero = 14'b0;
     
     // Stub signals
-    reg  [11:0] regs$0$d;
-    wire  [11:0] regs$0$q;
+    reg  [13:0] regs$0$d;
+    wire  [13:0] regs$0$q;
     reg  regs$0$clock;
     
     // Sub module instances
@@ -1211,13 +1858,13 @@ endmodule // tcp_validator$lanes$0$out
 module tcp_validator$lanes$0$out$regs$0(d,q,clock);
     
     // Module arguments
-    input wire  [11:0] d;
-    output reg  [11:0] q;
+    input wire  [13:0] d;
+    output reg  [13:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 12'h0;
+       q = 14'h0;
     end
     
     always @(posedge clock) begin
@@ -1227,85 +1874,143 @@ module tcp_validator$lanes$0$out$regs$0(d,q,clock);
 endmodule // tcp_validator$lanes$0$out$regs$0
 
 
-module tcp_validator$lanes$0$sum16$0(data,partials,partials_in,sum);
+module tcp_validator$lanes$0$sum16$0(clk,rst,data,ok);
     
     // Module arguments
-    input wire  [175:0] data;
-    output reg  [63:0] partials;
-    input wire  [63:0] partials_in;
-    output reg  [15:0] sum;
+    input wire  clk;
+    input wire  rst;
+    input wire  [191:0] data;
+    output reg  ok;
     
-    // Constant declarations
-    localparam  zero = 16'h0;
+    // Stub signals
+    reg  r15$0$clk;
+    reg  r15$0$rst;
+    reg  [48:0] r15$0$d;
+    wire  [48:0] r15$0$q;
     
     // Local signals
-    reg  [15:0] s0;
-    reg  [15:0] s1;
-    reg  [15:0] s2;
-    reg  [15:0] s3;
-    reg  [7:0] octet;
+    reg  ok_d;
+    reg  [8:0] p$0;
+    reg  [8:0] p$1;
+    reg  [8:0] p$2;
+    reg  [8:0] p$3;
+    reg  [8:0] p$4;
+    reg  [8:0] p$5;
+    reg  [8:0] p$6;
+    reg  [8:0] p$7;
+    reg  [8:0] p$8;
+    reg  [8:0] p$9;
+    reg  [8:0] p$10;
+    reg  [74:0] x1;
+    reg  [74:0] x1_q;
+    reg  [48:0] x15;
+    reg  [48:0] x15_q;
+    reg  [31:0] x2;
+    reg  [31:0] x2_q;
+    
+    // Sub module instances
+    tcp_validator$lanes$0$sum16$0$r15$0 r15$0(
+        .clk(r15$0$clk),
+        .rst(r15$0$rst),
+        .d(r15$0$d),
+        .q(r15$0$q)
+    );
     
     // Update code
     always @(*) begin
-        s0 = zero;
-        octet = data[(32'h8 * 16)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 17)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 18)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 19)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 20)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 21)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        s1 = zero;
-        octet = data[(32'h8 * 10)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 11)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 12)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 13)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 14)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 15)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        s2 = zero;
-        octet = data[(32'h8 * 5)+:(8)];
-        s2 = s2 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 6)+:(8)];
-        s2 = s2 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 7)+:(8)];
-        s2 = s2 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 8)+:(8)];
-        s2 = s2 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 9)+:(8)];
-        s2 = s2 + ((octet) & 16'hffff);
-        s3 = zero;
-        octet = data[(32'h8 * 0)+:(8)];
-        s3 = s3 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 1)+:(8)];
-        s3 = s3 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 2)+:(8)];
-        s3 = s3 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 3)+:(8)];
-        s3 = s3 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 4)+:(8)];
-        s3 = s3 + ((octet) & 16'hffff);
-        partials[(64'h0)+:(16)] = s0;
-        partials[(64'h10)+:(16)] = s1;
-        partials[(64'h20)+:(16)] = s2;
-        partials[(64'h30)+:(16)] = s3;
-        sum = partials_in[(64'h0)+:(16)] + partials_in[(64'h10)+:(16)] + partials_in[(64'h20)+:(16)] + partials_in[(64'h30)+:(16)];
+        p$0 = ((data[(32'hb8)+:(8)]) & 9'h1ff) + ((data[(32'hb0)+:(8)]) & 9'h1ff);
+        p$1 = ((data[(32'ha8)+:(8)]) & 9'h1ff) + ((data[(32'ha0)+:(8)]) & 9'h1ff);
+        p$2 = ((data[(32'h98)+:(8)]) & 9'h1ff) + ((data[(32'h90)+:(8)]) & 9'h1ff);
+        p$3 = ((data[(32'h88)+:(8)]) & 9'h1ff) + ((data[(32'h80)+:(8)]) & 9'h1ff);
+        p$4 = ((data[(32'h78)+:(8)]) & 9'h1ff) + ((data[(32'h70)+:(8)]) & 9'h1ff);
+        p$5 = ((data[(32'h68)+:(8)]) & 9'h1ff) + ((data[(32'h60)+:(8)]) & 9'h1ff);
+        p$6 = ((data[(32'h58)+:(8)]) & 9'h1ff) + ((data[(32'h50)+:(8)]) & 9'h1ff);
+        p$7 = ((data[(32'h48)+:(8)]) & 9'h1ff) + ((data[(32'h40)+:(8)]) & 9'h1ff);
+        p$8 = ((data[(32'h38)+:(8)]) & 9'h1ff) + ((data[(32'h30)+:(8)]) & 9'h1ff);
+        p$9 = ((data[(32'h28)+:(8)]) & 9'h1ff) + ((data[(32'h20)+:(8)]) & 9'h1ff);
+        p$10 = ((data[(32'h18)+:(8)]) & 9'h1ff) + ((data[(32'h10)+:(8)]) & 9'h1ff);
+        x1[(64'h0)+:(10)] = ((p$0) & 10'h3ff) + ((p$1) & 10'h3ff);
+        x1[(64'ha)+:(10)] = ((p$2) & 10'h3ff) + ((p$3) & 10'h3ff);
+        x1[(64'h14)+:(10)] = ((p$4) & 10'h3ff) + ((p$5) & 10'h3ff);
+        x1[(64'h1e)+:(10)] = ((p$6) & 10'h3ff) + ((p$7) & 10'h3ff);
+        x1[(64'h28)+:(10)] = ((p$8) & 10'h3ff) + ((p$9) & 10'h3ff);
+        x1[(64'h32)+:(9)] = p$10;
+        x1[(64'h3b)+:(16)] = ~data[(32'h0)+:(16)];
+        x1_q = x1;
+        x15[(64'h0)+:(11)] = ((x1_q[(64'h0)+:(10)]) & 11'h7ff) + ((x1_q[(64'ha)+:(10)]) & 11'h7ff);
+        x15[(64'hb)+:(11)] = ((x1_q[(64'h14)+:(10)]) & 11'h7ff) + ((x1_q[(64'h1e)+:(10)]) & 11'h7ff);
+        x15[(64'h16)+:(11)] = ((x1_q[(64'h28)+:(10)]) & 11'h7ff) + ((x1_q[(64'h32)+:(9)]) & 11'h7ff);
+        x15[(64'h21)+:(16)] = x1_q[(64'h3b)+:(16)];
+        r15$0$clk = clk;
+        r15$0$rst = rst;
+        r15$0$d = x15;
+        x15_q = r15$0$q;
+        x2[(64'h0)+:(16)] = ((((x15_q[(64'h0)+:(11)]) & 12'hfff) + ((x15_q[(64'hb)+:(11)]) & 12'hfff)) & 16'hffff);
+        x2[(64'h10)+:(16)] = ((x15_q[(64'h16)+:(11)]) & 16'hffff) + x15_q[(64'h21)+:(16)];
+        x2_q = x2;
+        ok_d = &(x2_q[(64'h0)+:(16)] ^ x2_q[(64'h10)+:(16)] ^ ((x2_q[(64'h0)+:(16)] & x2_q[(64'h10)+:(16)]) << 32'h1));
+        ok = ok_d;
     end
     
 endmodule // tcp_validator$lanes$0$sum16$0
 
 
-module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision,reason,risk,pre_valid,pre_reject);
+module tcp_validator$lanes$0$sum16$0$r15$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  [48:0] d;
+    output reg  [48:0] q;
+    
+    // Constant declarations
+    localparam  zero = 49'h0;
+    
+    // Stub signals
+    reg  [48:0] regs$0$d;
+    wire  [48:0] regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$0$sum16$0$r15$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$0$sum16$0$r15$0
+
+
+module tcp_validator$lanes$0$sum16$0$r15$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [48:0] d;
+    output reg  [48:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 49'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$0$sum16$0$r15$0$regs$0
+
+
+module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision,reason,risk,cnt_valid,cnt_reject);
     
     // Module arguments
     input wire  clk;
@@ -1318,8 +2023,8 @@ module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision
     output reg  [1:0] decision;
     output reg  [3:0] reason;
     output reg  [4:0] risk;
-    output reg  pre_valid;
-    output reg  pre_reject;
+    output reg  cnt_valid;
+    output reg  cnt_reject;
     
     // Constant declarations
     localparam  magic = 32'h54435002;
@@ -1327,20 +2032,22 @@ module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision
     localparam  magic_lsb = 8'ha0;
     localparam  version_lsb = 8'h90;
     localparam  flags_lsb = 8'h50;
-    localparam  checksum_lsb = 8'h0;
-    localparam  checksummed_lsb = 8'h10;
-    localparam  reject = 2'b11;
-    localparam  idle = 12'h0;
+    localparam  reject_code = 2'b11;
+    localparam  select_early = 1'b1;
+    localparam  select_late = 1'b0;
+    localparam  bad_checksum = 4'h3;
+    localparam  no_risk = 5'b0;
+    localparam  idle_b = 14'b0;
     
     // Stub signals
-    reg  [175:0] sum16$0$data;
-    wire  [63:0] sum16$0$partials;
-    reg  [63:0] sum16$0$partials_in;
-    wire  [15:0] sum16$0$sum;
+    reg  sum16$0$clk;
+    reg  sum16$0$rst;
+    reg  [191:0] sum16$0$data;
+    wire  sum16$0$ok;
     reg  after_a$0$clk;
     reg  after_a$0$rst;
-    reg  [89:0] after_a$0$d;
-    wire  [89:0] after_a$0$q;
+    reg  [9:0] after_a$0$d;
+    wire  [9:0] after_a$0$q;
     reg  decide$magic_ok;
     reg  decide$version_ok;
     reg  decide$checksum_ok;
@@ -1352,28 +2059,31 @@ module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision
     wire  [4:0] decide$risk_out;
     reg  out$clk;
     reg  out$rst;
-    reg  [11:0] out$d;
-    wire  [11:0] out$q;
+    reg  [13:0] out$d;
+    wire  [13:0] out$q;
     
     // Local signals
     reg  [256:0] lane_in;
     reg  [256:0] lane_in_q;
     reg  [191:0] desc;
     reg  [31:0] flags;
-    reg  [89:0] a;
-    reg  [89:0] a_q;
-    reg  [15:0] checksum;
-    reg  [10:0] b;
-    reg  [10:0] b_q;
-    reg  [11:0] o;
-    reg  [11:0] o_q;
+    reg  [9:0] a;
+    reg  [9:0] a_q;
+    reg  ok;
+    reg  [13:0] b;
+    reg  [13:0] b_q;
+    reg  [14:0] c;
+    reg  [14:0] c_q;
+    reg  bad;
+    reg  [13:0] o;
+    reg  bad_out;
     
     // Sub module instances
     tcp_validator$lanes$1$sum16$0 sum16$0(
+        .clk(sum16$0$clk),
+        .rst(sum16$0$rst),
         .data(sum16$0$data),
-        .partials(sum16$0$partials),
-        .partials_in(sum16$0$partials_in),
-        .sum(sum16$0$sum)
+        .ok(sum16$0$ok)
     );
     tcp_validator$lanes$1$after_a$0 after_a$0(
         .clk(after_a$0$clk),
@@ -1407,6 +2117,10 @@ module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision
         lane_in[(64'he1)+:(32)] = approval;
         lane_in_q = lane_in;
         desc = lane_in_q[(64'h1)+:(192)];
+        sum16$0$clk = clk;
+        sum16$0$rst = rst;
+        sum16$0$data = desc;
+        ok = sum16$0$ok;
         flags = desc[(flags_lsb)+:(32)];
         a[(64'h0)+:(1)] = lane_in_q[(64'h0)+:(1)];
         a[(64'h1)+:(1)] = desc[(magic_lsb)+:(32)] == magic;
@@ -1414,46 +2128,63 @@ module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision
         a[(64'h3)+:(1)] = |(flags & lane_in_q[(64'hc1)+:(32)]);
         a[(64'h4)+:(1)] = |(flags & lane_in_q[(64'he1)+:(32)]);
         a[(64'h5)+:(5)] = flags[(32'h0)+:(5)];
-        a[(64'ha)+:(16)] = desc[(checksum_lsb)+:(16)];
-        sum16$0$data = desc[(checksummed_lsb)+:(176)];
-        a[(64'h1a)+:(64)] = sum16$0$partials;
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
         a_q = after_a$0$q;
-        sum16$0$partials_in = a_q[(64'h1a)+:(64)];
-        checksum = sum16$0$sum;
-        b[(64'h0)+:(1)] = a_q[(64'h0)+:(1)];
-        b[(64'h1)+:(1)] = a_q[(64'h1)+:(1)];
-        b[(64'h2)+:(1)] = a_q[(64'h2)+:(1)];
-        b[(64'h3)+:(1)] = checksum == a_q[(64'ha)+:(16)];
-        b[(64'h4)+:(1)] = a_q[(64'h3)+:(1)];
-        b[(64'h5)+:(1)] = a_q[(64'h4)+:(1)];
-        b[(64'h6)+:(5)] = a_q[(64'h5)+:(5)];
-        b_q = b;
-        decide$magic_ok = b_q[(64'h1)+:(1)];
-        decide$version_ok = b_q[(64'h2)+:(1)];
-        decide$checksum_ok = b_q[(64'h3)+:(1)];
-        decide$deny_hit = b_q[(64'h4)+:(1)];
-        decide$approval_hit = b_q[(64'h5)+:(1)];
-        decide$risk = b_q[(64'h6)+:(5)];
-        o = idle;
-        if (b_q[(64'h0)+:(1)]) begin
-            o[(64'h0)+:(1)] = 1'b1;
-            o[(64'h1)+:(2)] = decide$decision;
-            o[(64'h3)+:(4)] = decide$reason;
-            o[(64'h7)+:(5)] = decide$risk_out;
+        decide$magic_ok = a_q[(64'h1)+:(1)];
+        decide$version_ok = a_q[(64'h2)+:(1)];
+        decide$checksum_ok = 1'b1;
+        decide$deny_hit = a_q[(64'h3)+:(1)];
+        decide$approval_hit = a_q[(64'h4)+:(1)];
+        decide$risk = a_q[(64'h5)+:(5)];
+        b = idle_b;
+        if (a_q[(64'h0)+:(1)]) begin
+            b[(64'h0)+:(1)] = 1'b1;
+            b[(64'h1)+:(1)] = a_q[(64'h1)+:(1)] & a_q[(64'h2)+:(1)];
+            b[(64'h2)+:(1)] = decide$decision == reject_code;
+            b[(64'h3)+:(2)] = decide$decision;
+            b[(64'h5)+:(4)] = decide$reason;
+            b[(64'h9)+:(5)] = decide$risk_out;
         end
-        pre_valid = o[(64'h0)+:(1)];
-        pre_reject = o[(64'h0)+:(1)] & (o[(64'h1)+:(2)] == reject);
-        o_q = o;
+        b_q = b;
+        c[(64'h0)+:(1)] = b_q[(64'h0)+:(1)];
+        c[(64'h1)+:(1)] = b_q[(64'h1)+:(1)];
+        c[(64'h2)+:(1)] = ok;
+        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)];
+        c[(64'h4)+:(2)] = b_q[(64'h3)+:(2)];
+        c[(64'h6)+:(4)] = b_q[(64'h5)+:(4)];
+        c[(64'ha)+:(5)] = b_q[(64'h9)+:(5)];
+        c_q = c;
+        bad = c_q[(64'h1)+:(1)] & ~c_q[(64'h2)+:(1)] & select_early;
+        o[(64'h0)+:(1)] = c_q[(64'h0)+:(1)];
+        o[(64'h1)+:(1)] = c_q[(64'h1)+:(1)] & select_late;
+        o[(64'h2)+:(1)] = c_q[(64'h3)+:(1)];
+        o[(64'h3)+:(2)] = c_q[(64'h4)+:(2)];
+        o[(64'h5)+:(4)] = c_q[(64'h6)+:(4)];
+        o[(64'h9)+:(5)] = c_q[(64'ha)+:(5)];
+        if (bad) begin
+            o[(64'h2)+:(1)] = 1'b1;
+            o[(64'h3)+:(2)] = reject_code;
+            o[(64'h5)+:(4)] = bad_checksum;
+            o[(64'h9)+:(5)] = no_risk;
+        end
         out$clk = clk;
         out$rst = rst;
-        out$d = o_q;
+        out$d = o;
+        bad_out = out$q[(64'h1)+:(1)] & ~c_q[(64'h2)+:(1)];
         out_valid = out$q[(64'h0)+:(1)];
-        decision = out$q[(64'h1)+:(2)];
-        reason = out$q[(64'h3)+:(4)];
-        risk = out$q[(64'h7)+:(5)];
+        cnt_valid = out$q[(64'h0)+:(1)];
+        cnt_reject = out$q[(64'h2)+:(1)];
+        decision = out$q[(64'h3)+:(2)];
+        reason = out$q[(64'h5)+:(4)];
+        risk = out$q[(64'h9)+:(5)];
+        if (bad_out) begin
+            cnt_reject = 1'b1;
+            decision = reject_code;
+            reason = bad_checksum;
+            risk = no_risk;
+        end
     end
     
 endmodule // tcp_validator$lanes$1
@@ -1464,15 +2195,15 @@ module tcp_validator$lanes$1$after_a$0(clk,rst,d,q);
     // Module arguments
     input wire  clk;
     input wire  rst;
-    input wire  [89:0] d;
-    output reg  [89:0] q;
+    input wire  [9:0] d;
+    output reg  [9:0] q;
     
     // Constant declarations
-    localparam  zero = 90'h0;
+    localparam  zero = 10'b0;
     
     // Stub signals
-    reg  [89:0] regs$0$d;
-    wire  [89:0] regs$0$q;
+    reg  [9:0] regs$0$d;
+    wire  [9:0] regs$0$q;
     reg  regs$0$clock;
     
     // Sub module instances
@@ -1498,13 +2229,13 @@ endmodule // tcp_validator$lanes$1$after_a$0
 module tcp_validator$lanes$1$after_a$0$regs$0(d,q,clock);
     
     // Module arguments
-    input wire  [89:0] d;
-    output reg  [89:0] q;
+    input wire  [9:0] d;
+    output reg  [9:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 90'h0;
+       q = 10'h0;
     end
     
     always @(posedge clock) begin
@@ -1604,15 +2335,15 @@ module tcp_validator$lanes$1$out(clk,rst,d,q);
     // Module arguments
     input wire  clk;
     input wire  rst;
-    input wire  [11:0] d;
-    output reg  [11:0] q;
+    input wire  [13:0] d;
+    output reg  [13:0] q;
     
     // Constant declarations
-    localparam  zero = 12'h0;
+    localparam  zero = 14'b0;
     
     // Stub signals
-    reg  [11:0] regs$0$d;
-    wire  [11:0] regs$0$q;
+    reg  [13:0] regs$0$d;
+    wire  [13:0] regs$0$q;
     reg  regs$0$clock;
     
     // Sub module instances
@@ -1638,13 +2369,13 @@ endmodule // tcp_validator$lanes$1$out
 module tcp_validator$lanes$1$out$regs$0(d,q,clock);
     
     // Module arguments
-    input wire  [11:0] d;
-    output reg  [11:0] q;
+    input wire  [13:0] d;
+    output reg  [13:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 12'h0;
+       q = 14'h0;
     end
     
     always @(posedge clock) begin
@@ -1654,85 +2385,143 @@ module tcp_validator$lanes$1$out$regs$0(d,q,clock);
 endmodule // tcp_validator$lanes$1$out$regs$0
 
 
-module tcp_validator$lanes$1$sum16$0(data,partials,partials_in,sum);
+module tcp_validator$lanes$1$sum16$0(clk,rst,data,ok);
     
     // Module arguments
-    input wire  [175:0] data;
-    output reg  [63:0] partials;
-    input wire  [63:0] partials_in;
-    output reg  [15:0] sum;
+    input wire  clk;
+    input wire  rst;
+    input wire  [191:0] data;
+    output reg  ok;
     
-    // Constant declarations
-    localparam  zero = 16'h0;
+    // Stub signals
+    reg  r15$0$clk;
+    reg  r15$0$rst;
+    reg  [48:0] r15$0$d;
+    wire  [48:0] r15$0$q;
     
     // Local signals
-    reg  [15:0] s0;
-    reg  [15:0] s1;
-    reg  [15:0] s2;
-    reg  [15:0] s3;
-    reg  [7:0] octet;
+    reg  ok_d;
+    reg  [8:0] p$0;
+    reg  [8:0] p$1;
+    reg  [8:0] p$2;
+    reg  [8:0] p$3;
+    reg  [8:0] p$4;
+    reg  [8:0] p$5;
+    reg  [8:0] p$6;
+    reg  [8:0] p$7;
+    reg  [8:0] p$8;
+    reg  [8:0] p$9;
+    reg  [8:0] p$10;
+    reg  [74:0] x1;
+    reg  [74:0] x1_q;
+    reg  [48:0] x15;
+    reg  [48:0] x15_q;
+    reg  [31:0] x2;
+    reg  [31:0] x2_q;
+    
+    // Sub module instances
+    tcp_validator$lanes$1$sum16$0$r15$0 r15$0(
+        .clk(r15$0$clk),
+        .rst(r15$0$rst),
+        .d(r15$0$d),
+        .q(r15$0$q)
+    );
     
     // Update code
     always @(*) begin
-        s0 = zero;
-        octet = data[(32'h8 * 16)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 17)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 18)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 19)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 20)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 21)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        s1 = zero;
-        octet = data[(32'h8 * 10)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 11)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 12)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 13)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 14)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 15)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        s2 = zero;
-        octet = data[(32'h8 * 5)+:(8)];
-        s2 = s2 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 6)+:(8)];
-        s2 = s2 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 7)+:(8)];
-        s2 = s2 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 8)+:(8)];
-        s2 = s2 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 9)+:(8)];
-        s2 = s2 + ((octet) & 16'hffff);
-        s3 = zero;
-        octet = data[(32'h8 * 0)+:(8)];
-        s3 = s3 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 1)+:(8)];
-        s3 = s3 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 2)+:(8)];
-        s3 = s3 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 3)+:(8)];
-        s3 = s3 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 4)+:(8)];
-        s3 = s3 + ((octet) & 16'hffff);
-        partials[(64'h0)+:(16)] = s0;
-        partials[(64'h10)+:(16)] = s1;
-        partials[(64'h20)+:(16)] = s2;
-        partials[(64'h30)+:(16)] = s3;
-        sum = partials_in[(64'h0)+:(16)] + partials_in[(64'h10)+:(16)] + partials_in[(64'h20)+:(16)] + partials_in[(64'h30)+:(16)];
+        p$0 = ((data[(32'hb8)+:(8)]) & 9'h1ff) + ((data[(32'hb0)+:(8)]) & 9'h1ff);
+        p$1 = ((data[(32'ha8)+:(8)]) & 9'h1ff) + ((data[(32'ha0)+:(8)]) & 9'h1ff);
+        p$2 = ((data[(32'h98)+:(8)]) & 9'h1ff) + ((data[(32'h90)+:(8)]) & 9'h1ff);
+        p$3 = ((data[(32'h88)+:(8)]) & 9'h1ff) + ((data[(32'h80)+:(8)]) & 9'h1ff);
+        p$4 = ((data[(32'h78)+:(8)]) & 9'h1ff) + ((data[(32'h70)+:(8)]) & 9'h1ff);
+        p$5 = ((data[(32'h68)+:(8)]) & 9'h1ff) + ((data[(32'h60)+:(8)]) & 9'h1ff);
+        p$6 = ((data[(32'h58)+:(8)]) & 9'h1ff) + ((data[(32'h50)+:(8)]) & 9'h1ff);
+        p$7 = ((data[(32'h48)+:(8)]) & 9'h1ff) + ((data[(32'h40)+:(8)]) & 9'h1ff);
+        p$8 = ((data[(32'h38)+:(8)]) & 9'h1ff) + ((data[(32'h30)+:(8)]) & 9'h1ff);
+        p$9 = ((data[(32'h28)+:(8)]) & 9'h1ff) + ((data[(32'h20)+:(8)]) & 9'h1ff);
+        p$10 = ((data[(32'h18)+:(8)]) & 9'h1ff) + ((data[(32'h10)+:(8)]) & 9'h1ff);
+        x1[(64'h0)+:(10)] = ((p$0) & 10'h3ff) + ((p$1) & 10'h3ff);
+        x1[(64'ha)+:(10)] = ((p$2) & 10'h3ff) + ((p$3) & 10'h3ff);
+        x1[(64'h14)+:(10)] = ((p$4) & 10'h3ff) + ((p$5) & 10'h3ff);
+        x1[(64'h1e)+:(10)] = ((p$6) & 10'h3ff) + ((p$7) & 10'h3ff);
+        x1[(64'h28)+:(10)] = ((p$8) & 10'h3ff) + ((p$9) & 10'h3ff);
+        x1[(64'h32)+:(9)] = p$10;
+        x1[(64'h3b)+:(16)] = ~data[(32'h0)+:(16)];
+        x1_q = x1;
+        x15[(64'h0)+:(11)] = ((x1_q[(64'h0)+:(10)]) & 11'h7ff) + ((x1_q[(64'ha)+:(10)]) & 11'h7ff);
+        x15[(64'hb)+:(11)] = ((x1_q[(64'h14)+:(10)]) & 11'h7ff) + ((x1_q[(64'h1e)+:(10)]) & 11'h7ff);
+        x15[(64'h16)+:(11)] = ((x1_q[(64'h28)+:(10)]) & 11'h7ff) + ((x1_q[(64'h32)+:(9)]) & 11'h7ff);
+        x15[(64'h21)+:(16)] = x1_q[(64'h3b)+:(16)];
+        r15$0$clk = clk;
+        r15$0$rst = rst;
+        r15$0$d = x15;
+        x15_q = r15$0$q;
+        x2[(64'h0)+:(16)] = ((((x15_q[(64'h0)+:(11)]) & 12'hfff) + ((x15_q[(64'hb)+:(11)]) & 12'hfff)) & 16'hffff);
+        x2[(64'h10)+:(16)] = ((x15_q[(64'h16)+:(11)]) & 16'hffff) + x15_q[(64'h21)+:(16)];
+        x2_q = x2;
+        ok_d = &(x2_q[(64'h0)+:(16)] ^ x2_q[(64'h10)+:(16)] ^ ((x2_q[(64'h0)+:(16)] & x2_q[(64'h10)+:(16)]) << 32'h1));
+        ok = ok_d;
     end
     
 endmodule // tcp_validator$lanes$1$sum16$0
 
 
-module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision,reason,risk,pre_valid,pre_reject);
+module tcp_validator$lanes$1$sum16$0$r15$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  [48:0] d;
+    output reg  [48:0] q;
+    
+    // Constant declarations
+    localparam  zero = 49'h0;
+    
+    // Stub signals
+    reg  [48:0] regs$0$d;
+    wire  [48:0] regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$1$sum16$0$r15$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$1$sum16$0$r15$0
+
+
+module tcp_validator$lanes$1$sum16$0$r15$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [48:0] d;
+    output reg  [48:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 49'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$1$sum16$0$r15$0$regs$0
+
+
+module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision,reason,risk,cnt_valid,cnt_reject);
     
     // Module arguments
     input wire  clk;
@@ -1745,8 +2534,8 @@ module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision
     output reg  [1:0] decision;
     output reg  [3:0] reason;
     output reg  [4:0] risk;
-    output reg  pre_valid;
-    output reg  pre_reject;
+    output reg  cnt_valid;
+    output reg  cnt_reject;
     
     // Constant declarations
     localparam  magic = 32'h54435002;
@@ -1754,20 +2543,22 @@ module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision
     localparam  magic_lsb = 8'ha0;
     localparam  version_lsb = 8'h90;
     localparam  flags_lsb = 8'h50;
-    localparam  checksum_lsb = 8'h0;
-    localparam  checksummed_lsb = 8'h10;
-    localparam  reject = 2'b11;
-    localparam  idle = 12'h0;
+    localparam  reject_code = 2'b11;
+    localparam  select_early = 1'b1;
+    localparam  select_late = 1'b0;
+    localparam  bad_checksum = 4'h3;
+    localparam  no_risk = 5'b0;
+    localparam  idle_b = 14'b0;
     
     // Stub signals
-    reg  [175:0] sum16$0$data;
-    wire  [63:0] sum16$0$partials;
-    reg  [63:0] sum16$0$partials_in;
-    wire  [15:0] sum16$0$sum;
+    reg  sum16$0$clk;
+    reg  sum16$0$rst;
+    reg  [191:0] sum16$0$data;
+    wire  sum16$0$ok;
     reg  after_a$0$clk;
     reg  after_a$0$rst;
-    reg  [89:0] after_a$0$d;
-    wire  [89:0] after_a$0$q;
+    reg  [9:0] after_a$0$d;
+    wire  [9:0] after_a$0$q;
     reg  decide$magic_ok;
     reg  decide$version_ok;
     reg  decide$checksum_ok;
@@ -1779,28 +2570,31 @@ module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision
     wire  [4:0] decide$risk_out;
     reg  out$clk;
     reg  out$rst;
-    reg  [11:0] out$d;
-    wire  [11:0] out$q;
+    reg  [13:0] out$d;
+    wire  [13:0] out$q;
     
     // Local signals
     reg  [256:0] lane_in;
     reg  [256:0] lane_in_q;
     reg  [191:0] desc;
     reg  [31:0] flags;
-    reg  [89:0] a;
-    reg  [89:0] a_q;
-    reg  [15:0] checksum;
-    reg  [10:0] b;
-    reg  [10:0] b_q;
-    reg  [11:0] o;
-    reg  [11:0] o_q;
+    reg  [9:0] a;
+    reg  [9:0] a_q;
+    reg  ok;
+    reg  [13:0] b;
+    reg  [13:0] b_q;
+    reg  [14:0] c;
+    reg  [14:0] c_q;
+    reg  bad;
+    reg  [13:0] o;
+    reg  bad_out;
     
     // Sub module instances
     tcp_validator$lanes$2$sum16$0 sum16$0(
+        .clk(sum16$0$clk),
+        .rst(sum16$0$rst),
         .data(sum16$0$data),
-        .partials(sum16$0$partials),
-        .partials_in(sum16$0$partials_in),
-        .sum(sum16$0$sum)
+        .ok(sum16$0$ok)
     );
     tcp_validator$lanes$2$after_a$0 after_a$0(
         .clk(after_a$0$clk),
@@ -1834,6 +2628,10 @@ module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision
         lane_in[(64'he1)+:(32)] = approval;
         lane_in_q = lane_in;
         desc = lane_in_q[(64'h1)+:(192)];
+        sum16$0$clk = clk;
+        sum16$0$rst = rst;
+        sum16$0$data = desc;
+        ok = sum16$0$ok;
         flags = desc[(flags_lsb)+:(32)];
         a[(64'h0)+:(1)] = lane_in_q[(64'h0)+:(1)];
         a[(64'h1)+:(1)] = desc[(magic_lsb)+:(32)] == magic;
@@ -1841,46 +2639,63 @@ module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision
         a[(64'h3)+:(1)] = |(flags & lane_in_q[(64'hc1)+:(32)]);
         a[(64'h4)+:(1)] = |(flags & lane_in_q[(64'he1)+:(32)]);
         a[(64'h5)+:(5)] = flags[(32'h0)+:(5)];
-        a[(64'ha)+:(16)] = desc[(checksum_lsb)+:(16)];
-        sum16$0$data = desc[(checksummed_lsb)+:(176)];
-        a[(64'h1a)+:(64)] = sum16$0$partials;
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
         a_q = after_a$0$q;
-        sum16$0$partials_in = a_q[(64'h1a)+:(64)];
-        checksum = sum16$0$sum;
-        b[(64'h0)+:(1)] = a_q[(64'h0)+:(1)];
-        b[(64'h1)+:(1)] = a_q[(64'h1)+:(1)];
-        b[(64'h2)+:(1)] = a_q[(64'h2)+:(1)];
-        b[(64'h3)+:(1)] = checksum == a_q[(64'ha)+:(16)];
-        b[(64'h4)+:(1)] = a_q[(64'h3)+:(1)];
-        b[(64'h5)+:(1)] = a_q[(64'h4)+:(1)];
-        b[(64'h6)+:(5)] = a_q[(64'h5)+:(5)];
-        b_q = b;
-        decide$magic_ok = b_q[(64'h1)+:(1)];
-        decide$version_ok = b_q[(64'h2)+:(1)];
-        decide$checksum_ok = b_q[(64'h3)+:(1)];
-        decide$deny_hit = b_q[(64'h4)+:(1)];
-        decide$approval_hit = b_q[(64'h5)+:(1)];
-        decide$risk = b_q[(64'h6)+:(5)];
-        o = idle;
-        if (b_q[(64'h0)+:(1)]) begin
-            o[(64'h0)+:(1)] = 1'b1;
-            o[(64'h1)+:(2)] = decide$decision;
-            o[(64'h3)+:(4)] = decide$reason;
-            o[(64'h7)+:(5)] = decide$risk_out;
+        decide$magic_ok = a_q[(64'h1)+:(1)];
+        decide$version_ok = a_q[(64'h2)+:(1)];
+        decide$checksum_ok = 1'b1;
+        decide$deny_hit = a_q[(64'h3)+:(1)];
+        decide$approval_hit = a_q[(64'h4)+:(1)];
+        decide$risk = a_q[(64'h5)+:(5)];
+        b = idle_b;
+        if (a_q[(64'h0)+:(1)]) begin
+            b[(64'h0)+:(1)] = 1'b1;
+            b[(64'h1)+:(1)] = a_q[(64'h1)+:(1)] & a_q[(64'h2)+:(1)];
+            b[(64'h2)+:(1)] = decide$decision == reject_code;
+            b[(64'h3)+:(2)] = decide$decision;
+            b[(64'h5)+:(4)] = decide$reason;
+            b[(64'h9)+:(5)] = decide$risk_out;
         end
-        pre_valid = o[(64'h0)+:(1)];
-        pre_reject = o[(64'h0)+:(1)] & (o[(64'h1)+:(2)] == reject);
-        o_q = o;
+        b_q = b;
+        c[(64'h0)+:(1)] = b_q[(64'h0)+:(1)];
+        c[(64'h1)+:(1)] = b_q[(64'h1)+:(1)];
+        c[(64'h2)+:(1)] = ok;
+        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)];
+        c[(64'h4)+:(2)] = b_q[(64'h3)+:(2)];
+        c[(64'h6)+:(4)] = b_q[(64'h5)+:(4)];
+        c[(64'ha)+:(5)] = b_q[(64'h9)+:(5)];
+        c_q = c;
+        bad = c_q[(64'h1)+:(1)] & ~c_q[(64'h2)+:(1)] & select_early;
+        o[(64'h0)+:(1)] = c_q[(64'h0)+:(1)];
+        o[(64'h1)+:(1)] = c_q[(64'h1)+:(1)] & select_late;
+        o[(64'h2)+:(1)] = c_q[(64'h3)+:(1)];
+        o[(64'h3)+:(2)] = c_q[(64'h4)+:(2)];
+        o[(64'h5)+:(4)] = c_q[(64'h6)+:(4)];
+        o[(64'h9)+:(5)] = c_q[(64'ha)+:(5)];
+        if (bad) begin
+            o[(64'h2)+:(1)] = 1'b1;
+            o[(64'h3)+:(2)] = reject_code;
+            o[(64'h5)+:(4)] = bad_checksum;
+            o[(64'h9)+:(5)] = no_risk;
+        end
         out$clk = clk;
         out$rst = rst;
-        out$d = o_q;
+        out$d = o;
+        bad_out = out$q[(64'h1)+:(1)] & ~c_q[(64'h2)+:(1)];
         out_valid = out$q[(64'h0)+:(1)];
-        decision = out$q[(64'h1)+:(2)];
-        reason = out$q[(64'h3)+:(4)];
-        risk = out$q[(64'h7)+:(5)];
+        cnt_valid = out$q[(64'h0)+:(1)];
+        cnt_reject = out$q[(64'h2)+:(1)];
+        decision = out$q[(64'h3)+:(2)];
+        reason = out$q[(64'h5)+:(4)];
+        risk = out$q[(64'h9)+:(5)];
+        if (bad_out) begin
+            cnt_reject = 1'b1;
+            decision = reject_code;
+            reason = bad_checksum;
+            risk = no_risk;
+        end
     end
     
 endmodule // tcp_validator$lanes$2
@@ -1891,15 +2706,15 @@ module tcp_validator$lanes$2$after_a$0(clk,rst,d,q);
     // Module arguments
     input wire  clk;
     input wire  rst;
-    input wire  [89:0] d;
-    output reg  [89:0] q;
+    input wire  [9:0] d;
+    output reg  [9:0] q;
     
     // Constant declarations
-    localparam  zero = 90'h0;
+    localparam  zero = 10'b0;
     
     // Stub signals
-    reg  [89:0] regs$0$d;
-    wire  [89:0] regs$0$q;
+    reg  [9:0] regs$0$d;
+    wire  [9:0] regs$0$q;
     reg  regs$0$clock;
     
     // Sub module instances
@@ -1925,13 +2740,13 @@ endmodule // tcp_validator$lanes$2$after_a$0
 module tcp_validator$lanes$2$after_a$0$regs$0(d,q,clock);
     
     // Module arguments
-    input wire  [89:0] d;
-    output reg  [89:0] q;
+    input wire  [9:0] d;
+    output reg  [9:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 90'h0;
+       q = 10'h0;
     end
     
     always @(posedge clock) begin
@@ -2031,15 +2846,15 @@ module tcp_validator$lanes$2$out(clk,rst,d,q);
     // Module arguments
     input wire  clk;
     input wire  rst;
-    input wire  [11:0] d;
-    output reg  [11:0] q;
+    input wire  [13:0] d;
+    output reg  [13:0] q;
     
     // Constant declarations
-    localparam  zero = 12'h0;
+    localparam  zero = 14'b0;
     
     // Stub signals
-    reg  [11:0] regs$0$d;
-    wire  [11:0] regs$0$q;
+    reg  [13:0] regs$0$d;
+    wire  [13:0] regs$0$q;
     reg  regs$0$clock;
     
     // Sub module instances
@@ -2065,13 +2880,13 @@ endmodule // tcp_validator$lanes$2$out
 module tcp_validator$lanes$2$out$regs$0(d,q,clock);
     
     // Module arguments
-    input wire  [11:0] d;
-    output reg  [11:0] q;
+    input wire  [13:0] d;
+    output reg  [13:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 12'h0;
+       q = 14'h0;
     end
     
     always @(posedge clock) begin
@@ -2081,85 +2896,143 @@ module tcp_validator$lanes$2$out$regs$0(d,q,clock);
 endmodule // tcp_validator$lanes$2$out$regs$0
 
 
-module tcp_validator$lanes$2$sum16$0(data,partials,partials_in,sum);
+module tcp_validator$lanes$2$sum16$0(clk,rst,data,ok);
     
     // Module arguments
-    input wire  [175:0] data;
-    output reg  [63:0] partials;
-    input wire  [63:0] partials_in;
-    output reg  [15:0] sum;
+    input wire  clk;
+    input wire  rst;
+    input wire  [191:0] data;
+    output reg  ok;
     
-    // Constant declarations
-    localparam  zero = 16'h0;
+    // Stub signals
+    reg  r15$0$clk;
+    reg  r15$0$rst;
+    reg  [48:0] r15$0$d;
+    wire  [48:0] r15$0$q;
     
     // Local signals
-    reg  [15:0] s0;
-    reg  [15:0] s1;
-    reg  [15:0] s2;
-    reg  [15:0] s3;
-    reg  [7:0] octet;
+    reg  ok_d;
+    reg  [8:0] p$0;
+    reg  [8:0] p$1;
+    reg  [8:0] p$2;
+    reg  [8:0] p$3;
+    reg  [8:0] p$4;
+    reg  [8:0] p$5;
+    reg  [8:0] p$6;
+    reg  [8:0] p$7;
+    reg  [8:0] p$8;
+    reg  [8:0] p$9;
+    reg  [8:0] p$10;
+    reg  [74:0] x1;
+    reg  [74:0] x1_q;
+    reg  [48:0] x15;
+    reg  [48:0] x15_q;
+    reg  [31:0] x2;
+    reg  [31:0] x2_q;
+    
+    // Sub module instances
+    tcp_validator$lanes$2$sum16$0$r15$0 r15$0(
+        .clk(r15$0$clk),
+        .rst(r15$0$rst),
+        .d(r15$0$d),
+        .q(r15$0$q)
+    );
     
     // Update code
     always @(*) begin
-        s0 = zero;
-        octet = data[(32'h8 * 16)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 17)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 18)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 19)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 20)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 21)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        s1 = zero;
-        octet = data[(32'h8 * 10)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 11)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 12)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 13)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 14)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 15)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        s2 = zero;
-        octet = data[(32'h8 * 5)+:(8)];
-        s2 = s2 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 6)+:(8)];
-        s2 = s2 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 7)+:(8)];
-        s2 = s2 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 8)+:(8)];
-        s2 = s2 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 9)+:(8)];
-        s2 = s2 + ((octet) & 16'hffff);
-        s3 = zero;
-        octet = data[(32'h8 * 0)+:(8)];
-        s3 = s3 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 1)+:(8)];
-        s3 = s3 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 2)+:(8)];
-        s3 = s3 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 3)+:(8)];
-        s3 = s3 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 4)+:(8)];
-        s3 = s3 + ((octet) & 16'hffff);
-        partials[(64'h0)+:(16)] = s0;
-        partials[(64'h10)+:(16)] = s1;
-        partials[(64'h20)+:(16)] = s2;
-        partials[(64'h30)+:(16)] = s3;
-        sum = partials_in[(64'h0)+:(16)] + partials_in[(64'h10)+:(16)] + partials_in[(64'h20)+:(16)] + partials_in[(64'h30)+:(16)];
+        p$0 = ((data[(32'hb8)+:(8)]) & 9'h1ff) + ((data[(32'hb0)+:(8)]) & 9'h1ff);
+        p$1 = ((data[(32'ha8)+:(8)]) & 9'h1ff) + ((data[(32'ha0)+:(8)]) & 9'h1ff);
+        p$2 = ((data[(32'h98)+:(8)]) & 9'h1ff) + ((data[(32'h90)+:(8)]) & 9'h1ff);
+        p$3 = ((data[(32'h88)+:(8)]) & 9'h1ff) + ((data[(32'h80)+:(8)]) & 9'h1ff);
+        p$4 = ((data[(32'h78)+:(8)]) & 9'h1ff) + ((data[(32'h70)+:(8)]) & 9'h1ff);
+        p$5 = ((data[(32'h68)+:(8)]) & 9'h1ff) + ((data[(32'h60)+:(8)]) & 9'h1ff);
+        p$6 = ((data[(32'h58)+:(8)]) & 9'h1ff) + ((data[(32'h50)+:(8)]) & 9'h1ff);
+        p$7 = ((data[(32'h48)+:(8)]) & 9'h1ff) + ((data[(32'h40)+:(8)]) & 9'h1ff);
+        p$8 = ((data[(32'h38)+:(8)]) & 9'h1ff) + ((data[(32'h30)+:(8)]) & 9'h1ff);
+        p$9 = ((data[(32'h28)+:(8)]) & 9'h1ff) + ((data[(32'h20)+:(8)]) & 9'h1ff);
+        p$10 = ((data[(32'h18)+:(8)]) & 9'h1ff) + ((data[(32'h10)+:(8)]) & 9'h1ff);
+        x1[(64'h0)+:(10)] = ((p$0) & 10'h3ff) + ((p$1) & 10'h3ff);
+        x1[(64'ha)+:(10)] = ((p$2) & 10'h3ff) + ((p$3) & 10'h3ff);
+        x1[(64'h14)+:(10)] = ((p$4) & 10'h3ff) + ((p$5) & 10'h3ff);
+        x1[(64'h1e)+:(10)] = ((p$6) & 10'h3ff) + ((p$7) & 10'h3ff);
+        x1[(64'h28)+:(10)] = ((p$8) & 10'h3ff) + ((p$9) & 10'h3ff);
+        x1[(64'h32)+:(9)] = p$10;
+        x1[(64'h3b)+:(16)] = ~data[(32'h0)+:(16)];
+        x1_q = x1;
+        x15[(64'h0)+:(11)] = ((x1_q[(64'h0)+:(10)]) & 11'h7ff) + ((x1_q[(64'ha)+:(10)]) & 11'h7ff);
+        x15[(64'hb)+:(11)] = ((x1_q[(64'h14)+:(10)]) & 11'h7ff) + ((x1_q[(64'h1e)+:(10)]) & 11'h7ff);
+        x15[(64'h16)+:(11)] = ((x1_q[(64'h28)+:(10)]) & 11'h7ff) + ((x1_q[(64'h32)+:(9)]) & 11'h7ff);
+        x15[(64'h21)+:(16)] = x1_q[(64'h3b)+:(16)];
+        r15$0$clk = clk;
+        r15$0$rst = rst;
+        r15$0$d = x15;
+        x15_q = r15$0$q;
+        x2[(64'h0)+:(16)] = ((((x15_q[(64'h0)+:(11)]) & 12'hfff) + ((x15_q[(64'hb)+:(11)]) & 12'hfff)) & 16'hffff);
+        x2[(64'h10)+:(16)] = ((x15_q[(64'h16)+:(11)]) & 16'hffff) + x15_q[(64'h21)+:(16)];
+        x2_q = x2;
+        ok_d = &(x2_q[(64'h0)+:(16)] ^ x2_q[(64'h10)+:(16)] ^ ((x2_q[(64'h0)+:(16)] & x2_q[(64'h10)+:(16)]) << 32'h1));
+        ok = ok_d;
     end
     
 endmodule // tcp_validator$lanes$2$sum16$0
 
 
-module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision,reason,risk,pre_valid,pre_reject);
+module tcp_validator$lanes$2$sum16$0$r15$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  [48:0] d;
+    output reg  [48:0] q;
+    
+    // Constant declarations
+    localparam  zero = 49'h0;
+    
+    // Stub signals
+    reg  [48:0] regs$0$d;
+    wire  [48:0] regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$2$sum16$0$r15$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$2$sum16$0$r15$0
+
+
+module tcp_validator$lanes$2$sum16$0$r15$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [48:0] d;
+    output reg  [48:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 49'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$2$sum16$0$r15$0$regs$0
+
+
+module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision,reason,risk,cnt_valid,cnt_reject);
     
     // Module arguments
     input wire  clk;
@@ -2172,8 +3045,8 @@ module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision
     output reg  [1:0] decision;
     output reg  [3:0] reason;
     output reg  [4:0] risk;
-    output reg  pre_valid;
-    output reg  pre_reject;
+    output reg  cnt_valid;
+    output reg  cnt_reject;
     
     // Constant declarations
     localparam  magic = 32'h54435002;
@@ -2181,20 +3054,22 @@ module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision
     localparam  magic_lsb = 8'ha0;
     localparam  version_lsb = 8'h90;
     localparam  flags_lsb = 8'h50;
-    localparam  checksum_lsb = 8'h0;
-    localparam  checksummed_lsb = 8'h10;
-    localparam  reject = 2'b11;
-    localparam  idle = 12'h0;
+    localparam  reject_code = 2'b11;
+    localparam  select_early = 1'b1;
+    localparam  select_late = 1'b0;
+    localparam  bad_checksum = 4'h3;
+    localparam  no_risk = 5'b0;
+    localparam  idle_b = 14'b0;
     
     // Stub signals
-    reg  [175:0] sum16$0$data;
-    wire  [63:0] sum16$0$partials;
-    reg  [63:0] sum16$0$partials_in;
-    wire  [15:0] sum16$0$sum;
+    reg  sum16$0$clk;
+    reg  sum16$0$rst;
+    reg  [191:0] sum16$0$data;
+    wire  sum16$0$ok;
     reg  after_a$0$clk;
     reg  after_a$0$rst;
-    reg  [89:0] after_a$0$d;
-    wire  [89:0] after_a$0$q;
+    reg  [9:0] after_a$0$d;
+    wire  [9:0] after_a$0$q;
     reg  decide$magic_ok;
     reg  decide$version_ok;
     reg  decide$checksum_ok;
@@ -2206,28 +3081,31 @@ module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision
     wire  [4:0] decide$risk_out;
     reg  out$clk;
     reg  out$rst;
-    reg  [11:0] out$d;
-    wire  [11:0] out$q;
+    reg  [13:0] out$d;
+    wire  [13:0] out$q;
     
     // Local signals
     reg  [256:0] lane_in;
     reg  [256:0] lane_in_q;
     reg  [191:0] desc;
     reg  [31:0] flags;
-    reg  [89:0] a;
-    reg  [89:0] a_q;
-    reg  [15:0] checksum;
-    reg  [10:0] b;
-    reg  [10:0] b_q;
-    reg  [11:0] o;
-    reg  [11:0] o_q;
+    reg  [9:0] a;
+    reg  [9:0] a_q;
+    reg  ok;
+    reg  [13:0] b;
+    reg  [13:0] b_q;
+    reg  [14:0] c;
+    reg  [14:0] c_q;
+    reg  bad;
+    reg  [13:0] o;
+    reg  bad_out;
     
     // Sub module instances
     tcp_validator$lanes$3$sum16$0 sum16$0(
+        .clk(sum16$0$clk),
+        .rst(sum16$0$rst),
         .data(sum16$0$data),
-        .partials(sum16$0$partials),
-        .partials_in(sum16$0$partials_in),
-        .sum(sum16$0$sum)
+        .ok(sum16$0$ok)
     );
     tcp_validator$lanes$3$after_a$0 after_a$0(
         .clk(after_a$0$clk),
@@ -2261,6 +3139,10 @@ module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision
         lane_in[(64'he1)+:(32)] = approval;
         lane_in_q = lane_in;
         desc = lane_in_q[(64'h1)+:(192)];
+        sum16$0$clk = clk;
+        sum16$0$rst = rst;
+        sum16$0$data = desc;
+        ok = sum16$0$ok;
         flags = desc[(flags_lsb)+:(32)];
         a[(64'h0)+:(1)] = lane_in_q[(64'h0)+:(1)];
         a[(64'h1)+:(1)] = desc[(magic_lsb)+:(32)] == magic;
@@ -2268,46 +3150,63 @@ module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision
         a[(64'h3)+:(1)] = |(flags & lane_in_q[(64'hc1)+:(32)]);
         a[(64'h4)+:(1)] = |(flags & lane_in_q[(64'he1)+:(32)]);
         a[(64'h5)+:(5)] = flags[(32'h0)+:(5)];
-        a[(64'ha)+:(16)] = desc[(checksum_lsb)+:(16)];
-        sum16$0$data = desc[(checksummed_lsb)+:(176)];
-        a[(64'h1a)+:(64)] = sum16$0$partials;
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
         a_q = after_a$0$q;
-        sum16$0$partials_in = a_q[(64'h1a)+:(64)];
-        checksum = sum16$0$sum;
-        b[(64'h0)+:(1)] = a_q[(64'h0)+:(1)];
-        b[(64'h1)+:(1)] = a_q[(64'h1)+:(1)];
-        b[(64'h2)+:(1)] = a_q[(64'h2)+:(1)];
-        b[(64'h3)+:(1)] = checksum == a_q[(64'ha)+:(16)];
-        b[(64'h4)+:(1)] = a_q[(64'h3)+:(1)];
-        b[(64'h5)+:(1)] = a_q[(64'h4)+:(1)];
-        b[(64'h6)+:(5)] = a_q[(64'h5)+:(5)];
-        b_q = b;
-        decide$magic_ok = b_q[(64'h1)+:(1)];
-        decide$version_ok = b_q[(64'h2)+:(1)];
-        decide$checksum_ok = b_q[(64'h3)+:(1)];
-        decide$deny_hit = b_q[(64'h4)+:(1)];
-        decide$approval_hit = b_q[(64'h5)+:(1)];
-        decide$risk = b_q[(64'h6)+:(5)];
-        o = idle;
-        if (b_q[(64'h0)+:(1)]) begin
-            o[(64'h0)+:(1)] = 1'b1;
-            o[(64'h1)+:(2)] = decide$decision;
-            o[(64'h3)+:(4)] = decide$reason;
-            o[(64'h7)+:(5)] = decide$risk_out;
+        decide$magic_ok = a_q[(64'h1)+:(1)];
+        decide$version_ok = a_q[(64'h2)+:(1)];
+        decide$checksum_ok = 1'b1;
+        decide$deny_hit = a_q[(64'h3)+:(1)];
+        decide$approval_hit = a_q[(64'h4)+:(1)];
+        decide$risk = a_q[(64'h5)+:(5)];
+        b = idle_b;
+        if (a_q[(64'h0)+:(1)]) begin
+            b[(64'h0)+:(1)] = 1'b1;
+            b[(64'h1)+:(1)] = a_q[(64'h1)+:(1)] & a_q[(64'h2)+:(1)];
+            b[(64'h2)+:(1)] = decide$decision == reject_code;
+            b[(64'h3)+:(2)] = decide$decision;
+            b[(64'h5)+:(4)] = decide$reason;
+            b[(64'h9)+:(5)] = decide$risk_out;
         end
-        pre_valid = o[(64'h0)+:(1)];
-        pre_reject = o[(64'h0)+:(1)] & (o[(64'h1)+:(2)] == reject);
-        o_q = o;
+        b_q = b;
+        c[(64'h0)+:(1)] = b_q[(64'h0)+:(1)];
+        c[(64'h1)+:(1)] = b_q[(64'h1)+:(1)];
+        c[(64'h2)+:(1)] = ok;
+        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)];
+        c[(64'h4)+:(2)] = b_q[(64'h3)+:(2)];
+        c[(64'h6)+:(4)] = b_q[(64'h5)+:(4)];
+        c[(64'ha)+:(5)] = b_q[(64'h9)+:(5)];
+        c_q = c;
+        bad = c_q[(64'h1)+:(1)] & ~c_q[(64'h2)+:(1)] & select_early;
+        o[(64'h0)+:(1)] = c_q[(64'h0)+:(1)];
+        o[(64'h1)+:(1)] = c_q[(64'h1)+:(1)] & select_late;
+        o[(64'h2)+:(1)] = c_q[(64'h3)+:(1)];
+        o[(64'h3)+:(2)] = c_q[(64'h4)+:(2)];
+        o[(64'h5)+:(4)] = c_q[(64'h6)+:(4)];
+        o[(64'h9)+:(5)] = c_q[(64'ha)+:(5)];
+        if (bad) begin
+            o[(64'h2)+:(1)] = 1'b1;
+            o[(64'h3)+:(2)] = reject_code;
+            o[(64'h5)+:(4)] = bad_checksum;
+            o[(64'h9)+:(5)] = no_risk;
+        end
         out$clk = clk;
         out$rst = rst;
-        out$d = o_q;
+        out$d = o;
+        bad_out = out$q[(64'h1)+:(1)] & ~c_q[(64'h2)+:(1)];
         out_valid = out$q[(64'h0)+:(1)];
-        decision = out$q[(64'h1)+:(2)];
-        reason = out$q[(64'h3)+:(4)];
-        risk = out$q[(64'h7)+:(5)];
+        cnt_valid = out$q[(64'h0)+:(1)];
+        cnt_reject = out$q[(64'h2)+:(1)];
+        decision = out$q[(64'h3)+:(2)];
+        reason = out$q[(64'h5)+:(4)];
+        risk = out$q[(64'h9)+:(5)];
+        if (bad_out) begin
+            cnt_reject = 1'b1;
+            decision = reject_code;
+            reason = bad_checksum;
+            risk = no_risk;
+        end
     end
     
 endmodule // tcp_validator$lanes$3
@@ -2318,15 +3217,15 @@ module tcp_validator$lanes$3$after_a$0(clk,rst,d,q);
     // Module arguments
     input wire  clk;
     input wire  rst;
-    input wire  [89:0] d;
-    output reg  [89:0] q;
+    input wire  [9:0] d;
+    output reg  [9:0] q;
     
     // Constant declarations
-    localparam  zero = 90'h0;
+    localparam  zero = 10'b0;
     
     // Stub signals
-    reg  [89:0] regs$0$d;
-    wire  [89:0] regs$0$q;
+    reg  [9:0] regs$0$d;
+    wire  [9:0] regs$0$q;
     reg  regs$0$clock;
     
     // Sub module instances
@@ -2352,13 +3251,13 @@ endmodule // tcp_validator$lanes$3$after_a$0
 module tcp_validator$lanes$3$after_a$0$regs$0(d,q,clock);
     
     // Module arguments
-    input wire  [89:0] d;
-    output reg  [89:0] q;
+    input wire  [9:0] d;
+    output reg  [9:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 90'h0;
+       q = 10'h0;
     end
     
     always @(posedge clock) begin
@@ -2458,15 +3357,15 @@ module tcp_validator$lanes$3$out(clk,rst,d,q);
     // Module arguments
     input wire  clk;
     input wire  rst;
-    input wire  [11:0] d;
-    output reg  [11:0] q;
+    input wire  [13:0] d;
+    output reg  [13:0] q;
     
     // Constant declarations
-    localparam  zero = 12'h0;
+    localparam  zero = 14'b0;
     
     // Stub signals
-    reg  [11:0] regs$0$d;
-    wire  [11:0] regs$0$q;
+    reg  [13:0] regs$0$d;
+    wire  [13:0] regs$0$q;
     reg  regs$0$clock;
     
     // Sub module instances
@@ -2492,13 +3391,13 @@ endmodule // tcp_validator$lanes$3$out
 module tcp_validator$lanes$3$out$regs$0(d,q,clock);
     
     // Module arguments
-    input wire  [11:0] d;
-    output reg  [11:0] q;
+    input wire  [13:0] d;
+    output reg  [13:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 12'h0;
+       q = 14'h0;
     end
     
     always @(posedge clock) begin
@@ -2508,79 +3407,137 @@ module tcp_validator$lanes$3$out$regs$0(d,q,clock);
 endmodule // tcp_validator$lanes$3$out$regs$0
 
 
-module tcp_validator$lanes$3$sum16$0(data,partials,partials_in,sum);
+module tcp_validator$lanes$3$sum16$0(clk,rst,data,ok);
     
     // Module arguments
-    input wire  [175:0] data;
-    output reg  [63:0] partials;
-    input wire  [63:0] partials_in;
-    output reg  [15:0] sum;
+    input wire  clk;
+    input wire  rst;
+    input wire  [191:0] data;
+    output reg  ok;
     
-    // Constant declarations
-    localparam  zero = 16'h0;
+    // Stub signals
+    reg  r15$0$clk;
+    reg  r15$0$rst;
+    reg  [48:0] r15$0$d;
+    wire  [48:0] r15$0$q;
     
     // Local signals
-    reg  [15:0] s0;
-    reg  [15:0] s1;
-    reg  [15:0] s2;
-    reg  [15:0] s3;
-    reg  [7:0] octet;
+    reg  ok_d;
+    reg  [8:0] p$0;
+    reg  [8:0] p$1;
+    reg  [8:0] p$2;
+    reg  [8:0] p$3;
+    reg  [8:0] p$4;
+    reg  [8:0] p$5;
+    reg  [8:0] p$6;
+    reg  [8:0] p$7;
+    reg  [8:0] p$8;
+    reg  [8:0] p$9;
+    reg  [8:0] p$10;
+    reg  [74:0] x1;
+    reg  [74:0] x1_q;
+    reg  [48:0] x15;
+    reg  [48:0] x15_q;
+    reg  [31:0] x2;
+    reg  [31:0] x2_q;
+    
+    // Sub module instances
+    tcp_validator$lanes$3$sum16$0$r15$0 r15$0(
+        .clk(r15$0$clk),
+        .rst(r15$0$rst),
+        .d(r15$0$d),
+        .q(r15$0$q)
+    );
     
     // Update code
     always @(*) begin
-        s0 = zero;
-        octet = data[(32'h8 * 16)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 17)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 18)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 19)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 20)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 21)+:(8)];
-        s0 = s0 + ((octet) & 16'hffff);
-        s1 = zero;
-        octet = data[(32'h8 * 10)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 11)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 12)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 13)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 14)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 15)+:(8)];
-        s1 = s1 + ((octet) & 16'hffff);
-        s2 = zero;
-        octet = data[(32'h8 * 5)+:(8)];
-        s2 = s2 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 6)+:(8)];
-        s2 = s2 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 7)+:(8)];
-        s2 = s2 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 8)+:(8)];
-        s2 = s2 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 9)+:(8)];
-        s2 = s2 + ((octet) & 16'hffff);
-        s3 = zero;
-        octet = data[(32'h8 * 0)+:(8)];
-        s3 = s3 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 1)+:(8)];
-        s3 = s3 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 2)+:(8)];
-        s3 = s3 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 3)+:(8)];
-        s3 = s3 + ((octet) & 16'hffff);
-        octet = data[(32'h8 * 4)+:(8)];
-        s3 = s3 + ((octet) & 16'hffff);
-        partials[(64'h0)+:(16)] = s0;
-        partials[(64'h10)+:(16)] = s1;
-        partials[(64'h20)+:(16)] = s2;
-        partials[(64'h30)+:(16)] = s3;
-        sum = partials_in[(64'h0)+:(16)] + partials_in[(64'h10)+:(16)] + partials_in[(64'h20)+:(16)] + partials_in[(64'h30)+:(16)];
+        p$0 = ((data[(32'hb8)+:(8)]) & 9'h1ff) + ((data[(32'hb0)+:(8)]) & 9'h1ff);
+        p$1 = ((data[(32'ha8)+:(8)]) & 9'h1ff) + ((data[(32'ha0)+:(8)]) & 9'h1ff);
+        p$2 = ((data[(32'h98)+:(8)]) & 9'h1ff) + ((data[(32'h90)+:(8)]) & 9'h1ff);
+        p$3 = ((data[(32'h88)+:(8)]) & 9'h1ff) + ((data[(32'h80)+:(8)]) & 9'h1ff);
+        p$4 = ((data[(32'h78)+:(8)]) & 9'h1ff) + ((data[(32'h70)+:(8)]) & 9'h1ff);
+        p$5 = ((data[(32'h68)+:(8)]) & 9'h1ff) + ((data[(32'h60)+:(8)]) & 9'h1ff);
+        p$6 = ((data[(32'h58)+:(8)]) & 9'h1ff) + ((data[(32'h50)+:(8)]) & 9'h1ff);
+        p$7 = ((data[(32'h48)+:(8)]) & 9'h1ff) + ((data[(32'h40)+:(8)]) & 9'h1ff);
+        p$8 = ((data[(32'h38)+:(8)]) & 9'h1ff) + ((data[(32'h30)+:(8)]) & 9'h1ff);
+        p$9 = ((data[(32'h28)+:(8)]) & 9'h1ff) + ((data[(32'h20)+:(8)]) & 9'h1ff);
+        p$10 = ((data[(32'h18)+:(8)]) & 9'h1ff) + ((data[(32'h10)+:(8)]) & 9'h1ff);
+        x1[(64'h0)+:(10)] = ((p$0) & 10'h3ff) + ((p$1) & 10'h3ff);
+        x1[(64'ha)+:(10)] = ((p$2) & 10'h3ff) + ((p$3) & 10'h3ff);
+        x1[(64'h14)+:(10)] = ((p$4) & 10'h3ff) + ((p$5) & 10'h3ff);
+        x1[(64'h1e)+:(10)] = ((p$6) & 10'h3ff) + ((p$7) & 10'h3ff);
+        x1[(64'h28)+:(10)] = ((p$8) & 10'h3ff) + ((p$9) & 10'h3ff);
+        x1[(64'h32)+:(9)] = p$10;
+        x1[(64'h3b)+:(16)] = ~data[(32'h0)+:(16)];
+        x1_q = x1;
+        x15[(64'h0)+:(11)] = ((x1_q[(64'h0)+:(10)]) & 11'h7ff) + ((x1_q[(64'ha)+:(10)]) & 11'h7ff);
+        x15[(64'hb)+:(11)] = ((x1_q[(64'h14)+:(10)]) & 11'h7ff) + ((x1_q[(64'h1e)+:(10)]) & 11'h7ff);
+        x15[(64'h16)+:(11)] = ((x1_q[(64'h28)+:(10)]) & 11'h7ff) + ((x1_q[(64'h32)+:(9)]) & 11'h7ff);
+        x15[(64'h21)+:(16)] = x1_q[(64'h3b)+:(16)];
+        r15$0$clk = clk;
+        r15$0$rst = rst;
+        r15$0$d = x15;
+        x15_q = r15$0$q;
+        x2[(64'h0)+:(16)] = ((((x15_q[(64'h0)+:(11)]) & 12'hfff) + ((x15_q[(64'hb)+:(11)]) & 12'hfff)) & 16'hffff);
+        x2[(64'h10)+:(16)] = ((x15_q[(64'h16)+:(11)]) & 16'hffff) + x15_q[(64'h21)+:(16)];
+        x2_q = x2;
+        ok_d = &(x2_q[(64'h0)+:(16)] ^ x2_q[(64'h10)+:(16)] ^ ((x2_q[(64'h0)+:(16)] & x2_q[(64'h10)+:(16)]) << 32'h1));
+        ok = ok_d;
     end
     
 endmodule // tcp_validator$lanes$3$sum16$0
+
+
+module tcp_validator$lanes$3$sum16$0$r15$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  [48:0] d;
+    output reg  [48:0] q;
+    
+    // Constant declarations
+    localparam  zero = 49'h0;
+    
+    // Stub signals
+    reg  [48:0] regs$0$d;
+    wire  [48:0] regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$3$sum16$0$r15$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$3$sum16$0$r15$0
+
+
+module tcp_validator$lanes$3$sum16$0$r15$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [48:0] d;
+    output reg  [48:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 49'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$3$sum16$0$r15$0$regs$0
