@@ -32,7 +32,9 @@
 //!
 //! The CRC bytes of a request take `2 × 10 × divisor` cycles, which must exceed the
 //! core's latency so that the last result is stored before the frame ends: the board
-//! generator checks it.
+//! generator checks it. The transmitter must take at least 3 cycles per byte (the
+//! payload byte is fetched and registered after its index changes); a UART takes
+//! `10 × divisor` ≥ 40.
 
 use crate::frame_rx::FrameRx;
 use crate::frame_tx::FrameTx;
@@ -155,6 +157,9 @@ pub struct FrameEngine {
     sum33: Signal<Local, Bits<33>>,
     rsum33: Signal<Local, Bits<33>>,
     snap: DFF<Bits<384>>,
+    /// The payload byte for the transmitter, registered: its index changes at most
+    /// once per UART byte (ten bit times), so two cycles of latency are free.
+    byte_ff: DFF<Bits<8>>,
     // Combinational helpers.
     key: Signal<Local, Bits<32>>,
     hit: Signal<Local, Bit>,
@@ -271,6 +276,7 @@ impl FrameEngine {
             sum33: Default::default(),
             rsum33: Default::default(),
             snap: Default::default(),
+            byte_ff: Default::default(),
             key: Default::default(),
             hit: Default::default(),
             hit_meta: Default::default(),
@@ -314,8 +320,8 @@ impl Logic for FrameEngine {
             wk2, wk3, wm0, wm1, wm2, wm3, f_done, f_bad_crc, f_bad_len, f_hit, f_meta, f_key,
             f_cfg, f_val, f_stats, f_info, f_unknown, job, job_src, job_cmd, job_seq, job_len,
             job_slot, job_code, job_rcmd, act_src, act_slot, act_code, act_rcmd, n_crc, n_len,
-            n_unknown, n_replay, n_ok, n_skipped, n_proc_lo, n_proc_hi, n_proc_c, n_rej_lo,
-            n_rej_hi, n_rej_c, snap
+            n_unknown, n_replay, n_ok, n_skipped, byte_ff, n_proc_lo, n_proc_hi, n_proc_c,
+            n_rej_lo, n_rej_hi, n_rej_c, snap
         );
         self.rx.clk.next = self.clk.val();
         self.rx.rst.next = self.rst.val();
@@ -582,7 +588,8 @@ impl Logic for FrameEngine {
                 self.byte_out.next = self.info.val().get_bits::<8>(self.off_info.val().index());
             }
         }
-        self.tx.pl_byte.next = self.byte_out.val();
+        self.byte_ff.d.next = self.byte_out.val();
+        self.tx.pl_byte.next = self.byte_ff.q.val();
 
         if self.rst.val() {
             self.deny.d.next = 0.into();
@@ -839,7 +846,7 @@ mod tests {
         b.send(&stream, 0);
         let (got, _) = frames(&b.drain(100));
         assert_eq!(got.iter().map(|f| f.seq).collect::<Vec<_>>(), vec![0, 1]);
-        b.tx_cycles = 1;
+        b.tx_cycles = 3;
         b.send(&stats(9), 0);
         let (got, _) = frames(&b.drain(100));
         let s = Stats::decode(&got[0].payload).unwrap();
