@@ -166,7 +166,10 @@ pub struct FrameEngine {
     hit_meta: Signal<Local, Bits<13>>,
     go: Signal<Local, Bit>,
     take: Signal<Local, Bit>,
-    ok_inc: Signal<Local, Bits<32>>,
+    ok_inc: Signal<Local, Bits<2>>,
+    /// Good requests executed last cycle, added to `n_ok` a cycle later (timing; no
+    /// STATS can start in between).
+    ok_pend: DFF<Bits<2>>,
     off_stats: Signal<Local, Bits<9>>,
     off_info: Signal<Local, Bits<7>>,
     byte_out: Signal<Local, Bits<8>>,
@@ -283,6 +286,7 @@ impl FrameEngine {
             go: Default::default(),
             take: Default::default(),
             ok_inc: Default::default(),
+            ok_pend: Default::default(),
             off_stats: Default::default(),
             off_info: Default::default(),
             byte_out: Default::default(),
@@ -320,7 +324,7 @@ impl Logic for FrameEngine {
             wk2, wk3, wm0, wm1, wm2, wm3, f_done, f_bad_crc, f_bad_len, f_hit, f_meta, f_key,
             f_cfg, f_val, f_stats, f_info, f_unknown, job, job_src, job_cmd, job_seq, job_len,
             job_slot, job_code, job_rcmd, act_src, act_slot, act_code, act_rcmd, n_crc, n_len,
-            n_unknown, n_replay, n_ok, n_skipped, byte_ff, n_proc_lo, n_proc_hi, n_proc_c,
+            n_unknown, n_replay, n_ok, n_skipped, byte_ff, ok_pend, n_proc_lo, n_proc_hi, n_proc_c,
             n_rej_lo, n_rej_hi, n_rej_c, snap
         );
         self.rx.clk.next = self.clk.val();
@@ -551,7 +555,8 @@ impl Logic for FrameEngine {
             self.wm1.d.next = self.wm0.q.val();
             self.wm0.d.next = self.nj_meta.val();
         }
-        self.n_ok.d.next = self.n_ok.q.val() + self.ok_inc.val();
+        self.ok_pend.d.next = self.ok_inc.val();
+        self.n_ok.d.next = self.n_ok.q.val() + bit_cast::<32, 2>(self.ok_pend.q.val());
 
         // ---- The payload byte the transmitter asks for. ----
         self.replies.read_address.next = (bit_cast::<MEM_BITS, 3>(self.act_slot.q.val()) << 8)
@@ -611,6 +616,7 @@ impl Logic for FrameEngine {
             self.n_unknown.d.next = 0.into();
             self.n_replay.d.next = 0.into();
             self.n_ok.d.next = 0.into();
+            self.ok_pend.d.next = 0.into();
             self.n_skipped.d.next = 0.into();
             self.n_proc_lo.d.next = 0.into();
             self.n_proc_hi.d.next = 0.into();
