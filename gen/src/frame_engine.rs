@@ -414,8 +414,9 @@ impl Logic for FrameEngine {
                     | bit_cast::<384, 32>(self.n_skipped.q.val());
             }
         }
-        // A finished frame is taken unless a reply is already waiting.
-        self.take.next = !self.job.q.val() | self.go.val();
+        // A finished frame is taken unless a reply is already waiting (even one that
+        // leaves in this very cycle: the transmitter's state stays off this path).
+        self.take.next = !self.job.q.val();
 
         // ---- End of a frame: execute, replay or refuse. ----
         self.key.next = (bit_cast::<32, 8>(self.rx.cmd.val()) << 24)
