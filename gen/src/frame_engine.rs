@@ -15,9 +15,12 @@
 //! * At the end of a good frame (`done & ok`) the request executes: a match in the
 //!   replay window answers again from the stored reply (the `replays` counter moves,
 //!   nothing else); otherwise CONFIG installs the masks, VALIDATE adds its
-//!   descriptors and rejections to the counters, and both enter the 4-entry window
-//!   keyed by `(cmd, seq, crc)` with their reply slot. Eight reply slots rotate, so a
-//!   slot is rewritten only four commits after it left the window.
+//!   descriptors and rejections to the counters, and both enter the replay window
+//!   keyed by `(cmd, seq, crc)` with their reply slot. The window holds the last
+//!   [`RTL_WINDOW`] = 8 commits, twice the protocol's 4: a request dropped while busy
+//!   (below) executes after its successors, and an in-order window of 4 would then
+//!   forget a request the host may still retransmit. Sixteen reply slots rotate, so a
+//!   slot is rewritten only eight commits after it left the window.
 //! * Replies leave in order through [`FrameTx`]: from a slot (CONFIG, VALIDATE,
 //!   replays), from a snapshot of the counters (STATS), from constants (INFO) or from
 //!   the error code (error replies). One reply is sent while at most one more waits;
@@ -43,15 +46,21 @@ use tcp_spec::decision::Decision as D;
 use tcp_spec::descriptor::DESCRIPTOR_BITS;
 use tcp_spec::link::{Command, ErrorCode, Info, Stats, ERROR, REPLY, WINDOW};
 
-/// Address bits of the reply memory: 8 slots × 256 words of 16 bits.
-pub const MEM_BITS: usize = 11;
+/// Address bits of the reply memory: 16 slots × 256 words of 16 bits.
+pub const MEM_BITS: usize = 12;
 /// Reply slots (a power of two; slots rotate).
-pub const SLOTS: usize = 8;
+pub const SLOTS: usize = 16;
+/// Executed requests whose replies the RTL keeps for replay. The protocol's window
+/// is [`WINDOW`] (what an in-order device needs); a request the RTL dropped while busy
+/// executes later than its successors, which can push an older request up to
+/// `2 × WINDOW − 2` commits back, so the RTL keeps twice as many.
+pub const RTL_WINDOW: usize = 8;
 /// Bits of a packed verdict: decision 2, reason 4, risk 5.
 pub const VERDICT_BITS: usize = 11;
 
 const _: () = assert!(WINDOW == 4, "the RTL window has four entries");
-const _: () = assert!(SLOTS >= 2 * WINDOW, "a slot outlives its window entry");
+const _: () = assert!(SLOTS >= 2 * RTL_WINDOW, "a slot outlives its window entry");
+const _: () = assert!(RTL_WINDOW >= 2 * WINDOW - 1, "replays survive reordering");
 
 /// Where the bytes of the reply being sent come from.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, LogicState)]
@@ -103,22 +112,31 @@ pub struct FrameEngine {
     prev: DFF<Bits<8>>,
     cfg: DFF<Bits<64>>,
     rej: DFF<Bits<9>>,
-    slot: DFF<Bits<3>>,
-    // Replay window, newest first: key = cmd, seq, crc; meta = valid, slot, bytes.
+    slot: DFF<Bits<4>>,
+    // Replay window (RTL_WINDOW entries), newest first: key = cmd, seq, crc; meta =
+    // valid, slot, bytes.
     wk0: DFF<Bits<32>>,
     wk1: DFF<Bits<32>>,
     wk2: DFF<Bits<32>>,
     wk3: DFF<Bits<32>>,
-    wm0: DFF<Bits<13>>,
-    wm1: DFF<Bits<13>>,
-    wm2: DFF<Bits<13>>,
-    wm3: DFF<Bits<13>>,
+    wk4: DFF<Bits<32>>,
+    wk5: DFF<Bits<32>>,
+    wk6: DFF<Bits<32>>,
+    wk7: DFF<Bits<32>>,
+    wm0: DFF<Bits<14>>,
+    wm1: DFF<Bits<14>>,
+    wm2: DFF<Bits<14>>,
+    wm3: DFF<Bits<14>>,
+    wm4: DFF<Bits<14>>,
+    wm5: DFF<Bits<14>>,
+    wm6: DFF<Bits<14>>,
+    wm7: DFF<Bits<14>>,
     // The end of a frame, classified one cycle after `done` (timing).
     f_done: DFF<Bit>,
     f_bad_crc: DFF<Bit>,
     f_bad_len: DFF<Bit>,
     f_hit: DFF<Bit>,
-    f_meta: DFF<Bits<13>>,
+    f_meta: DFF<Bits<14>>,
     f_key: DFF<Bits<32>>,
     f_cfg: DFF<Bit>,
     f_val: DFF<Bit>,
@@ -131,12 +149,12 @@ pub struct FrameEngine {
     job_cmd: DFF<Bits<8>>,
     job_seq: DFF<Bits<8>>,
     job_len: DFF<Bits<16>>,
-    job_slot: DFF<Bits<3>>,
+    job_slot: DFF<Bits<4>>,
     job_code: DFF<Bits<8>>,
     job_rcmd: DFF<Bits<8>>,
     // The reply being sent.
     act_src: DFF<Source>,
-    act_slot: DFF<Bits<3>>,
+    act_slot: DFF<Bits<4>>,
     act_code: DFF<Bits<8>>,
     act_rcmd: DFF<Bits<8>>,
     // Counters (STATS).
@@ -163,7 +181,7 @@ pub struct FrameEngine {
     // Combinational helpers.
     key: Signal<Local, Bits<32>>,
     hit: Signal<Local, Bit>,
-    hit_meta: Signal<Local, Bits<13>>,
+    hit_meta: Signal<Local, Bits<14>>,
     go: Signal<Local, Bit>,
     take: Signal<Local, Bit>,
     ok_inc: Signal<Local, Bits<2>>,
@@ -177,9 +195,9 @@ pub struct FrameEngine {
     nj_cmd: Signal<Local, Bits<8>>,
     nj_len: Signal<Local, Bits<16>>,
     nj_src: Signal<Local, Source>,
-    nj_slot: Signal<Local, Bits<3>>,
+    nj_slot: Signal<Local, Bits<4>>,
     nj_code: Signal<Local, Bits<8>>,
-    nj_meta: Signal<Local, Bits<13>>,
+    nj_meta: Signal<Local, Bits<14>>,
     // Constants from the spec.
     c_config: Constant<Bits<8>>,
     c_validate: Constant<Bits<8>>,
@@ -194,8 +212,8 @@ pub struct FrameEngine {
     stats_len: Constant<Bits<16>>,
     info_len: Constant<Bits<16>>,
     info: Constant<Bits<128>>,
-    c_meta_valid: Constant<Bits<13>>,
-    c_meta_config: Constant<Bits<13>>,
+    c_meta_valid: Constant<Bits<14>>,
+    c_meta_config: Constant<Bits<14>>,
 }
 
 impl FrameEngine {
@@ -237,10 +255,18 @@ impl FrameEngine {
             wk1: Default::default(),
             wk2: Default::default(),
             wk3: Default::default(),
+            wk4: Default::default(),
+            wk5: Default::default(),
+            wk6: Default::default(),
+            wk7: Default::default(),
             wm0: Default::default(),
             wm1: Default::default(),
             wm2: Default::default(),
             wm3: Default::default(),
+            wm4: Default::default(),
+            wm5: Default::default(),
+            wm6: Default::default(),
+            wm7: Default::default(),
             f_done: Default::default(),
             f_bad_crc: Default::default(),
             f_bad_len: Default::default(),
@@ -310,7 +336,7 @@ impl FrameEngine {
             stats_len: Constant::new((Stats::LEN as u64).into()),
             info_len: Constant::new((Info::LEN as u64).into()),
             info: Constant::new(info_word.to_bits()),
-            c_meta_valid: Constant::new((1u64 << 12).into()),
+            c_meta_valid: Constant::new((1u64 << 13).into()),
             c_meta_config: Constant::new(8u64.into()),
         }
     }
@@ -321,11 +347,11 @@ impl Logic for FrameEngine {
     fn update(&mut self) {
         dff_setup!(
             self, clk, deny, appr, desc, bcnt, ndesc, issue, widx, prev, cfg, rej, slot, wk0, wk1,
-            wk2, wk3, wm0, wm1, wm2, wm3, f_done, f_bad_crc, f_bad_len, f_hit, f_meta, f_key,
-            f_cfg, f_val, f_stats, f_info, f_unknown, job, job_src, job_cmd, job_seq, job_len,
-            job_slot, job_code, job_rcmd, act_src, act_slot, act_code, act_rcmd, n_crc, n_len,
-            n_unknown, n_replay, n_ok, n_skipped, byte_ff, ok_pend, n_proc_lo, n_proc_hi, n_proc_c,
-            n_rej_lo, n_rej_hi, n_rej_c, snap
+            wk2, wk3, wk4, wk5, wk6, wk7, wm0, wm1, wm2, wm3, wm4, wm5, wm6, wm7, f_done,
+            f_bad_crc, f_bad_len, f_hit, f_meta, f_key, f_cfg, f_val, f_stats, f_info, f_unknown,
+            job, job_src, job_cmd, job_seq, job_len, job_slot, job_code, job_rcmd, act_src,
+            act_slot, act_code, act_rcmd, n_crc, n_len, n_unknown, n_replay, n_ok, n_skipped,
+            byte_ff, ok_pend, n_proc_lo, n_proc_hi, n_proc_c, n_rej_lo, n_rej_hi, n_rej_c, snap
         );
         self.rx.clk.next = self.clk.val();
         self.rx.rst.next = self.rst.val();
@@ -347,7 +373,7 @@ impl Logic for FrameEngine {
         // ---- The request being received: descriptors to the core, CONFIG bytes. ----
         self.issue.d.next = false;
         self.replies.write_enable.next = false;
-        self.replies.write_address.next = (bit_cast::<MEM_BITS, 3>(self.slot.q.val()) << 8)
+        self.replies.write_address.next = (bit_cast::<MEM_BITS, 4>(self.slot.q.val()) << 8)
             | bit_cast::<MEM_BITS, 8>(self.widx.q.val());
         self.replies.write_data.next = bit_cast::<16, VERDICT_BITS>(self.res_verdict.val());
         if self.rx.pl_valid.val() {
@@ -416,7 +442,7 @@ impl Logic for FrameEngine {
         }
         // A finished frame is taken unless a reply is already waiting (even one that
         // leaves in this very cycle: the transmitter's state stays off this path).
-        self.take.next = !self.job.q.val();
+        self.take.next = !self.job.q.val() | self.go.val();
 
         // ---- End of a frame: execute, replay or refuse. ----
         self.key.next = (bit_cast::<32, 8>(self.rx.cmd.val()) << 24)
@@ -424,19 +450,35 @@ impl Logic for FrameEngine {
             | bit_cast::<32, 16>(self.rx.crc_out.val());
         self.hit.next = false;
         self.hit_meta.next = 0.into();
-        if self.wm3.q.val().get_bit(12) & (self.wk3.q.val() == self.key.val()) {
+        if self.wm7.q.val().get_bit(13) & (self.wk7.q.val() == self.key.val()) {
+            self.hit.next = true;
+            self.hit_meta.next = self.wm7.q.val();
+        }
+        if self.wm6.q.val().get_bit(13) & (self.wk6.q.val() == self.key.val()) {
+            self.hit.next = true;
+            self.hit_meta.next = self.wm6.q.val();
+        }
+        if self.wm5.q.val().get_bit(13) & (self.wk5.q.val() == self.key.val()) {
+            self.hit.next = true;
+            self.hit_meta.next = self.wm5.q.val();
+        }
+        if self.wm4.q.val().get_bit(13) & (self.wk4.q.val() == self.key.val()) {
+            self.hit.next = true;
+            self.hit_meta.next = self.wm4.q.val();
+        }
+        if self.wm3.q.val().get_bit(13) & (self.wk3.q.val() == self.key.val()) {
             self.hit.next = true;
             self.hit_meta.next = self.wm3.q.val();
         }
-        if self.wm2.q.val().get_bit(12) & (self.wk2.q.val() == self.key.val()) {
+        if self.wm2.q.val().get_bit(13) & (self.wk2.q.val() == self.key.val()) {
             self.hit.next = true;
             self.hit_meta.next = self.wm2.q.val();
         }
-        if self.wm1.q.val().get_bit(12) & (self.wk1.q.val() == self.key.val()) {
+        if self.wm1.q.val().get_bit(13) & (self.wk1.q.val() == self.key.val()) {
             self.hit.next = true;
             self.hit_meta.next = self.wm1.q.val();
         }
-        if self.wm0.q.val().get_bit(12) & (self.wk0.q.val() == self.key.val()) {
+        if self.wm0.q.val().get_bit(13) & (self.wk0.q.val() == self.key.val()) {
             self.hit.next = true;
             self.hit_meta.next = self.wm0.q.val();
         }
@@ -462,8 +504,8 @@ impl Logic for FrameEngine {
         self.nj_code.next = self.err_len.val();
         self.nj_slot.next = self.slot.q.val();
         self.nj_meta.next = self.c_meta_valid.val()
-            | (bit_cast::<13, 3>(self.slot.q.val()) << 9)
-            | bit_cast::<13, 9>(self.ndesc.q.val() << 1);
+            | (bit_cast::<14, 4>(self.slot.q.val()) << 9)
+            | bit_cast::<14, 9>(self.ndesc.q.val() << 1);
         self.commit.next = false;
         self.sum33.next =
             bit_cast::<33, 32>(self.n_proc_lo.q.val()) + bit_cast::<33, 9>(self.ndesc.q.val());
@@ -490,7 +532,7 @@ impl Logic for FrameEngine {
                 self.n_replay.d.next = self.n_replay.q.val() + 1;
                 self.nj_cmd.next = self.rx.cmd.val() | self.c_reply.val();
                 self.nj_src.next = Source::Slot;
-                self.nj_slot.next = self.f_meta.q.val().get_bits::<3>(9);
+                self.nj_slot.next = self.f_meta.q.val().get_bits::<4>(9);
                 self.nj_len.next = bit_cast::<16, 9>(self.f_meta.q.val().get_bits::<9>(0));
             } else if self.f_cfg.q.val() {
                 self.deny.d.next = self.cfg.q.val().get_bits::<32>(32);
@@ -500,7 +542,7 @@ impl Logic for FrameEngine {
                 self.nj_src.next = Source::Slot;
                 self.nj_len.next = 8.into();
                 self.nj_meta.next = self.c_meta_valid.val()
-                    | (bit_cast::<13, 3>(self.slot.q.val()) << 9)
+                    | (bit_cast::<14, 4>(self.slot.q.val()) << 9)
                     | self.c_meta_config.val();
             } else if self.f_val.q.val() {
                 self.n_proc_lo.d.next = self.sum33.val().get_bits::<32>(0);
@@ -547,10 +589,18 @@ impl Logic for FrameEngine {
         if self.commit.val() {
             self.ok_inc.next = self.ok_inc.val() + 1;
             self.slot.d.next = self.slot.q.val() + 1;
+            self.wk7.d.next = self.wk6.q.val();
+            self.wk6.d.next = self.wk5.q.val();
+            self.wk5.d.next = self.wk4.q.val();
+            self.wk4.d.next = self.wk3.q.val();
             self.wk3.d.next = self.wk2.q.val();
             self.wk2.d.next = self.wk1.q.val();
             self.wk1.d.next = self.wk0.q.val();
             self.wk0.d.next = self.f_key.q.val();
+            self.wm7.d.next = self.wm6.q.val();
+            self.wm6.d.next = self.wm5.q.val();
+            self.wm5.d.next = self.wm4.q.val();
+            self.wm4.d.next = self.wm3.q.val();
             self.wm3.d.next = self.wm2.q.val();
             self.wm2.d.next = self.wm1.q.val();
             self.wm1.d.next = self.wm0.q.val();
@@ -560,7 +610,7 @@ impl Logic for FrameEngine {
         self.n_ok.d.next = self.n_ok.q.val() + bit_cast::<32, 2>(self.ok_pend.q.val());
 
         // ---- The payload byte the transmitter asks for. ----
-        self.replies.read_address.next = (bit_cast::<MEM_BITS, 3>(self.act_slot.q.val()) << 8)
+        self.replies.read_address.next = (bit_cast::<MEM_BITS, 4>(self.act_slot.q.val()) << 8)
             | bit_cast::<MEM_BITS, 8>(self.tx.pl_index.val().get_bits::<8>(1));
         self.off_stats.next =
             bits::<9>(376) - (bit_cast::<9, 6>(self.tx.pl_index.val().get_bits::<6>(0)) << 3);
@@ -610,6 +660,10 @@ impl Logic for FrameEngine {
             self.wm1.d.next = 0.into();
             self.wm2.d.next = 0.into();
             self.wm3.d.next = 0.into();
+            self.wm4.d.next = 0.into();
+            self.wm5.d.next = 0.into();
+            self.wm6.d.next = 0.into();
+            self.wm7.d.next = 0.into();
             self.job.d.next = false;
             self.f_done.d.next = false;
             self.n_crc.d.next = 0.into();
