@@ -440,8 +440,8 @@ impl Logic for FrameEngine {
                     | bit_cast::<384, 32>(self.n_skipped.q.val());
             }
         }
-        // A finished frame is taken unless a reply is already waiting (even one that
-        // leaves in this very cycle: the transmitter's state stays off this path).
+        // A finished frame is taken unless a reply is already waiting (one that leaves
+        // in this very cycle frees the place).
         self.take.next = !self.job.q.val() | self.go.val();
 
         // ---- End of a frame: execute, replay or refuse. ----
