@@ -94,15 +94,7 @@ impl<const L: usize, const W: usize, const W2: usize, const W4: usize, const W5:
     /// On widths that do not match `L` (use [`generate_board`]) or a baud rate the
     /// clock cannot make.
     pub fn new(config: Config, params: BoardParams, build_id: u32) -> Self {
-        let info = Info {
-            protocol_version: PROTOCOL_VERSION,
-            lanes: config.lanes as u8,
-            stages: config.stages as u8,
-            profile: config.profile,
-            clock_hz: params.clock_hz as u32,
-            baud: params.baud as u32,
-            build_id,
-        };
+        let info = board_info(&config, params, build_id);
         BoardTop {
             clk: Default::default(),
             uart_rx: Default::default(),

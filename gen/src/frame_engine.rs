@@ -689,7 +689,7 @@ mod tests {
     use super::*;
     use std::collections::VecDeque;
     use tcp_spec::descriptor::DescriptorBytes;
-    use tcp_spec::link::{DeviceModel, Frame, FrameParser, Parsed, PROTOCOL_VERSION};
+    use tcp_spec::link::{replies_without_cycles, DeviceModel, Frame, PROTOCOL_VERSION};
     use tcp_spec::stream::StreamGen;
     use tcp_spec::{decide, Policy, Profile};
 
@@ -801,26 +801,9 @@ mod tests {
         }
     }
 
-    /// The frames in `bytes`; a STATS reply's `cycles` is returned apart (the engine
-    /// counts clock cycles, the reference model bytes) and zeroed in the frame.
+    /// The reply frames, STATS `cycles` apart (see [`replies_without_cycles`]).
     fn frames(bytes: &[u8]) -> (Vec<Frame>, Vec<u64>) {
-        let mut p = FrameParser::new();
-        let (mut fs, mut cycles) = (Vec::new(), Vec::new());
-        for &b in bytes {
-            match p.push(b) {
-                Some(Parsed::Frame(mut f)) => {
-                    if f.cmd == 0x83 {
-                        cycles.push(u64::from_be_bytes(f.payload[..8].try_into().unwrap()));
-                        f.payload[..8].fill(0);
-                    }
-                    fs.push(f);
-                }
-                Some(e) => panic!("malformed reply: {e:?}"),
-                None => {}
-            }
-        }
-        assert!(!p.in_frame(), "a reply was cut short");
-        (fs, cycles)
+        replies_without_cycles(bytes).unwrap()
     }
 
     fn descriptors(n: usize, seed: u64) -> Vec<DescriptorBytes> {

@@ -5,28 +5,13 @@
 use tcp_gen::board::BoardParams;
 use tcp_sim::board::SimBoard;
 use tcp_spec::descriptor::DescriptorBytes;
-use tcp_spec::link::{DeviceModel, Frame, FrameParser, Parsed, Stats};
+use tcp_spec::link::{replies_without_cycles, DeviceModel, Frame, Stats};
 use tcp_spec::stream::StreamGen;
 use tcp_spec::{Config, Policy, Profile};
 
+/// The reply frames, STATS `cycles` apart (see [`replies_without_cycles`]).
 fn frames(bytes: &[u8]) -> (Vec<Frame>, Vec<u64>) {
-    let mut p = FrameParser::new();
-    let (mut fs, mut cycles) = (Vec::new(), Vec::new());
-    for &b in bytes {
-        match p.push(b) {
-            Some(Parsed::Frame(mut f)) => {
-                if f.cmd == 0x83 {
-                    cycles.push(u64::from_be_bytes(f.payload[..8].try_into().unwrap()));
-                    f.payload[..8].fill(0);
-                }
-                fs.push(f);
-            }
-            Some(e) => panic!("malformed reply: {e:?}"),
-            None => {}
-        }
-    }
-    assert!(!p.in_frame(), "a reply was cut short");
-    (fs, cycles)
+    replies_without_cycles(bytes).unwrap()
 }
 
 fn batch(profile: Profile, n: usize, seed: u64) -> Vec<DescriptorBytes> {

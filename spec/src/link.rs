@@ -420,6 +420,34 @@ pub fn decode_verdicts(p: &[u8]) -> Option<Vec<Verdict>> {
         .collect()
 }
 
+/// Splits a device's reply stream into frames and takes each STATS reply's `cycles`
+/// out (zeroed in the frame): the one field in which a clocked device (it counts clock
+/// cycles) and [`DeviceModel`] (it counts bytes) differ. Fails on a malformed reply or
+/// one cut short.
+pub fn replies_without_cycles(bytes: &[u8]) -> Result<(Vec<Frame>, Vec<u64>), String> {
+    let mut p = FrameParser::new();
+    let (mut frames, mut cycles) = (Vec::new(), Vec::new());
+    for &b in bytes {
+        match p.push(b) {
+            Some(Parsed::Frame(mut f)) => {
+                if f.cmd == Command::Stats as u8 | REPLY && f.payload.len() == Stats::LEN {
+                    cycles.push(u64::from_be_bytes(
+                        f.payload[..8].try_into().expect("8 bytes"),
+                    ));
+                    f.payload[..8].fill(0);
+                }
+                frames.push(f);
+            }
+            Some(e) => return Err(format!("malformed reply: {e:?}")),
+            None => {}
+        }
+    }
+    if p.in_frame() {
+        return Err("a reply was cut short".into());
+    }
+    Ok((frames, cycles))
+}
+
 /// One executed request kept for replay.
 #[derive(Debug, Clone)]
 struct Executed {
