@@ -17,10 +17,10 @@
 //!   nothing else); otherwise CONFIG installs the masks, VALIDATE adds its
 //!   descriptors and rejections to the counters, and both enter the replay window
 //!   keyed by `(cmd, seq, crc)` with their reply slot. The window holds the last
-//!   [`RTL_WINDOW`] = 8 commits, twice the protocol's 4: a request dropped while busy
-//!   (below) executes after its successors, and an in-order window of 4 would then
-//!   forget a request the host may still retransmit. Sixteen reply slots rotate, so a
-//!   slot is rewritten only eight commits after it left the window.
+//!   [`REPLAY_WINDOW`] = 8 commits, as the protocol says (a lost or dropped request
+//!   executes after its successors, so the window is twice the host's). Sixteen
+//!   reply slots rotate, so a slot is rewritten only eight commits after it left the
+//!   window.
 //! * Replies leave in order through [`FrameTx`]: from a slot (CONFIG, VALIDATE,
 //!   replays), from a snapshot of the counters (STATS), from constants (INFO) or from
 //!   the error code (error replies). One reply is sent while at most one more waits;
@@ -44,23 +44,20 @@ use crate::frame_tx::FrameTx;
 use rust_hdl::prelude::*;
 use tcp_spec::decision::Decision as D;
 use tcp_spec::descriptor::DESCRIPTOR_BITS;
-use tcp_spec::link::{Command, ErrorCode, Info, Stats, ERROR, REPLY, WINDOW};
+use tcp_spec::link::{Command, ErrorCode, Info, Stats, ERROR, REPLAY_WINDOW, REPLY};
 
 /// Address bits of the reply memory: 16 slots × 256 words of 16 bits.
 pub const MEM_BITS: usize = 12;
 /// Reply slots (a power of two; slots rotate).
 pub const SLOTS: usize = 16;
-/// Executed requests whose replies the RTL keeps for replay. The protocol's window
-/// is [`WINDOW`] (what an in-order device needs); a request the RTL dropped while busy
-/// executes later than its successors, which can push an older request up to
-/// `2 × WINDOW − 2` commits back, so the RTL keeps twice as many.
-pub const RTL_WINDOW: usize = 8;
 /// Bits of a packed verdict: decision 2, reason 4, risk 5.
 pub const VERDICT_BITS: usize = 11;
 
-const _: () = assert!(WINDOW == 4, "the RTL window has four entries");
-const _: () = assert!(SLOTS >= 2 * RTL_WINDOW, "a slot outlives its window entry");
-const _: () = assert!(RTL_WINDOW >= 2 * WINDOW - 1, "replays survive reordering");
+const _: () = assert!(REPLAY_WINDOW == 8, "the window registers are wk0..wk7");
+const _: () = assert!(
+    SLOTS >= 2 * REPLAY_WINDOW,
+    "a slot outlives its window entry"
+);
 
 /// Where the bytes of the reply being sent come from.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, LogicState)]
@@ -113,7 +110,7 @@ pub struct FrameEngine {
     cfg: DFF<Bits<64>>,
     rej: DFF<Bits<9>>,
     slot: DFF<Bits<4>>,
-    // Replay window (RTL_WINDOW entries), newest first: key = cmd, seq, crc; meta =
+    // Replay window (REPLAY_WINDOW entries), newest first: key = cmd, seq, crc; meta =
     // valid, slot, bytes.
     wk0: DFF<Bits<32>>,
     wk1: DFF<Bits<32>>,
@@ -861,6 +858,33 @@ mod tests {
         assert!(s.skipped > 0 && s.rejected > 0 && s.processed == 12);
         assert_eq!(rtl_cycles.len(), 2);
         assert!(rtl_cycles[0] > 0 && rtl_cycles[0] < rtl_cycles[1] && rtl_cycles[1] < b.cycle);
+    }
+
+    /// The replay window holds the last [`REPLAY_WINDOW`] commits: a retransmission
+    /// of the oldest one is replayed, one commit older executes again, as in the
+    /// reference device.
+    #[test]
+    fn the_window_keeps_the_last_eight_commits() {
+        let mut b = Bench::new(3, 7);
+        let mut model = DeviceModel::new(info());
+        let batch = descriptors(REPLAY_WINDOW + 1, 21);
+        let mut requests: Vec<Vec<u8>> = (0..=REPLAY_WINDOW)
+            .map(|i| Frame::validate(i as u8 + 1, &batch[i..=i]).encode())
+            .collect();
+        requests.push(requests[1].clone()); // the oldest kept: replayed
+        requests.push(requests[0].clone()); // forgotten: executed again
+        for (i, req) in requests.iter().enumerate() {
+            b.send(req, 3);
+            let (got, _) = frames(&b.drain(40));
+            let (want, _) = frames(&model.receive(req));
+            assert_eq!(got, want, "request {i}");
+        }
+        let s = model.stats();
+        assert_eq!((s.replays, s.processed), (1, REPLAY_WINDOW as u64 + 2));
+        b.send(&Frame::new(0x03, 0x50, vec![]).encode(), 3);
+        let (got, _) = frames(&b.drain(40));
+        let (want, _) = frames(&model.receive(&Frame::new(0x03, 0x50, vec![]).encode()));
+        assert_eq!(got, want, "STATS after the window test");
     }
 
     /// VALIDATE requests back to back (the host's pipelining): every reply, in order,

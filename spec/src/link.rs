@@ -31,9 +31,20 @@ pub const MAX_PAYLOAD: usize = MAX_BATCH * DESCRIPTOR_LEN;
 /// Bytes of framing around a payload: start, cmd, seq, len (2), crc (2).
 pub const OVERHEAD: usize = 7;
 /// Requests the host may have outstanding, counted from the oldest unanswered
-/// sequence number; the device keeps the replies of this many executed requests so
-/// that a retransmission is answered again, not executed again.
+/// sequence number.
 pub const WINDOW: usize = 4;
+/// Executed CONFIG/VALIDATE requests whose replies the device keeps, so that a
+/// retransmission is answered again, not executed again.
+///
+/// A lost or dropped request executes after its successors once it is retransmitted,
+/// so the device's execution order is not the sequence order. A request `j` is sent
+/// (first or again) only while it is in the host's window, so every request the
+/// device executes between `j`'s first execution and the arrival of its last copy is
+/// one of `j − (WINDOW − 1) ..= j + (WINDOW − 1)`: at most `2·WINDOW − 2` others.
+/// The device keeps `2·WINDOW` for margin; `WINDOW` entries are not enough (a request
+/// is then validated twice, which the lossy-channel property test shows).
+pub const REPLAY_WINDOW: usize = 2 * WINDOW;
+const _: () = assert!(REPLAY_WINDOW > 2 * WINDOW - 2);
 
 /// Request commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -553,7 +564,7 @@ impl DeviceModel {
             Command::from_code(f.cmd),
             Some(Command::Config | Command::Validate)
         ) {
-            if self.window.len() == WINDOW {
+            if self.window.len() == REPLAY_WINDOW {
                 self.window.pop_front();
             }
             self.window.push_back(Executed {

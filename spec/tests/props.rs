@@ -217,4 +217,133 @@ mod link {
             prop_assert_eq!(got, want);
         }
     }
+
+    /// A host that keeps to the protocol's window (as `tcp_host::link` does) over a
+    /// channel that loses, corrupts and duplicates request copies, loses replies and
+    /// delays both (the device drains a random number of queued copies per step):
+    /// the device executes every request exactly once and every reply is right.
+    fn lossy_channel_run(seed: [u8; 32], loss_pct: u32) -> Result<(), TestCaseError> {
+        use proptest::test_runner::{RngAlgorithm, TestRng};
+        use std::collections::VecDeque;
+        use tcp_spec::link::{decode_verdicts, ERROR, PROTOCOL_VERSION, WINDOW};
+        use tcp_spec::stream::StreamGen;
+        use tcp_spec::{decide, Policy};
+
+        let mut rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed);
+        let profile = Profile::Sum16;
+        let mut dev = DeviceModel::new(Info {
+            protocol_version: PROTOCOL_VERSION,
+            lanes: 1,
+            stages: 1,
+            profile,
+            clock_hz: 1,
+            baud: 1,
+            build_id: 0,
+        });
+        let mut gen = StreamGen::new(profile, rng.next_u64());
+        let batches: Vec<Vec<_>> = (0..60)
+            .map(|_| {
+                (0..1 + rng.next_u32() % 3)
+                    .map(|_| gen.descriptor())
+                    .collect()
+            })
+            .collect();
+        let wires: Vec<Vec<u8>> = batches
+            .iter()
+            .enumerate()
+            .map(|(i, b)| Frame::validate(i as u8, b).encode())
+            .collect();
+        let lose = |rng: &mut TestRng| rng.next_u32() % 100 < loss_pct;
+        let mut to_dev: VecDeque<Vec<u8>> = VecDeque::new();
+        let mut to_host: VecDeque<u8> = VecDeque::new();
+        let mut host_parser = FrameParser::new();
+        let mut done: Vec<Option<Vec<u8>>> = vec![None; batches.len()];
+        let (mut flight, mut next) = (VecDeque::<usize>::new(), 0usize);
+        let send = |j: usize, rng: &mut TestRng, to_dev: &mut VecDeque<Vec<u8>>| {
+            let mut w = wires[j].clone();
+            match rng.next_u32() % 8 {
+                0 => return, // lost
+                1 => {
+                    let at = rng.next_u32() as usize % w.len();
+                    w[at] ^= 1 << (rng.next_u32() % 8);
+                }
+                2 => to_dev.push_back(w.clone()), // duplicated
+                _ => {}
+            }
+            to_dev.push_back(w);
+        };
+        for _ in 0..200_000 {
+            if done.iter().all(Option::is_some) {
+                break;
+            }
+            while flight.len() < WINDOW && next < batches.len() {
+                if lose(&mut rng) {
+                    send(next, &mut rng, &mut to_dev)
+                } else {
+                    to_dev.push_back(wires[next].clone())
+                }
+                flight.push_back(next);
+                next += 1;
+            }
+            for _ in 0..rng.next_u32() as usize % (to_dev.len() + 1) {
+                let copy = to_dev.pop_front().expect("counted");
+                let reply = dev.receive(&copy);
+                if !lose(&mut rng) {
+                    to_host.extend(reply);
+                }
+            }
+            for _ in 0..rng.next_u32() as usize % (to_host.len() + 1) {
+                let b = to_host.pop_front().expect("counted");
+                let Some(Parsed::Frame(f)) = host_parser.push(b) else {
+                    continue;
+                };
+                let Some(&j) = flight.iter().find(|&&j| j as u8 == f.seq) else {
+                    continue;
+                };
+                if f.cmd == ERROR {
+                    send(j, &mut rng, &mut to_dev);
+                } else if done[j].is_none() {
+                    done[j] = Some(f.payload);
+                }
+            }
+            while flight.front().is_some_and(|&j| done[j].is_some()) {
+                flight.pop_front();
+            }
+            // A timeout: every unanswered request in flight goes again.
+            if rng.next_u32() % 4 == 0 {
+                for &j in flight.iter().filter(|&&j| done[j].is_none()) {
+                    if lose(&mut rng) {
+                        send(j, &mut rng, &mut to_dev)
+                    } else {
+                        to_dev.push_back(wires[j].clone())
+                    }
+                }
+            }
+        }
+        prop_assert!(done.iter().all(Option::is_some), "the host finished");
+        let mut total = 0u64;
+        for (b, d) in batches.iter().zip(&done) {
+            let got = decode_verdicts(d.as_ref().expect("finished")).expect("a verdict list");
+            let want: Vec<_> = b
+                .iter()
+                .map(|x| decide(x, profile, Policy::default()))
+                .collect();
+            prop_assert_eq!(got, want);
+            total += b.len() as u64;
+        }
+        prop_assert_eq!(dev.stats().processed, total, "no batch validated twice");
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn every_request_executes_once_over_a_lossy_channel(
+            seed in any::<[u8; 32]>(),
+            loss_pct in 0u32..40,
+        ) {
+            lossy_channel_run(seed, loss_pct)?;
+        }
+    }
 }
