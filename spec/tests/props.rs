@@ -310,7 +310,7 @@ mod link {
                 flight.pop_front();
             }
             // A timeout: every unanswered request in flight goes again.
-            if rng.next_u32() % 4 == 0 {
+            if rng.next_u32().is_multiple_of(4) {
                 for &j in flight.iter().filter(|&&j| done[j].is_none()) {
                     if lose(&mut rng) {
                         send(j, &mut rng, &mut to_dev)
