@@ -2,11 +2,15 @@
 //! → `tcp_validator` core → frame engine → UART transmitter.
 //!
 //! ```text
-//! module tcp_board_top(clk, uart_rx, uart_tx, led);
+//! module tcp_board_top(clk, reset, uart_rx, uart_tx, led);
 //! ```
 //!
-//! * `clk` is the board clock; a 4-bit counter holds everything in reset for the
-//!   first 15 cycles after configuration (power-on reset; FPGA flip-flops start at 0).
+//! * `clk` is the link clock (the board's oscillator, or a PLL output); a 4-bit
+//!   counter holds everything in reset for the first 15 cycles after configuration
+//!   (power-on reset; FPGA flip-flops start at 0).
+//! * `reset` (active high, asynchronous to `clk`: a button or a PLL's `!LOCK`) passes
+//!   a two-flip-flop synchronizer and restarts the power-on reset; tie it low if
+//!   unused.
 //! * `uart_rx` / `uart_tx`: 8N1 at the generated baud rate (divisor = clock / baud,
 //!   at least 4 cycles per bit).
 //! * `led` toggles at the end of every received frame (activity).
@@ -65,10 +69,13 @@ pub struct BoardTop<
     const W5: usize,
 > {
     pub clk: Signal<In, Clock>,
+    pub reset: Signal<In, Bit>,
     pub uart_rx: Signal<In, Bit>,
     pub uart_tx: Signal<Out, Bit>,
     pub led: Signal<Out, Bit>,
     por: DFF<Bits<4>>,
+    reset_s1: DFF<Bit>,
+    reset_s2: DFF<Bit>,
     led_ff: DFF<Bit>,
     lane_ptr: DFFWithInit<Bits<L>>,
     rst: Signal<Local, Bit>,
@@ -97,10 +104,13 @@ impl<const L: usize, const W: usize, const W2: usize, const W4: usize, const W5:
         let info = board_info(&config, params, build_id);
         BoardTop {
             clk: Default::default(),
+            reset: Default::default(),
             uart_rx: Default::default(),
             uart_tx: Default::default(),
             led: Default::default(),
             por: Default::default(),
+            reset_s1: Default::default(),
+            reset_s2: Default::default(),
             led_ff: Default::default(),
             lane_ptr: DFFWithInit::new(1u64.into()),
             rst: Default::default(),
@@ -126,11 +136,16 @@ impl<const L: usize, const W: usize, const W2: usize, const W4: usize, const W5:
 {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clk, por, led_ff, lane_ptr);
-        // Power-on reset.
+        dff_setup!(self, clk, por, reset_s1, reset_s2, led_ff, lane_ptr);
+        // Power-on reset, restarted by the synchronized `reset` input.
+        self.reset_s1.d.next = self.reset.val();
+        self.reset_s2.d.next = self.reset_s1.q.val();
         self.rst.next = self.por.q.val() != self.por_done.val();
         if self.rst.val() {
             self.por.d.next = self.por.q.val() + 1;
+        }
+        if self.reset_s2.q.val() {
+            self.por.d.next = 0.into();
         }
         self.urx.clk.next = self.clk.val();
         self.urx.rst.next = self.rst.val();

@@ -24,7 +24,7 @@ fn board_tops_lint_and_pass_structural_checks() {
         assert!(b
             .verilog
             .lines()
-            .any(|x| x == "module tcp_board_top(clk,uart_rx,uart_tx,led);"));
+            .any(|x| x == "module tcp_board_top(clk,reset,uart_rx,uart_tx,led);"));
         let (dir, file) = write(&cfg.name(), &b.verilog);
         let f = file.display().to_string();
         let mut args = VERILATOR_LINT_ARGS.to_vec();

@@ -1,6 +1,7 @@
 //! `tcp synth --top board`: the UART board top (frame engine and core) through the
-//! real tools on the iCEBreaker; it must fit, meet the 12 MHz board clock and leave a
-//! bitstream. The iCEstick's HX1K is too small for it, and the flow says so.
+//! real tools. On the iCEBreaker it must fit, meet the 12 MHz board clock and leave a
+//! bitstream; on the Alchitry Cu it runs from the PLL at 75 MHz and must meet that.
+//! The iCEstick's HX1K is too small for it, and the flow says so.
 
 use std::path::PathBuf;
 use tcp_host::synth::flow::{self, SynthOptions, SynthTop};
@@ -8,8 +9,11 @@ use tcp_host::synth::{Board, SynthError};
 use tcp_spec::{Config, Profile};
 
 fn options(board: &str) -> SynthOptions {
+    options_for(board, Config::new(1, 2, Profile::Sum16).unwrap())
+}
+
+fn options_for(board: &str, config: Config) -> SynthOptions {
     let board = Board::load(board).unwrap();
-    let config = Config::new(1, 2, Profile::Sum16).unwrap();
     let mut o = SynthOptions::new(board, config);
     o.seeds = 1;
     o.top = SynthTop::Board { baud: 3_000_000 };
@@ -45,6 +49,40 @@ fn board_top_fits_the_icebreaker_and_meets_its_clock() {
     }
     let pins = std::fs::read_to_string(dir.join("tcp_board_pins.v")).unwrap();
     assert!(pins.contains("assign led = {2{~act}};"), "{pins}");
+}
+
+/// The Alchitry Cu's board top runs from the PLL (100 → 75 MHz, `[link]` in its board
+/// file): the Verilog instantiates it, nextpnr is given 75 MHz, and timing is judged
+/// on the PLL's output net.
+#[test]
+fn alchitry_cu_board_top_runs_from_the_pll_and_meets_75_mhz() {
+    let o = options_for("alchitry_cu", Config::new(1, 3, Profile::Sum16).unwrap());
+    assert_eq!(o.target_mhz(), 75.0);
+    let r = flow::run(&o).unwrap_or_else(|e| panic!("{e}"));
+    println!("{}", r.summary());
+    let pll = r.pll.expect("the report names the PLL");
+    assert_eq!((pll.divr, pll.divf, pll.divq), (0, 5, 3));
+    assert_eq!(r.timing.board_mhz, 75.0);
+    let link = r
+        .timing
+        .clocks
+        .iter()
+        .find(|c| c.name == "link_clk")
+        .unwrap_or_else(|| panic!("no link_clk domain: {:?}", r.timing.clocks));
+    assert_eq!(link.board_mhz, 75.0);
+    assert!(r.timing.met_at_board_clock, "{}", r.summary());
+    assert!(r.summary().contains("link clock 75 MHz (PLL from 100 MHz)"));
+    let top = std::fs::read_to_string(o.build_dir().join("tcp_board_top.v")).unwrap();
+    // The UART divisor is generated for the PLL's clock: 75 MHz / 3 Mbaud = 25.
+    let g = tcp_gen::board::generate_board(
+        &o.config,
+        tcp_gen::board::BoardParams {
+            clock_hz: 75_000_000,
+            baud: 3_000_000,
+        },
+    )
+    .unwrap();
+    assert_eq!(top, g.verilog);
 }
 
 #[test]

@@ -100,6 +100,9 @@ pub struct SimBoard {
     out_stride: usize,
     rx_off: usize,
     tx_off: usize,
+    reset_off: usize,
+    /// Level of the `reset` pin while clocking.
+    reset_level: bool,
     inputs: Vec<u64>,
     outputs: Vec<u64>,
     decoder: LineDecoder,
@@ -167,6 +170,7 @@ impl SimBoard {
         let (si, so) = lib.strides();
         let rx = lib.info(lib.port("uart_rx")?).offset as usize;
         let tx = lib.info(lib.port("uart_tx")?).offset as usize;
+        let reset = lib.info(lib.port("reset")?).offset as usize;
         let mut b = SimBoard {
             model: lib.instantiate(),
             info,
@@ -175,6 +179,8 @@ impl SimBoard {
             out_stride: so / 8,
             rx_off: rx,
             tx_off: tx,
+            reset_off: reset,
+            reset_level: false,
             inputs: Vec::new(),
             outputs: Vec::new(),
             decoder: LineDecoder::new(div),
@@ -217,6 +223,8 @@ impl SimBoard {
             for (i, &l) in chunk.iter().enumerate() {
                 let word = i * self.in_stride + self.rx_off / 8;
                 self.inputs[word] |= (l as u64) << (8 * (self.rx_off % 8));
+                let word = i * self.in_stride + self.reset_off / 8;
+                self.inputs[word] |= (self.reset_level as u64) << (8 * (self.reset_off % 8));
             }
             self.outputs.resize(n * self.out_stride, 0);
             self.model.run_records(&self.inputs, &mut self.outputs, n);
@@ -234,6 +242,18 @@ impl SimBoard {
             }
             self.cycles += n as u64;
         }
+    }
+
+    /// Holds the `reset` pin high for `cycles` cycles (line idle), releases it and
+    /// runs through the power-on reset that follows: the board is as after
+    /// configuration (counters, policy and replay window cleared).
+    pub fn press_reset(&mut self, cycles: usize) {
+        let mut sink = Vec::new();
+        self.reset_level = true;
+        self.clock_levels(&vec![true; cycles], &mut sink);
+        self.reset_level = false;
+        self.clock_levels(&[true; 32], &mut sink);
+        self.decoder = LineDecoder::new(self.div);
     }
 
     /// True when the board has been silent long enough that nothing more is coming

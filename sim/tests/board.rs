@@ -75,6 +75,41 @@ fn four_lane_crc16_board_answers_like_the_reference_device() {
     check_config(Config::new(4, 3, Profile::Crc16).unwrap());
 }
 
+/// The `reset` pin restarts the board: counters, policy and replay window are as
+/// after configuration, so a request seen before is executed again, not replayed.
+#[test]
+fn reset_pin_restarts_the_board() {
+    let config = Config::new(1, 1, Profile::Sum16).unwrap();
+    let mut board = SimBoard::new(&config, BoardParams::DEFAULT_12MHZ).unwrap();
+    let b = batch(config.profile, 6, 9);
+    let policy = Policy {
+        deny_mask: 0x0000_0800,
+        approval_mask: 0,
+    };
+    let mut model = DeviceModel::new(board.info());
+    let before = [
+        Frame::config(1, policy).encode(),
+        Frame::validate(2, &b).encode(),
+    ];
+    for r in &before {
+        assert_eq!(frames(&board.exchange(r)).0, frames(&model.receive(r)).0);
+    }
+    // Held for 4 cycles (a button or a PLL relocking holds it far longer).
+    board.press_reset(4);
+    let mut fresh = DeviceModel::new(board.info());
+    let after = [
+        Frame::validate(2, &b).encode(),
+        Frame::new(0x03, 3, vec![]).encode(),
+    ];
+    for (i, r) in after.iter().enumerate() {
+        let (got, _) = frames(&board.exchange(r));
+        let (want, _) = frames(&fresh.receive(r));
+        assert_eq!(got, want, "request {i} after reset");
+    }
+    let s = fresh.stats();
+    assert_eq!((s.processed, s.replays, s.frames_ok), (6, 0, 2));
+}
+
 #[test]
 fn line_decoder_reads_8n1() {
     use tcp_sim::board::LineDecoder;

@@ -199,7 +199,8 @@ pub struct SimBoardArgs {
     pub profile: Profile,
     #[arg(long, default_value_t = 3_000_000)]
     pub baud: u32,
-    /// Clock of the simulated board (default: the board's clock).
+    /// Clock of the simulated board top (default: the board's link clock: its
+    /// oscillator, or the PLL output its board file asks for).
     #[arg(long)]
     pub clock_hz: Option<u32>,
 }
@@ -210,7 +211,7 @@ pub fn board_model(a: &SimBoardArgs) -> anyhow::Result<Box<dyn BoardModel>> {
         Some(c) => c,
         None => {
             let b = crate::synth::board::Board::load(&a.board)?;
-            (b.clock.mhz * 1e6).round() as u32
+            b.link_clock_hz() as u32
         }
     };
     let config = tcp_spec::Config::new(a.lanes as usize, a.stages as usize, a.profile)?;

@@ -43,6 +43,17 @@ pub struct Board {
     #[serde(default)]
     pub reset: Option<Button>,
     pub leds: Leds,
+    /// The clock of the UART board top, when it is not the oscillator's.
+    #[serde(default)]
+    pub link: Option<LinkClock>,
+}
+
+/// `[link]`: the board top runs from the iCE40 PLL at `clock_mhz` (see
+/// [`super::pll`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkClock {
+    pub clock_mhz: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -259,7 +270,25 @@ impl Board {
                 return Err(bad(format!("pin {p} is assigned twice")));
             }
         }
+        self.link_pll()
+            .map_err(|e| bad(format!("[link] clock_mhz: {e}")))?;
         Ok(())
+    }
+
+    /// The PLL that makes the board top's clock, if the board file asks for one.
+    pub fn link_pll(&self) -> Result<Option<super::pll::Pll>, String> {
+        self.link
+            .as_ref()
+            .map(|l| super::pll::Pll::for_output(self.clock.mhz, l.clock_mhz))
+            .transpose()
+    }
+
+    /// The clock the UART board top runs at, Hz: the PLL's output, or the oscillator.
+    pub fn link_clock_hz(&self) -> u64 {
+        match self.link_pll().expect("checked at load") {
+            Some(p) => p.out_hz(),
+            None => (self.clock.mhz * 1e6).round() as u64,
+        }
     }
 
     /// The device-table entry (checked at load).

@@ -26,8 +26,9 @@ pub struct SynthArgs {
     /// Checksum profile: sum16 or crc16.
     #[arg(long, default_value = "sum16")]
     pub profile: Profile,
-    /// nextpnr target frequency in MHz (default: the board clock). Timing is judged
-    /// against the board clock either way.
+    /// nextpnr target frequency in MHz (default: the clock the design runs at: the
+    /// board's oscillator, or the PLL output of a board top on a board with `[link]`).
+    /// Timing is judged against that clock either way.
     #[arg(long, value_name = "MHZ")]
     pub freq: Option<f64>,
     /// Placement seeds (1..=K); the report gives the median Fmax [default: 3, 1 in a

@@ -17,6 +17,7 @@
 pub mod board;
 pub mod cli;
 pub mod flow;
+pub mod pll;
 pub mod report;
 pub mod sweep;
 pub mod tools;

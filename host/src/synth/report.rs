@@ -248,7 +248,8 @@ pub struct ClockTiming {
     pub name: String,
     pub fmax_mhz_median: f64,
     pub fmax_mhz_per_seed: Vec<f64>,
-    /// The board clock this domain runs at, MHz.
+    /// The clock this domain runs at on the board, MHz (the oscillator, or the PLL's
+    /// output for a board top that runs from the PLL).
     pub board_mhz: f64,
     pub met: bool,
 }
@@ -277,8 +278,10 @@ pub struct Resources {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Timing {
     pub clocks: Vec<ClockTiming>,
-    /// Median Fmax of the board clock domain over the seeds.
+    /// Median Fmax of the design's clock domain over the seeds.
     pub fmax_mhz: f64,
+    /// The clock the design runs at on the board: the oscillator, or the PLL output
+    /// (`pll`) for a board top that runs from the PLL.
     pub board_mhz: f64,
     /// nextpnr's target (`--freq`).
     pub target_mhz: f64,
@@ -337,6 +340,9 @@ pub struct SynthReport {
     /// The board top's UART baud rate (none for the bench top).
     #[serde(default)]
     pub link_baud: Option<u64>,
+    /// The PLL that makes the board top's clock (board files with `[link]`).
+    #[serde(default)]
+    pub pll: Option<super::pll::Pll>,
     pub fits: bool,
     pub resources: Resources,
     pub timing: Timing,
@@ -398,13 +404,16 @@ impl SynthReport {
                     .collect()
             })
             .unwrap_or_default();
+        let clock = match &self.pll {
+            Some(p) => format!("link clock {} MHz (PLL from {} MHz)", t.board_mhz, p.in_mhz),
+            None => format!("board clock {} MHz", t.board_mhz),
+        };
         s.push_str(&format!(
-            "  Fmax {:.1} MHz (median of {} seed{}: {})   board clock {} MHz: {}\n",
+            "  Fmax {:.1} MHz (median of {} seed{}: {})   {clock}: {}\n",
             t.fmax_mhz,
             t.seeds.len(),
             if t.seeds.len() == 1 { "" } else { "s" },
             seeds.join(", "),
-            t.board_mhz,
             if t.met_at_board_clock {
                 "timing met"
             } else {
