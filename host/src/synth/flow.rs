@@ -580,6 +580,7 @@ pub fn run(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
             profile: opts.config.profile.to_string(),
         },
         core_source: opts.core.describe(),
+        synth_flags: opts.synth_flags.clone(),
         top: opts.names().0.into(),
         link_baud: match opts.top {
             SynthTop::Bench => None,
@@ -698,6 +699,15 @@ mod tests {
             "{a}"
         );
         assert!(a.contains("--freq 12 --seed 3 --timing-allow-fail"), "{a}");
+        let ys = &p.files[3].1;
+        assert!(ys.contains("synth_ice40 -top tcp_bench_top\n"), "{ys}");
+        let mut o = opts();
+        o.synth_flags = vec!["-abc9".into(), "-dff".into()];
+        let ys = plan(&o).unwrap().files[3].1.clone();
+        assert!(
+            ys.contains("synth_ice40 -top tcp_bench_top -abc9 -dff\n"),
+            "{ys}"
+        );
         let sh = &p.files[4].1;
         assert!(sh.contains("\"$NEXTPNR_ICE40\" --up5k"), "{sh}");
         assert!(sh.contains("YOSYS=\"${YOSYS:-yosys}\""), "{sh}");

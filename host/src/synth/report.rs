@@ -333,6 +333,9 @@ pub struct SynthReport {
     pub config: ConfigInfo,
     /// Where the core's Verilog came from.
     pub core_source: String,
+    /// The `synth_ice40` flags of the run.
+    #[serde(default)]
+    pub synth_flags: Vec<String>,
     /// The design's top module: `tcp_bench_top` (the core fed on chip) or
     /// `tcp_board_pins` (the UART board top).
     #[serde(default = "bench_top_name")]
@@ -372,8 +375,12 @@ impl SynthReport {
         let r = &self.resources;
         let t = &self.timing;
         let mut s = String::new();
+        let mut flags = self.synth_flags.join(" ");
+        if !flags.is_empty() {
+            flags.insert(0, ' ');
+        }
         s.push_str(&format!(
-            "{} on {} ({}-{}), core from {}\n",
+            "{} on {} ({}-{}), core from {}, synth_ice40{flags}\n",
             self.config.name, self.board, self.device, self.package, self.core_source
         ));
         s.push_str(&format!(
