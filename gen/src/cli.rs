@@ -122,7 +122,7 @@ mod tests {
         .unwrap();
         run(cli.gen).unwrap();
         let v = std::fs::read_to_string(dir.join("tcp_board_top.v")).unwrap();
-        assert!(v.contains("module tcp_board_top(clk,uart_rx,uart_tx,led);"));
+        assert!(v.contains("module tcp_board_top(clk,reset,uart_rx,uart_tx,led);"));
         assert!(v.contains("UART 3000000 baud (divisor 4)"));
         let cli = Cli::try_parse_from([
             "tcp",

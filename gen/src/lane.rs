@@ -128,6 +128,8 @@ pub struct PhaseC {
     pub matters: Bit,
     /// The stored checksum is right.
     pub ok: Bit,
+    /// The final decision is REJECT: the provisional one, or the checksum override
+    /// (not with [`Partition::ok_registered`], where the select comes later).
     pub reject: Bit,
     pub decision: Bits<2>,
     pub reason: Bits<4>,
@@ -364,7 +366,10 @@ impl Logic for Lane {
         self.c.next.valid = self.b_q.val().valid;
         self.c.next.matters = self.b_q.val().matters;
         self.c.next.ok = self.ok.val();
-        self.c.next.reject = self.b_q.val().reject;
+        // `reject` already includes the checksum override, so that the counters' tap
+        // behind the decision registers is a register, not a LUT after one.
+        self.c.next.reject = self.b_q.val().reject
+            | (self.b_q.val().matters & !self.ok.val() & self.select_early.val());
         self.c.next.decision = self.b_q.val().decision;
         self.c.next.reason = self.b_q.val().reason;
         self.c.next.risk = self.b_q.val().risk;
@@ -411,10 +416,11 @@ impl Logic for Lane {
             self.reason.next = self.bad_checksum.val();
             self.risk.next = self.no_risk.val();
         }
-        // The counters' taps (see `cnt_valid`).
+        // The counters' taps (see `cnt_valid`): what the output register loads next,
+        // straight from the last decision register.
         for _k in 0..self.after_c.len() {
-            self.cnt_valid.next = self.o.val().valid;
-            self.cnt_reject.next = self.o.val().reject;
+            self.cnt_valid.next = self.c_q.val().valid;
+            self.cnt_reject.next = self.c_q.val().reject;
         }
     }
 }

@@ -1640,7 +1640,7 @@ module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision
         c[(64'h0)+:(1)] = b_q[(64'h0)+:(1)];
         c[(64'h1)+:(1)] = b_q[(64'h1)+:(1)];
         c[(64'h2)+:(1)] = ok;
-        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)];
+        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)] | (b_q[(64'h1)+:(1)] & ~ok & select_early);
         c[(64'h4)+:(2)] = b_q[(64'h3)+:(2)];
         c[(64'h6)+:(4)] = b_q[(64'h5)+:(4)];
         c[(64'ha)+:(5)] = b_q[(64'h9)+:(5)];
@@ -2521,7 +2521,7 @@ module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision
         c[(64'h0)+:(1)] = b_q[(64'h0)+:(1)];
         c[(64'h1)+:(1)] = b_q[(64'h1)+:(1)];
         c[(64'h2)+:(1)] = ok;
-        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)];
+        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)] | (b_q[(64'h1)+:(1)] & ~ok & select_early);
         c[(64'h4)+:(2)] = b_q[(64'h3)+:(2)];
         c[(64'h6)+:(4)] = b_q[(64'h5)+:(4)];
         c[(64'ha)+:(5)] = b_q[(64'h9)+:(5)];
@@ -3402,7 +3402,7 @@ module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision
         c[(64'h0)+:(1)] = b_q[(64'h0)+:(1)];
         c[(64'h1)+:(1)] = b_q[(64'h1)+:(1)];
         c[(64'h2)+:(1)] = ok;
-        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)];
+        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)] | (b_q[(64'h1)+:(1)] & ~ok & select_early);
         c[(64'h4)+:(2)] = b_q[(64'h3)+:(2)];
         c[(64'h6)+:(4)] = b_q[(64'h5)+:(4)];
         c[(64'ha)+:(5)] = b_q[(64'h9)+:(5)];
@@ -4283,7 +4283,7 @@ module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision
         c[(64'h0)+:(1)] = b_q[(64'h0)+:(1)];
         c[(64'h1)+:(1)] = b_q[(64'h1)+:(1)];
         c[(64'h2)+:(1)] = ok;
-        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)];
+        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)] | (b_q[(64'h1)+:(1)] & ~ok & select_early);
         c[(64'h4)+:(2)] = b_q[(64'h3)+:(2)];
         c[(64'h6)+:(4)] = b_q[(64'h5)+:(4)];
         c[(64'ha)+:(5)] = b_q[(64'h9)+:(5)];

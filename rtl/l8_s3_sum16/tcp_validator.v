@@ -1891,7 +1891,7 @@ module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision
         c[(64'h0)+:(1)] = b_q[(64'h0)+:(1)];
         c[(64'h1)+:(1)] = b_q[(64'h1)+:(1)];
         c[(64'h2)+:(1)] = ok;
-        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)];
+        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)] | (b_q[(64'h1)+:(1)] & ~ok & select_early);
         c[(64'h4)+:(2)] = b_q[(64'h3)+:(2)];
         c[(64'h6)+:(4)] = b_q[(64'h5)+:(4)];
         c[(64'ha)+:(5)] = b_q[(64'h9)+:(5)];
@@ -2538,7 +2538,7 @@ module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision
         c[(64'h0)+:(1)] = b_q[(64'h0)+:(1)];
         c[(64'h1)+:(1)] = b_q[(64'h1)+:(1)];
         c[(64'h2)+:(1)] = ok;
-        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)];
+        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)] | (b_q[(64'h1)+:(1)] & ~ok & select_early);
         c[(64'h4)+:(2)] = b_q[(64'h3)+:(2)];
         c[(64'h6)+:(4)] = b_q[(64'h5)+:(4)];
         c[(64'ha)+:(5)] = b_q[(64'h9)+:(5)];
@@ -3185,7 +3185,7 @@ module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision
         c[(64'h0)+:(1)] = b_q[(64'h0)+:(1)];
         c[(64'h1)+:(1)] = b_q[(64'h1)+:(1)];
         c[(64'h2)+:(1)] = ok;
-        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)];
+        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)] | (b_q[(64'h1)+:(1)] & ~ok & select_early);
         c[(64'h4)+:(2)] = b_q[(64'h3)+:(2)];
         c[(64'h6)+:(4)] = b_q[(64'h5)+:(4)];
         c[(64'ha)+:(5)] = b_q[(64'h9)+:(5)];
@@ -3832,7 +3832,7 @@ module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision
         c[(64'h0)+:(1)] = b_q[(64'h0)+:(1)];
         c[(64'h1)+:(1)] = b_q[(64'h1)+:(1)];
         c[(64'h2)+:(1)] = ok;
-        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)];
+        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)] | (b_q[(64'h1)+:(1)] & ~ok & select_early);
         c[(64'h4)+:(2)] = b_q[(64'h3)+:(2)];
         c[(64'h6)+:(4)] = b_q[(64'h5)+:(4)];
         c[(64'ha)+:(5)] = b_q[(64'h9)+:(5)];
@@ -4479,7 +4479,7 @@ module tcp_validator$lanes$4(clk,rst,valid,data,deny,approval,out_valid,decision
         c[(64'h0)+:(1)] = b_q[(64'h0)+:(1)];
         c[(64'h1)+:(1)] = b_q[(64'h1)+:(1)];
         c[(64'h2)+:(1)] = ok;
-        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)];
+        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)] | (b_q[(64'h1)+:(1)] & ~ok & select_early);
         c[(64'h4)+:(2)] = b_q[(64'h3)+:(2)];
         c[(64'h6)+:(4)] = b_q[(64'h5)+:(4)];
         c[(64'ha)+:(5)] = b_q[(64'h9)+:(5)];
@@ -5126,7 +5126,7 @@ module tcp_validator$lanes$5(clk,rst,valid,data,deny,approval,out_valid,decision
         c[(64'h0)+:(1)] = b_q[(64'h0)+:(1)];
         c[(64'h1)+:(1)] = b_q[(64'h1)+:(1)];
         c[(64'h2)+:(1)] = ok;
-        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)];
+        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)] | (b_q[(64'h1)+:(1)] & ~ok & select_early);
         c[(64'h4)+:(2)] = b_q[(64'h3)+:(2)];
         c[(64'h6)+:(4)] = b_q[(64'h5)+:(4)];
         c[(64'ha)+:(5)] = b_q[(64'h9)+:(5)];
@@ -5773,7 +5773,7 @@ module tcp_validator$lanes$6(clk,rst,valid,data,deny,approval,out_valid,decision
         c[(64'h0)+:(1)] = b_q[(64'h0)+:(1)];
         c[(64'h1)+:(1)] = b_q[(64'h1)+:(1)];
         c[(64'h2)+:(1)] = ok;
-        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)];
+        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)] | (b_q[(64'h1)+:(1)] & ~ok & select_early);
         c[(64'h4)+:(2)] = b_q[(64'h3)+:(2)];
         c[(64'h6)+:(4)] = b_q[(64'h5)+:(4)];
         c[(64'ha)+:(5)] = b_q[(64'h9)+:(5)];
@@ -6420,7 +6420,7 @@ module tcp_validator$lanes$7(clk,rst,valid,data,deny,approval,out_valid,decision
         c[(64'h0)+:(1)] = b_q[(64'h0)+:(1)];
         c[(64'h1)+:(1)] = b_q[(64'h1)+:(1)];
         c[(64'h2)+:(1)] = ok;
-        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)];
+        c[(64'h3)+:(1)] = b_q[(64'h2)+:(1)] | (b_q[(64'h1)+:(1)] & ~ok & select_early);
         c[(64'h4)+:(2)] = b_q[(64'h3)+:(2)];
         c[(64'h6)+:(4)] = b_q[(64'h5)+:(4)];
         c[(64'ha)+:(5)] = b_q[(64'h9)+:(5)];
