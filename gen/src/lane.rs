@@ -22,8 +22,9 @@
 //! Every lane ends with its output register, so `STAGES = 1` means "phases A, B, C,
 //! then the output register". The lane also tells the [counters](crate::counters)
 //! which results it holds (`cnt_valid`, `cnt_reject`): with decision registers, what
-//! the output register loads at the next edge (the select of the last decision
-//! register), otherwise what the output register holds.
+//! the output register loads at the next edge (bits of the last decision register,
+//! whose REJECT bit already includes the checksum override), otherwise what the output
+//! register holds.
 
 use crate::checksum::{Crc16, Sum16};
 use crate::decision::Decision;
