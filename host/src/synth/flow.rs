@@ -124,13 +124,17 @@ impl SynthOptions {
         self.freq_mhz.unwrap_or_else(|| self.design_clock_mhz())
     }
 
-    /// The clock the design runs at on the board: the oscillator, or for the board top
-    /// the PLL's output when the board file asks for one.
-    pub fn design_clock_mhz(&self) -> f64 {
-        match (self.top, self.board.link_pll().expect("checked at load")) {
-            (SynthTop::Board { .. }, Some(p)) => p.out_mhz,
-            _ => self.board.clock.mhz,
+    /// The PLL in the design: the board top's, when the board file asks for one.
+    pub fn pll(&self) -> Option<super::pll::Pll> {
+        match self.top {
+            SynthTop::Board { .. } => self.board.link_pll().expect("checked at load"),
+            SynthTop::Bench => None,
         }
+    }
+
+    /// The clock the design runs at on the board: the oscillator, or the PLL's output.
+    pub fn design_clock_mhz(&self) -> f64 {
+        self.pll().map_or(self.board.clock.mhz, |p| p.out_mhz)
     }
 
     /// `<root>/<board>/<config>/` (`<config>_board/` for the board top).
@@ -500,13 +504,11 @@ pub fn run(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
 
     // The design's clock domain: the clock port's net, or the PLL's output for a
     // board top that runs from the PLL; with the frequency it must run at.
-    let pll = match opts.top {
-        SynthTop::Board { .. } => b.link_pll().expect("checked at load"),
-        SynthTop::Bench => None,
-    };
-    let (board_clk, board_mhz) = match &pll {
-        Some(p) => (wrapper::LINK_CLK.to_string(), p.out_mhz),
-        None => (b.clock.port.clone(), b.clock.mhz),
+    let pll = opts.pll();
+    let board_mhz = opts.design_clock_mhz();
+    let board_clk = match &pll {
+        Some(_) => wrapper::LINK_CLK.to_string(),
+        None => b.clock.port.clone(),
     };
     let required = |clock: &str| {
         if clock == board_clk {
