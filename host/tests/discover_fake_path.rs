@@ -90,7 +90,9 @@ fn discovery_is_safe_complete_and_resumable() {
         out: Some(out.clone()),
         record: Some(record.clone()),
         limits: Limits {
-            timeout: Duration::from_millis(700),
+            // Long enough for a sandbox start on a loaded 2-core machine (700 ms was
+            // not: `hello --help` timed out once); `sleeper` sleeps 60 s.
+            timeout: Duration::from_secs(5),
             ..Limits::default()
         },
         jobs: 2,
