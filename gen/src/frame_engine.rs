@@ -53,7 +53,6 @@ pub const SLOTS: usize = 16;
 /// Bits of a packed verdict: decision 2, reason 4, risk 5.
 pub const VERDICT_BITS: usize = 11;
 
-const _: () = assert!(REPLAY_WINDOW == 8, "the window registers are wk0..wk7");
 const _: () = assert!(
     SLOTS >= 2 * REPLAY_WINDOW,
     "a slot outlives its window entry"
@@ -112,22 +111,8 @@ pub struct FrameEngine {
     slot: DFF<Bits<4>>,
     // Replay window (REPLAY_WINDOW entries), newest first: key = cmd, seq, crc; meta =
     // valid, slot, bytes.
-    wk0: DFF<Bits<32>>,
-    wk1: DFF<Bits<32>>,
-    wk2: DFF<Bits<32>>,
-    wk3: DFF<Bits<32>>,
-    wk4: DFF<Bits<32>>,
-    wk5: DFF<Bits<32>>,
-    wk6: DFF<Bits<32>>,
-    wk7: DFF<Bits<32>>,
-    wm0: DFF<Bits<14>>,
-    wm1: DFF<Bits<14>>,
-    wm2: DFF<Bits<14>>,
-    wm3: DFF<Bits<14>>,
-    wm4: DFF<Bits<14>>,
-    wm5: DFF<Bits<14>>,
-    wm6: DFF<Bits<14>>,
-    wm7: DFF<Bits<14>>,
+    wk: Vec<DFF<Bits<32>>>,
+    wm: Vec<DFF<Bits<14>>>,
     // The end of a frame, classified one cycle after `done` (timing).
     f_done: DFF<Bit>,
     f_bad_crc: DFF<Bit>,
@@ -248,22 +233,8 @@ impl FrameEngine {
             cfg: Default::default(),
             rej: Default::default(),
             slot: Default::default(),
-            wk0: Default::default(),
-            wk1: Default::default(),
-            wk2: Default::default(),
-            wk3: Default::default(),
-            wk4: Default::default(),
-            wk5: Default::default(),
-            wk6: Default::default(),
-            wk7: Default::default(),
-            wm0: Default::default(),
-            wm1: Default::default(),
-            wm2: Default::default(),
-            wm3: Default::default(),
-            wm4: Default::default(),
-            wm5: Default::default(),
-            wm6: Default::default(),
-            wm7: Default::default(),
+            wk: (0..REPLAY_WINDOW).map(|_| Default::default()).collect(),
+            wm: (0..REPLAY_WINDOW).map(|_| Default::default()).collect(),
             f_done: Default::default(),
             f_bad_crc: Default::default(),
             f_bad_len: Default::default(),
@@ -343,13 +314,18 @@ impl Logic for FrameEngine {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clk, deny, appr, desc, bcnt, ndesc, issue, widx, prev, cfg, rej, slot, wk0, wk1,
-            wk2, wk3, wk4, wk5, wk6, wk7, wm0, wm1, wm2, wm3, wm4, wm5, wm6, wm7, f_done,
+            self, clk, deny, appr, desc, bcnt, ndesc, issue, widx, prev, cfg, rej, slot, f_done,
             f_bad_crc, f_bad_len, f_hit, f_meta, f_key, f_cfg, f_val, f_stats, f_info, f_unknown,
             job, job_src, job_cmd, job_seq, job_len, job_slot, job_code, job_rcmd, act_src,
             act_slot, act_code, act_rcmd, n_crc, n_len, n_unknown, n_replay, n_ok, n_skipped,
             byte_ff, ok_pend, n_proc_lo, n_proc_hi, n_proc_c, n_rej_lo, n_rej_hi, n_rej_c, snap
         );
+        for i in 0..self.wk.len() {
+            self.wk[i].clock.next = self.clk.val();
+            self.wk[i].d.next = self.wk[i].q.val();
+            self.wm[i].clock.next = self.clk.val();
+            self.wm[i].d.next = self.wm[i].q.val();
+        }
         self.rx.clk.next = self.clk.val();
         self.rx.rst.next = self.rst.val();
         self.rx.rx_byte.next = self.rx_byte.val();
@@ -447,37 +423,13 @@ impl Logic for FrameEngine {
             | bit_cast::<32, 16>(self.rx.crc_out.val());
         self.hit.next = false;
         self.hit_meta.next = 0.into();
-        if self.wm7.q.val().get_bit(13) & (self.wk7.q.val() == self.key.val()) {
-            self.hit.next = true;
-            self.hit_meta.next = self.wm7.q.val();
-        }
-        if self.wm6.q.val().get_bit(13) & (self.wk6.q.val() == self.key.val()) {
-            self.hit.next = true;
-            self.hit_meta.next = self.wm6.q.val();
-        }
-        if self.wm5.q.val().get_bit(13) & (self.wk5.q.val() == self.key.val()) {
-            self.hit.next = true;
-            self.hit_meta.next = self.wm5.q.val();
-        }
-        if self.wm4.q.val().get_bit(13) & (self.wk4.q.val() == self.key.val()) {
-            self.hit.next = true;
-            self.hit_meta.next = self.wm4.q.val();
-        }
-        if self.wm3.q.val().get_bit(13) & (self.wk3.q.val() == self.key.val()) {
-            self.hit.next = true;
-            self.hit_meta.next = self.wm3.q.val();
-        }
-        if self.wm2.q.val().get_bit(13) & (self.wk2.q.val() == self.key.val()) {
-            self.hit.next = true;
-            self.hit_meta.next = self.wm2.q.val();
-        }
-        if self.wm1.q.val().get_bit(13) & (self.wk1.q.val() == self.key.val()) {
-            self.hit.next = true;
-            self.hit_meta.next = self.wm1.q.val();
-        }
-        if self.wm0.q.val().get_bit(13) & (self.wk0.q.val() == self.key.val()) {
-            self.hit.next = true;
-            self.hit_meta.next = self.wm0.q.val();
+        // Valid entries have distinct keys (a request enters the window only if it
+        // matched none), so at most one entry hits and the order does not matter.
+        for i in 0..self.wk.len() {
+            if self.wm[i].q.val().get_bit(13) & (self.wk[i].q.val() == self.key.val()) {
+                self.hit.next = true;
+                self.hit_meta.next = self.wm[i].q.val();
+            }
         }
         // Classify the frame as it ends; it executes in the next cycle (the header, the
         // CRC and the payload counters hold still: the next byte is bits away).
@@ -586,22 +538,12 @@ impl Logic for FrameEngine {
         if self.commit.val() {
             self.ok_inc.next = self.ok_inc.val() + 1;
             self.slot.d.next = self.slot.q.val() + 1;
-            self.wk7.d.next = self.wk6.q.val();
-            self.wk6.d.next = self.wk5.q.val();
-            self.wk5.d.next = self.wk4.q.val();
-            self.wk4.d.next = self.wk3.q.val();
-            self.wk3.d.next = self.wk2.q.val();
-            self.wk2.d.next = self.wk1.q.val();
-            self.wk1.d.next = self.wk0.q.val();
-            self.wk0.d.next = self.f_key.q.val();
-            self.wm7.d.next = self.wm6.q.val();
-            self.wm6.d.next = self.wm5.q.val();
-            self.wm5.d.next = self.wm4.q.val();
-            self.wm4.d.next = self.wm3.q.val();
-            self.wm3.d.next = self.wm2.q.val();
-            self.wm2.d.next = self.wm1.q.val();
-            self.wm1.d.next = self.wm0.q.val();
-            self.wm0.d.next = self.nj_meta.val();
+            for i in 1..self.wk.len() {
+                self.wk[i].d.next = self.wk[i - 1].q.val();
+                self.wm[i].d.next = self.wm[i - 1].q.val();
+            }
+            self.wk[0].d.next = self.f_key.q.val();
+            self.wm[0].d.next = self.nj_meta.val();
         }
         self.ok_pend.d.next = self.ok_inc.val();
         self.n_ok.d.next = self.n_ok.q.val() + bit_cast::<32, 2>(self.ok_pend.q.val());
@@ -653,14 +595,9 @@ impl Logic for FrameEngine {
             self.widx.d.next = 0.into();
             self.rej.d.next = 0.into();
             self.slot.d.next = 0.into();
-            self.wm0.d.next = 0.into();
-            self.wm1.d.next = 0.into();
-            self.wm2.d.next = 0.into();
-            self.wm3.d.next = 0.into();
-            self.wm4.d.next = 0.into();
-            self.wm5.d.next = 0.into();
-            self.wm6.d.next = 0.into();
-            self.wm7.d.next = 0.into();
+            for i in 0..self.wm.len() {
+                self.wm[i].d.next = 0.into();
+            }
             self.job.d.next = false;
             self.f_done.d.next = false;
             self.n_crc.d.next = 0.into();
