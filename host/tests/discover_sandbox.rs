@@ -177,3 +177,39 @@ fn never_without_arguments_and_every_run_is_recorded_first() {
     assert_eq!(lines[1]["event"], "exit");
     assert_eq!(lines[1]["outcome"]["status"], 0);
 }
+
+/// A tool under a directory the sandbox masks (here /tmp; `~/.local/bin` is the
+/// common case) still runs: its directory comes back read-only, nothing else of /tmp.
+#[test]
+fn a_tool_under_a_masked_directory_runs() {
+    let Some(sb) = sandbox(Limits::default()) else {
+        return;
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("tcp-masked-tool")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let tool = dir.path().join("greeter");
+    std::fs::write(
+        &tool,
+        "#!/bin/sh\necho greeter-ran\ntouch \"$(dirname \"$0\")/written\" || echo read-only\nls /tmp | grep -c tcp-masked-secret\nexit 0\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let secret = tempfile::Builder::new()
+        .prefix("tcp-masked-secret")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let o = sb.run(&tool, &["--help"]).expect("sandbox run");
+    assert_eq!(o.status, Some(0), "{o:?}");
+    assert!(o.stdout.contains("greeter-ran"), "{o:?}");
+    assert!(o.stdout.contains("read-only"), "{o:?}");
+    assert!(!dir.path().join("written").exists());
+    assert_eq!(
+        o.stdout.lines().last(),
+        Some("0"),
+        "the rest of /tmp leaked: {o:?}"
+    );
+    drop(secret);
+}

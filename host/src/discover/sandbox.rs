@@ -244,14 +244,17 @@ impl Sandbox {
             "/dev",
             "--proc",
             "/proc",
-            "--tmpfs",
-            "/tmp",
-            "--tmpfs",
-            "/run",
-            "--tmpfs",
-            "/home",
-            "--tmpfs",
-            "/root",
+        ]);
+        for m in MASKED {
+            c.args(["--tmpfs", m]);
+        }
+        // A tool that lives under a masked directory (`~/.local/bin`, a build tree in
+        // /tmp) must still be found: its directory, and that of the file a symlink
+        // points to, come back read-only.
+        for dir in tool_dirs(exe) {
+            c.arg("--ro-bind").arg(&dir).arg(&dir);
+        }
+        c.args([
             "--chdir",
             "/tmp",
             "--clearenv",
@@ -428,4 +431,21 @@ fn reader<R: Read + Send + 'static>(
         }
         (String::from_utf8_lossy(&kept).into_owned(), truncated)
     })
+}
+/// Directories the sandbox replaces with an empty tmpfs.
+pub const MASKED: [&str; 4] = ["/tmp", "/run", "/home", "/root"];
+
+/// The directories of `exe` (as given and with symlinks resolved) that lie under a
+/// masked directory: the sandbox binds them back read-only so the tool can start.
+pub fn tool_dirs(exe: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let resolved = exe.canonicalize().ok();
+    for p in std::iter::once(exe).chain(resolved.as_deref()) {
+        if let Some(dir) = p.parent() {
+            if MASKED.iter().any(|m| dir.starts_with(m)) && !dirs.iter().any(|d| d == dir) {
+                dirs.push(dir.to_path_buf());
+            }
+        }
+    }
+    dirs
 }
