@@ -90,9 +90,7 @@ fn discovery_is_safe_complete_and_resumable() {
         out: Some(out.clone()),
         record: Some(record.clone()),
         limits: Limits {
-            // Long enough for a sandbox start on a loaded 2-core machine (700 ms was
-            // not: `hello --help` timed out once); `sleeper` sleeps 60 s.
-            timeout: Duration::from_secs(5),
+            timeout: Duration::from_millis(700),
             ..Limits::default()
         },
         jobs: 2,
