@@ -286,21 +286,9 @@ fn ten_thousand_descriptors_through_the_verilator_board() {
 
 #[test]
 fn tcp_link_validate_prints_what_tcp_validate_prints() {
-    use std::io::BufRead;
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     let tcp = env!("CARGO_BIN_EXE_tcp");
-    let mut board = Command::new(tcp)
-        .args(["sim-board", "--model", "reference", "--lanes", "2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut path = String::new();
-    std::io::BufReader::new(board.stdout.take().unwrap())
-        .read_line(&mut path)
-        .unwrap();
-    let path = path.trim().to_string();
-    assert!(path.starts_with("/dev/"), "sim-board printed {path:?}");
+    let (mut board, path) = sim_board(&["--model", "reference", "--lanes", "2"]);
 
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("d.hex");
