@@ -4,8 +4,7 @@
 //!
 //! A missing Verilator fails the build with "verilator not found: run scripts/setup".
 
-#[path = "src/verilate.rs"]
-mod verilate;
+use tcp_eda::verilator as verilate;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -62,7 +61,6 @@ fn main() {
         "cargo:rerun-if-env-changed={}",
         verilate::VERILATOR_ROOT_ENV
     );
-    println!("cargo:rerun-if-changed=src/verilate.rs");
     println!("cargo:rerun-if-changed={}", rtl.display());
     let configs = shipped(&rtl);
     for c in &configs {
@@ -73,7 +71,7 @@ fn main() {
         );
     }
 
-    let verilator = match verilate::find_tool("verilator", verilate::VERILATOR_ENV) {
+    let verilator = match tcp_eda::Tool::Verilator.find() {
         Ok(v) => v,
         Err(e) => panic!("{e}"),
     };

@@ -276,6 +276,20 @@ pub fn build_id(core_verilog: &str, params: BoardParams) -> u32 {
     u32::from_be_bytes([d[0], d[1], d[2], d[3]])
 }
 
+/// Whether a board top of `config` can be built for `params`: the UART divisor, or why
+/// not (the clock is too slow for the baud rate, or the core too deep for it).
+pub fn check_params(config: &Config, params: BoardParams) -> Result<u64, String> {
+    let div = params.divisor()?;
+    // The last result must be stored before the request's CRC has arrived.
+    if 2 * 10 * div <= config.stages as u64 + 2 {
+        return Err(format!(
+            "a {}-stage core is slower than two UART bytes at divisor {div}",
+            config.stages
+        ));
+    }
+    Ok(div)
+}
+
 /// Generates `tcp_board_top` for `config` on a board with `params`.
 pub fn generate_board(
     config: &Config,
@@ -283,14 +297,7 @@ pub fn generate_board(
 ) -> Result<GeneratedBoard, crate::GenError> {
     let core = crate::generate(config)?;
     let config = core.config;
-    let div = params.divisor().map_err(crate::GenError::Check)?;
-    // The last result must be stored before the request's CRC has arrived.
-    if 2 * 10 * div <= config.stages as u64 + 2 {
-        return Err(crate::GenError::Check(format!(
-            "a {}-stage core is slower than two UART bytes at divisor {div}",
-            config.stages
-        )));
-    }
+    let div = check_params(&config, params).map_err(crate::GenError::Check)?;
     let id = build_id(&core.verilog, params);
     let body = board_lanes!(config, params, id; 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
         .ok_or(crate::GenError::Config(

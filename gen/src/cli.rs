@@ -4,6 +4,7 @@
 use crate::generate::generate;
 use anyhow::Context;
 use std::path::PathBuf;
+use tcp_spec::error::Mark;
 use tcp_spec::{Config, Profile};
 
 /// Emit the Verilog of a validator configuration.
@@ -40,7 +41,7 @@ fn parse_profile(s: &str) -> Result<Profile, String> {
 /// Runs `tcp gen`.
 pub fn run(args: GenArgs) -> anyhow::Result<()> {
     let config = Config::new(args.lanes, args.stages, args.profile)
-        .context("invalid generation parameters")?;
+        .usage("invalid generation parameters")?;
     let generated = generate(&config).with_context(|| format!("generating {}", config.name()))?;
     let (v, j) = generated
         .write_to(&args.out)
@@ -51,6 +52,11 @@ pub fn run(args: GenArgs) -> anyhow::Result<()> {
                 clock_hz,
                 baud: args.baud,
             };
+            // A clock too slow for the baud rate (or the core) is bad usage; the message
+            // is the one generate_board gives.
+            crate::board::check_params(&config, params)
+                .map_err(crate::GenError::Check)
+                .usage_with(|| format!("generating the board top of {}", config.name()))?;
             let b = crate::board::generate_board(&config, params)
                 .with_context(|| format!("generating the board top of {}", config.name()))?;
             let path = args.out.join(crate::board::BOARD_FILE);
@@ -143,5 +149,6 @@ mod tests {
         let cli = parse(&["tcp", "--lanes", "17", "--out", "x"]).unwrap();
         let e = run(cli.gen).unwrap_err();
         assert!(format!("{e:#}").contains("lanes must be 1..=16"), "{e:#}");
+        assert!(e.downcast_ref::<tcp_spec::error::UsageError>().is_some());
     }
 }

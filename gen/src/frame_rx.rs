@@ -410,7 +410,7 @@ mod tests {
     /// and on the two UART blocks it sits behind.
     #[test]
     fn lints_cleanly() {
-        use crate::tools::{iverilog_compile, run, work_dir, Tool, VERILATOR_LINT_ARGS};
+        use crate::tools::{iverilog_compile, run, work_dir, Arg, Tool, VERILATOR_LINT_ARGS};
         use crate::uart_rx::UartRx;
         use crate::uart_tx::UartTx;
         let mut f = FrameRx::default();
@@ -431,9 +431,9 @@ mod tests {
             std::fs::create_dir_all(&dir).unwrap();
             let file = dir.join(format!("{name}.v"));
             std::fs::write(&file, v).unwrap();
-            let file_s = file.display().to_string();
-            let mut args = VERILATOR_LINT_ARGS.to_vec();
-            args.extend(["-Wno-UNUSEDPARAM", "--top-module", "top", &file_s]);
+            let mut args: Vec<Arg> = VERILATOR_LINT_ARGS.iter().map(|&a| a.into()).collect();
+            args.extend(["-Wno-UNUSEDPARAM", "--top-module", "top"].map(Arg::from));
+            args.push(file.as_path().into());
             let r = run(Tool::Verilator, &args, &dir, "verilator_lint").unwrap();
             assert!(!r.log.contains("%Warning"), "{name}: {}", r.log);
             iverilog_compile(&file, "top", &dir).unwrap();

@@ -1,194 +1,30 @@
-//! Wrappers around the external HDL tools (Verilator, Icarus Verilog, Yosys).
-//!
-//! Each wrapper finds its tool (the `VERILATOR`, `IVERILOG`, `YOSYS` environment
-//! variables override the `PATH` search), writes its inputs and a `<step>.sh` that
-//! reproduces the run into a work folder, runs it, keeps its log next to the inputs,
-//! and turns every failure into a [`ToolError`] that says what to do.
+//! The generator's checks of its own Verilog with the external HDL tools (Verilator
+//! lint, Icarus Verilog, Yosys), on the `tcp-eda` layer: each check finds its tool
+//! (`VERILATOR`, `IVERILOG`, `YOSYS` override the `PATH` search), writes its inputs and
+//! a `<step>.sh` that reruns it from any folder into a work folder, keeps its log there,
+//! and turns every failure into an [`EdaError`] that says what to do.
 
-use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+pub use tcp_eda::yosys::{parse_stat, CellCounts};
+pub use tcp_eda::{run, Arg, EdaError, Tool, ToolRun};
 
-/// An external tool the generator's checks use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Tool {
-    Verilator,
-    Iverilog,
-    Yosys,
-}
-
-impl Tool {
-    /// The environment variable that overrides the tool's location.
-    pub const fn env_var(self) -> &'static str {
-        match self {
-            Tool::Verilator => "VERILATOR",
-            Tool::Iverilog => "IVERILOG",
-            Tool::Yosys => "YOSYS",
-        }
-    }
-
-    /// The executable's name on `PATH`.
-    pub const fn binary(self) -> &'static str {
-        match self {
-            Tool::Verilator => "verilator",
-            Tool::Iverilog => "iverilog",
-            Tool::Yosys => "yosys",
-        }
-    }
-}
-
-impl fmt::Display for Tool {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.binary())
-    }
-}
-
-/// A failed tool step.
-#[derive(Debug, thiserror::Error)]
-pub enum ToolError {
-    #[error("{tool} not found (looked for `{looked_for}`; set {var} to override): run scripts/setup", var = tool.env_var())]
-    NotFound { tool: Tool, looked_for: String },
-    #[error("could not start {tool} ({path}): {source}")]
-    Spawn {
-        tool: Tool,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{tool} failed ({status}); log: {log}\n{excerpt}")]
-    Failed {
-        tool: Tool,
-        status: String,
-        log: PathBuf,
-        excerpt: String,
-    },
-    #[error("{tool} reported {what}; log: {log}\n{excerpt}")]
-    Findings {
-        tool: Tool,
-        what: String,
-        log: PathBuf,
-        excerpt: String,
-    },
-    #[error("cannot write {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-/// Finds `tool`: the override variable if it is set (and names an existing file or a
-/// program on `PATH`), else the program on `PATH`.
-pub fn find(tool: Tool) -> Result<PathBuf, ToolError> {
-    find_in(
-        tool,
-        std::env::var_os(tool.env_var()),
-        std::env::var_os("PATH"),
-    )
-}
-
-/// [`find`] with the override and the search path given explicitly.
-pub fn find_in(
-    tool: Tool,
-    over: Option<std::ffi::OsString>,
-    path: Option<std::ffi::OsString>,
-) -> Result<PathBuf, ToolError> {
-    let wanted = over
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(tool.binary()));
-    let not_found = || ToolError::NotFound {
-        tool,
-        looked_for: wanted.display().to_string(),
-    };
-    if wanted.components().count() > 1 {
-        return if wanted.is_file() {
-            Ok(wanted.clone())
-        } else {
-            Err(not_found())
-        };
-    }
-    let path = path.ok_or_else(not_found)?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(&wanted))
-        .find(|p| p.is_file())
-        .ok_or_else(not_found)
-}
-
-/// The result of a successful tool run.
-#[derive(Debug, Clone)]
-pub struct ToolRun {
-    /// Where the combined stdout and stderr were kept.
-    pub log_path: PathBuf,
-    pub log: String,
-}
-
-fn write(path: &Path, text: &str) -> Result<(), ToolError> {
-    std::fs::write(path, text).map_err(|source| ToolError::Io {
+fn write(path: &Path, text: &str) -> Result<(), EdaError> {
+    std::fs::write(path, text).map_err(|source| EdaError::Io {
         path: path.to_owned(),
+        source,
+    })
+}
+
+fn create_dir(dir: &Path) -> Result<(), EdaError> {
+    std::fs::create_dir_all(dir).map_err(|source| EdaError::Io {
+        path: dir.to_owned(),
         source,
     })
 }
 
 /// The last lines of a log, for error messages.
 fn excerpt(log: &str) -> String {
-    let lines: Vec<&str> = log.lines().collect();
-    let from = lines.len().saturating_sub(25);
-    lines[from..].join("\n")
-}
-
-fn shell_quote(s: &str) -> String {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_./=+:,".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
-/// Runs `tool` with `args` in `dir`, first writing `dir/<step>.sh` (to rerun by hand),
-/// and keeps the combined output in `dir/<step>.log`. A non-zero exit is an error.
-pub fn run(tool: Tool, args: &[&str], dir: &Path, step: &str) -> Result<ToolRun, ToolError> {
-    let exe = find(tool)?;
-    std::fs::create_dir_all(dir).map_err(|source| ToolError::Io {
-        path: dir.to_owned(),
-        source,
-    })?;
-    let log_path = dir.join(format!("{step}.log"));
-    let cmdline: Vec<String> = std::iter::once(exe.display().to_string())
-        .chain(args.iter().map(|a| a.to_string()))
-        .map(|a| shell_quote(&a))
-        .collect();
-    write(
-        &dir.join(format!("{step}.sh")),
-        &format!(
-            "#!/bin/sh\n# generated by tcp-gen: reruns the `{step}` step\ncd \"$(dirname \"$0\")\" && {} > {step}.log 2>&1\n",
-            cmdline.join(" ")
-        ),
-    )?;
-    let out = Command::new(&exe)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .map_err(|source| ToolError::Spawn {
-            tool,
-            path: exe.clone(),
-            source,
-        })?;
-    let mut log = String::from_utf8_lossy(&out.stdout).into_owned();
-    log.push_str(&String::from_utf8_lossy(&out.stderr));
-    write(&log_path, &log)?;
-    if !out.status.success() {
-        return Err(ToolError::Failed {
-            tool,
-            status: out.status.to_string(),
-            log: log_path,
-            excerpt: excerpt(&log),
-        });
-    }
-    Ok(ToolRun { log_path, log })
+    tcp_eda::tail(log, 25)
 }
 
 /// Arguments of the Verilator lint: `-Wall` with three documented waivers, each a
@@ -212,15 +48,15 @@ pub const VERILATOR_LINT_ARGS: &[&str] = &[
     "-Wno-UNOPTFLAT",
 ];
 
-/// `verilator --lint-only -Wall` on `file` with top module `top`. Any warning fails.
-pub fn verilator_lint(file: &Path, top: &str, dir: &Path) -> Result<ToolRun, ToolError> {
-    let file = file.display().to_string();
-    let mut args: Vec<&str> = VERILATOR_LINT_ARGS.to_vec();
-    args.extend(["--top-module", top, &file]);
+/// `verilator --lint-only -Wall` on `file` with top module `top`, in `dir`. Any warning
+/// fails.
+pub fn verilator_lint(file: &Path, top: &str, dir: &Path) -> Result<ToolRun, EdaError> {
+    let mut args: Vec<Arg> = VERILATOR_LINT_ARGS.iter().map(|&a| a.into()).collect();
+    args.extend(["--top-module".into(), top.into(), file.into()]);
     let r = run(Tool::Verilator, &args, dir, "verilator_lint")?;
     if r.log.contains("%Warning") || r.log.contains("%Error") {
-        return Err(ToolError::Findings {
-            tool: Tool::Verilator,
+        return Err(EdaError::Findings {
+            tool: Tool::Verilator.program(),
             what: "lint warnings".into(),
             log: r.log_path,
             excerpt: excerpt(&r.log),
@@ -229,19 +65,26 @@ pub fn verilator_lint(file: &Path, top: &str, dir: &Path) -> Result<ToolRun, Too
     Ok(r)
 }
 
-/// `iverilog -g2005` compiles `file` (top module `top`); any warning fails.
-pub fn iverilog_compile(file: &Path, top: &str, dir: &Path) -> Result<ToolRun, ToolError> {
-    let file = file.display().to_string();
-    let out = dir.join("iverilog.vvp").display().to_string();
+/// `iverilog -g2005` compiles `file` (top module `top`) into `dir/iverilog.vvp`; any
+/// warning fails.
+pub fn iverilog_compile(file: &Path, top: &str, dir: &Path) -> Result<ToolRun, EdaError> {
     let r = run(
         Tool::Iverilog,
-        &["-g2005", "-Wall", "-s", top, "-o", &out, &file],
+        &[
+            "-g2005".into(),
+            "-Wall".into(),
+            "-s".into(),
+            top.into(),
+            "-o".into(),
+            "iverilog.vvp".into(),
+            file.into(),
+        ],
         dir,
         "iverilog",
     )?;
     if r.log.to_lowercase().contains("warning") {
-        return Err(ToolError::Findings {
-            tool: Tool::Iverilog,
+        return Err(EdaError::Findings {
+            tool: Tool::Iverilog.program(),
             what: "warnings".into(),
             log: r.log_path,
             excerpt: excerpt(&r.log),
@@ -250,37 +93,15 @@ pub fn iverilog_compile(file: &Path, top: &str, dir: &Path) -> Result<ToolRun, T
     Ok(r)
 }
 
-/// Cell counts of a flattened `synth` run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CellCounts {
-    /// Total number of cells.
-    pub total: u64,
-    /// Count per generic cell type (`$_AND_`, `$_DFF_P_`, ...).
-    pub by_type: BTreeMap<String, u64>,
-}
-
-/// Yosys warnings that make a design unacceptable: inferred latches, undriven or
-/// multiply driven wires, logic loops, and anything else `check` finds.
-fn yosys_findings(log: &str) -> Vec<String> {
-    log.lines()
-        .filter(|l| {
-            let t = l.trim_start();
-            l.to_lowercase().contains("warning")
-                || t.starts_with("Latch inferred")
-                || (t.starts_with("Found and reported") && !t.starts_with("Found and reported 0 "))
-        })
-        .map(str::to_string)
-        .collect()
-}
-
-fn yosys_script(dir: &Path, step: &str, script: &str) -> Result<ToolRun, ToolError> {
+fn yosys_script(dir: &Path, step: &str, script: &str) -> Result<ToolRun, EdaError> {
+    create_dir(dir)?;
     let script_file = format!("{step}.ys");
     write(&dir.join(&script_file), script)?;
-    let r = run(Tool::Yosys, &["-s", &script_file], dir, step)?;
-    let findings = yosys_findings(&r.log);
+    let r = run(Tool::Yosys, &["-s".into(), script_file.into()], dir, step)?;
+    let findings = tcp_eda::yosys::findings(&r.log);
     if !findings.is_empty() {
-        return Err(ToolError::Findings {
-            tool: Tool::Yosys,
+        return Err(EdaError::Findings {
+            tool: Tool::Yosys.program(),
             what: format!("{} problem(s)", findings.len()),
             log: r.log_path,
             excerpt: findings.join("\n"),
@@ -291,14 +112,10 @@ fn yosys_script(dir: &Path, step: &str, script: &str) -> Result<ToolRun, ToolErr
 
 /// `read_verilog; synth -flatten -top <top>; check -assert; stat`: fails on any
 /// warning (latches, undriven wires, ...) and returns the generic cell counts.
-pub fn yosys_synth(file: &Path, top: &str, dir: &Path) -> Result<CellCounts, ToolError> {
-    std::fs::create_dir_all(dir).map_err(|source| ToolError::Io {
-        path: dir.to_owned(),
-        source,
-    })?;
+pub fn yosys_synth(file: &Path, top: &str, dir: &Path) -> Result<CellCounts, EdaError> {
     let script = format!(
         "read_verilog {}\nsynth -flatten -top {top}\ncheck -assert\nstat\n",
-        file.display()
+        tcp_eda::script_path(file)
     );
     let r = yosys_script(dir, "yosys_synth", &script)?;
     Ok(parse_stat(&r.log))
@@ -307,48 +124,16 @@ pub fn yosys_synth(file: &Path, top: &str, dir: &Path) -> Result<CellCounts, Too
 /// The cheap structural check of the conventions (`read; hierarchy -check; proc;
 /// check -assert`) on Verilog text, as rust-hdl's `yosys_validate` does it, but with
 /// the log kept under the target folder and a typed error.
-pub fn yosys_check_hierarchy(name: &str, verilog: &str) -> Result<ToolRun, ToolError> {
+pub fn yosys_check_hierarchy(name: &str, verilog: &str) -> Result<ToolRun, EdaError> {
     let dir = work_dir(&format!("hier_{name}"));
+    create_dir(&dir)?;
     let file = dir.join(format!("{name}.v"));
-    std::fs::create_dir_all(&dir).map_err(|source| ToolError::Io {
-        path: dir.clone(),
-        source,
-    })?;
     write(&file, verilog)?;
     let script = format!(
         "read_verilog {}\nhierarchy -check\nproc\ncheck -assert\n",
-        file.display()
+        tcp_eda::script_path(&file)
     );
     yosys_script(&dir, "yosys_hier", &script)
-}
-
-/// Parses the last `stat` report of a Yosys log.
-pub fn parse_stat(log: &str) -> CellCounts {
-    let mut counts = CellCounts::default();
-    let Some(start) = log.rfind("Number of cells:") else {
-        return counts;
-    };
-    let mut lines = log[start..].lines();
-    if let Some(first) = lines.next() {
-        counts.total = first
-            .split_whitespace()
-            .last()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-    }
-    for line in lines {
-        let mut parts = line.split_whitespace();
-        match (parts.next(), parts.next(), parts.next()) {
-            (Some(cell), Some(n), None) if cell.starts_with('$') => {
-                if let Ok(n) = n.parse() {
-                    counts.by_type.insert(cell.to_string(), n);
-                }
-            }
-            (None, _, _) => continue,
-            _ => break,
-        }
-    }
-    counts
 }
 
 /// A per-run work folder under the Cargo target folder (`target/tcp-gen/<name>`), or
@@ -363,46 +148,4 @@ pub fn work_dir(name: &str) -> PathBuf {
         })
         .unwrap_or_else(std::env::temp_dir);
     base.join("tcp-gen").join(name)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stat_parsing() {
-        let log = "\n=== design hierarchy ===\n   Number of cells:                 12\n     $_AND_                          5\n     $_DFF_P_                        7\n\n   Chip area for module: 0\n";
-        let c = parse_stat(log);
-        assert_eq!(c.total, 12);
-        assert_eq!(c.by_type["$_AND_"], 5);
-        assert_eq!(c.by_type["$_DFF_P_"], 7);
-        assert_eq!(c.by_type.len(), 2);
-    }
-
-    #[test]
-    fn missing_tool_says_run_setup() {
-        // An override naming a path that does not exist is reported, not ignored.
-        let e = find_in(Tool::Yosys, Some("/nonexistent/yosys".into()), None).unwrap_err();
-        let msg = e.to_string();
-        assert!(msg.contains("run scripts/setup"), "{msg}");
-        assert!(msg.contains("YOSYS"), "{msg}");
-        // Not on an empty search path either.
-        assert!(find_in(Tool::Verilator, None, Some("/nonexistent".into())).is_err());
-        // An override by name is searched on the path.
-        let sh = find_in(Tool::Yosys, Some("sh".into()), Some("/bin:/usr/bin".into())).unwrap();
-        assert!(sh.ends_with("sh"));
-    }
-
-    #[test]
-    fn findings_are_detected() {
-        let log =
-            "Warning: Wire top.x is used but has no driver.\nFound and reported 1 problems.\n";
-        assert_eq!(yosys_findings(log).len(), 2);
-        assert!(yosys_findings("Found and reported 0 problems.\nEnd of script.\n").is_empty());
-        assert_eq!(
-            yosys_findings("Latch inferred for signal `\\top.\\q' from process").len(),
-            1
-        );
-        assert!(yosys_findings("No latch inferred for signal `\\top.\\q' from process").is_empty());
-    }
 }

@@ -4,7 +4,7 @@
 
 use tcp_gen::board::{generate_board, BoardParams, BOARD_TOP};
 use tcp_gen::tools::{
-    iverilog_compile, run, work_dir, yosys_check_hierarchy, Tool, VERILATOR_LINT_ARGS,
+    iverilog_compile, run, work_dir, yosys_check_hierarchy, Arg, Tool, VERILATOR_LINT_ARGS,
 };
 use tcp_spec::{Config, Profile};
 
@@ -26,15 +26,17 @@ fn board_tops_lint_and_pass_structural_checks() {
             .lines()
             .any(|x| x == "module tcp_board_top(clk,reset,uart_rx,uart_tx,led);"));
         let (dir, file) = write(&cfg.name(), &b.verilog);
-        let f = file.display().to_string();
-        let mut args = VERILATOR_LINT_ARGS.to_vec();
-        args.extend([
-            "-Wno-UNUSEDPARAM",
-            "-Wno-UNUSEDSIGNAL",
-            "--top-module",
-            BOARD_TOP,
-            &f,
-        ]);
+        let mut args: Vec<Arg> = VERILATOR_LINT_ARGS.iter().map(|&a| a.into()).collect();
+        args.extend(
+            [
+                "-Wno-UNUSEDPARAM",
+                "-Wno-UNUSEDSIGNAL",
+                "--top-module",
+                BOARD_TOP,
+            ]
+            .map(Arg::from),
+        );
+        args.push(file.as_path().into());
         let r = run(Tool::Verilator, &args, &dir, "verilator_lint").unwrap();
         assert!(!r.log.contains("%Warning"), "{}: {}", cfg.name(), r.log);
         iverilog_compile(&file, BOARD_TOP, &dir).unwrap();

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 use tcp_gen::generate::{SIDECAR_FILE, VERILOG_FILE};
-use tcp_gen::tools::{self, ToolError};
+use tcp_gen::tools::{self, EdaError};
 use tcp_gen::{generate, shipped, Config, TOP};
 use tcp_spec::Profile;
 
@@ -125,7 +125,7 @@ fn tool_failures_are_typed_errors() {
     )
     .unwrap();
     match tools::yosys_synth(&file, TOP, &work) {
-        Err(ToolError::Findings { log, excerpt, .. }) => {
+        Err(EdaError::Findings { log, excerpt, .. }) => {
             assert!(log.is_file());
             assert!(
                 excerpt.contains("atch") || excerpt.contains("driver"),
@@ -135,7 +135,7 @@ fn tool_failures_are_typed_errors() {
         other => panic!("expected findings, got {other:?}"),
     }
     match tools::verilator_lint(&file, TOP, &work) {
-        Err(ToolError::Failed { log, .. }) | Err(ToolError::Findings { log, .. }) => {
+        Err(EdaError::Failed { log, .. }) | Err(EdaError::Findings { log, .. }) => {
             assert!(std::fs::read_to_string(log).unwrap().contains("%Warning"));
         }
         other => panic!("expected a lint failure, got {other:?}"),

@@ -1,11 +1,16 @@
 //! `tcp` — the TCP co-design kit's command line.
 //!
-//! Exit status: 0 success; 1 the input was malformed or results disagree; 2 bad usage;
-//! 3 any other failure (I/O, a tool that failed).
+//! Exit status: 0 success; 1 the input was malformed (a descriptor, a file of records,
+//! numbers or vectors, a TOML configuration, a board or rule file, a refused database)
+//! or the result is a "no" (implementations disagree, timing missed, a record refused);
+//! 2 bad usage (clap's errors, and conflicting or missing options, unknown names or
+//! impossible parameters found later); 3 any other failure (I/O, a tool that failed).
+//! `tcp_host::exit` maps an error to its status.
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use tcp_host::commands::{decode, encode, validate, vectors};
+use tcp_host::exit;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -80,10 +85,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
+        Ok(false) => ExitCode::from(exit::MALFORMED),
         Err(e) => {
             eprintln!("tcp: error: {e:#}");
-            ExitCode::from(3)
+            ExitCode::from(exit::status(&e))
         }
     }
 }

@@ -86,7 +86,11 @@ fn decode_json_has_every_field() {
     assert_eq!(j["checksum"], 0x3e5);
     assert_eq!(j["decision"], "APPROVE");
     let bad = tcp(&["decode", "5443"], b"");
-    assert_eq!(bad.status.code(), Some(3));
+    assert_eq!(
+        bad.status.code(),
+        Some(1),
+        "a malformed descriptor gives exit 1"
+    );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("48 hex digits"));
 }
 

@@ -1,5 +1,6 @@
 //! `tcp report` end to end for the smallest configuration, with the real tools.
 
+use std::path::Path;
 use std::process::Command;
 
 fn tcp(args: &[&str]) -> std::process::Output {
@@ -22,16 +23,54 @@ const SMALL: [&str; 10] = [
     "l1_s1_sum16",
 ];
 
+/// Runs an (executable) rerun script from `from` and checks that it succeeds.
+fn rerun(script: &Path, from: &Path) {
+    let o = Command::new(script).current_dir(from).output().unwrap();
+    assert!(
+        o.status.success(),
+        "{} from {}: {}{}",
+        script.display(),
+        from.display(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// As a newcomer runs it: from a folder that is not the checkout, with a relative
+/// `--out` (every tool of the run works in a folder of its own under it); then the
+/// rerun scripts it wrote work from a third folder.
 #[test]
 fn the_report_for_the_smallest_configuration_is_complete_and_consistent() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().to_str().unwrap();
-    let o = tcp(&[
-        &["report", "--board", "icebreaker", "--out", out][..],
-        &SMALL,
-    ]
-    .concat());
+    let root = tempfile::tempdir().unwrap();
+    let caller = root.path().join("caller");
+    std::fs::create_dir_all(&caller).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_tcp"))
+        .args(
+            [
+                &["report", "--board", "icebreaker", "--out", "out/report"][..],
+                &SMALL,
+            ]
+            .concat(),
+        )
+        .current_dir(&caller)
+        .output()
+        .expect("run tcp");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dir = caller.join("out/report");
+    let third = root.path().join("third");
+    std::fs::create_dir_all(&third).unwrap();
+    rerun(&dir.join("l1_s1_sum16/asic.sh"), &third);
+    assert!(std::fs::read_to_string(dir.join("l1_s1_sum16/asic.log"))
+        .unwrap()
+        .contains("Longest topological path"));
+    let build = dir.join("synth/icebreaker/l1_s1_sum16");
+    std::fs::remove_file(build.join("top.bin")).unwrap();
+    rerun(&build.join("build.sh"), &third);
+    assert!(
+        build.join("top.bin").is_file(),
+        "build.sh made no bitstream"
+    );
+    let dir = dir.as_path();
     for f in [
         "report.md",
         "report.json",
@@ -39,7 +78,7 @@ fn the_report_for_the_smallest_configuration_is_complete_and_consistent() {
         "latency.svg",
         "area_fmax.svg",
     ] {
-        let p = dir.path().join(f);
+        let p = dir.join(f);
         assert!(
             std::fs::metadata(&p)
                 .map(|m| m.len() > 200)
@@ -47,7 +86,7 @@ fn the_report_for_the_smallest_configuration_is_complete_and_consistent() {
             "{f} missing"
         );
     }
-    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
     for section in [
         "software, 1 thread",
         "rust-hdl simulation",
@@ -60,8 +99,7 @@ fn the_report_for_the_smallest_configuration_is_complete_and_consistent() {
         assert!(md.contains(section), "report.md lacks {section}");
     }
     let j: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(j["all_agree"], true);
     let c = &j["configs"][0];
     for k in ["software", "rust_hdl", "verilator", "link"] {

@@ -151,7 +151,11 @@ fn bad_data_exits_1_with_a_clear_message() {
     let junk = dir.path().join("junk.txt");
     std::fs::write(&junk, "1\n2\nthree\n").unwrap();
     let o = tcp(&["stats", "describe", junk.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a line that is not a number is malformed input"
+    );
     assert!(String::from_utf8_lossy(&o.stderr).contains("junk.txt:3"));
     let o = tcp(&["stats", "bogus"]);
     assert_eq!(o.status.code(), Some(2), "usage error");

@@ -110,11 +110,11 @@ impl VerilatorBuild {
         };
         feed(env!("CARGO_PKG_VERSION").as_bytes());
         feed(&verilate::ABI_VERSION.to_le_bytes());
-        feed(include_bytes!("verilate.rs"));
-        let verilator = verilate::find_tool("verilator", verilate::VERILATOR_ENV)?;
+        feed(verilate::SOURCE.as_bytes());
+        let verilator = tcp_eda::Tool::Verilator.find()?;
         feed(verilate::verilator_version(&verilator)?.as_bytes());
         if self.frontend == Frontend::YosysFlat {
-            let yosys = verilate::find_tool("yosys", verilate::YOSYS_ENV)?;
+            let yosys = tcp_eda::Tool::Yosys.find()?;
             let v = std::process::Command::new(&yosys)
                 .arg("-V")
                 .output()
@@ -212,7 +212,8 @@ impl VerilatorBuild {
         };
         std::fs::write(&map, "{ global: tcpsim_vtable; local: *; };\n").map_err(io(&map))?;
         let tmp = library.with_extension("so.tmp");
-        let mut cmd = std::process::Command::new("g++");
+        let cxx = tcp_eda::Tool::Cxx.find()?;
+        let mut cmd = std::process::Command::new(&cxx);
         cmd.arg("-shared")
             .arg("-o")
             .arg(&tmp)
@@ -224,10 +225,11 @@ impl VerilatorBuild {
             )
             .arg(format!("-Wl,--version-script={}", map.display()))
             .args(["-pthread", "-latomic"]);
-        let out = cmd.output().map_err(io(Path::new("g++")))?;
+        let out = cmd.output().map_err(io(&cxx))?;
         if !out.status.success() {
-            return Err(SimError::Step(verilate::StepError::Failed {
+            return Err(SimError::Step(tcp_eda::EdaError::Failed {
                 what: "linking the model (g++ -shared)".into(),
+                status: out.status.to_string(),
                 log: v.log.clone(),
                 excerpt: String::from_utf8_lossy(&out.stderr).into_owned(),
             }));

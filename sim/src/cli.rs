@@ -2,8 +2,9 @@
 //! side by side; reports agreement (and the first mismatches), simulated cycles,
 //! descriptors per cycle and simulation speed.
 //!
-//! Exit status (through the `tcp` binary): 0 every cycle agreed, 1 a mismatch, 3 any
-//! other failure.
+//! Exit status (through the `tcp` binary): 0 every cycle agreed; 1 a mismatch, or a
+//! malformed `--input` file (a truncated record, a bad hex line); 2 a configuration out
+//! of range; 3 any other failure (a missing file, building the model).
 
 use crate::check::{batches_of, model_reference, run_differential, GenStream, Report};
 use crate::validator::{SimOptions, ValidatorSim};
@@ -13,6 +14,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::Read;
 use std::path::PathBuf;
+use tcp_spec::error::Mark;
 use tcp_spec::records::{Format, Records};
 use tcp_spec::{Config, Policy, Profile};
 
@@ -154,14 +156,21 @@ fn read_descriptors(
     }
     let mut v = vec![];
     for r in Records::new(&bytes[..], args.format) {
-        v.push(r.with_context(|| format!("{}", path.display()))?);
+        // The bytes are in memory already: every error here (a truncated record, a bad
+        // hex line, a line that is not UTF-8) is the file's.
+        v.push(r.malformed_with(|| path.display())?);
     }
     Ok(v)
 }
 
 /// Runs `tcp sim`; `Ok(false)` when Verilator and the model disagree.
 pub fn run(args: &SimArgs) -> anyhow::Result<bool> {
-    let config = Config::new(args.lanes, args.stages, args.profile)?;
+    let config = Config::new(args.lanes, args.stages, args.profile).mark_usage()?;
+    // A malformed input file is reported before the model is built or loaded.
+    let input = match &args.input {
+        Some(path) => Some(read_descriptors(args, path)?),
+        None => None,
+    };
     let options = SimOptions {
         frontend: args.frontend.into(),
         trace: args.vcd.is_some() || args.frontend == FrontendArg::Verilog,
@@ -189,9 +198,8 @@ pub fn run(args: &SimArgs) -> anyhow::Result<bool> {
     );
     let reference = model_reference(config);
     let progress = |_: u64, d: u64| bar.set_position(d);
-    let report = match &args.input {
-        Some(path) => {
-            let descs = read_descriptors(args, path)?;
+    let report = match input {
+        Some(descs) => {
             bar.set_length(descs.len() as u64);
             let policy = Policy {
                 deny_mask: args.deny_mask,

@@ -28,8 +28,9 @@ pub mod cli;
 pub mod model;
 pub mod shipped;
 pub mod validator;
-#[doc(hidden)]
-pub mod verilate;
+/// The Verilator model build (the `tcp-eda` layer; re-exported for the build script's
+/// callers and for model builders).
+pub use tcp_eda::verilator as verilate;
 
 pub use board::SimBoard;
 pub use builder::VerilatorBuild;
@@ -45,7 +46,7 @@ use std::path::PathBuf;
 pub enum SimError {
     /// A build step (Verilator, Yosys, make, g++) failed or is missing.
     #[error(transparent)]
-    Step(#[from] verilate::StepError),
+    Step(#[from] tcp_eda::EdaError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

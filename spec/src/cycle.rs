@@ -62,6 +62,24 @@ impl Config {
         format!("l{}_s{}_{}", self.lanes, self.stages, self.profile)
     }
 
+    /// The configuration a [`Config::name`] names (`l4_s2_sum16`); parts after the
+    /// profile are ignored. The error says what is wrong with the name.
+    pub fn from_name(name: &str) -> Result<Config, String> {
+        let bad = || format!("`{name}` is not a configuration name like l4_s2_sum16");
+        let mut it = name.split('_');
+        let mut number = |prefix: char| -> Result<usize, String> {
+            it.next()
+                .and_then(|s| s.strip_prefix(prefix))
+                .ok_or_else(bad)?
+                .parse()
+                .map_err(|e: std::num::ParseIntError| e.to_string())
+        };
+        let lanes = number('l')?;
+        let stages = number('s')?;
+        let profile = it.next().ok_or_else(bad)?.parse()?;
+        Config::new(lanes, stages, profile).map_err(|e| e.to_string())
+    }
+
     /// Mask with one bit per lane.
     pub fn lane_mask(&self) -> u16 {
         ((1u32 << self.lanes) - 1) as u16
@@ -237,6 +255,25 @@ impl CycleModel {
 mod tests {
     use super::*;
     use crate::{Capabilities, Descriptor, RiskLevel};
+
+    #[test]
+    fn names_round_trip_and_bad_ones_say_why() {
+        let c = Config::new(4, 2, Profile::Crc16).unwrap();
+        assert_eq!(Config::from_name(&c.name()), Ok(c));
+        assert_eq!(
+            Config::from_name("l4_s2"),
+            Err("`l4_s2` is not a configuration name like l4_s2_sum16".into())
+        );
+        assert_eq!(
+            Config::from_name("lx_s2_sum16"),
+            Err("invalid digit found in string".into())
+        );
+        assert!(Config::from_name("l4_s2_md5").unwrap_err().contains("md5"));
+        assert_eq!(
+            Config::from_name("l0_s2_sum16"),
+            Err("lanes must be 1..=16, got 0".into())
+        );
+    }
 
     fn desc(r: RiskLevel) -> DescriptorBytes {
         Descriptor::encode(

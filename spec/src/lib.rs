@@ -17,6 +17,7 @@ pub mod batch;
 pub mod cycle;
 pub mod decision;
 pub mod descriptor;
+pub mod error;
 pub mod kb;
 pub mod link;
 pub mod profile;

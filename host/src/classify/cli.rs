@@ -5,9 +5,10 @@ use super::expert::{
     builtin_expert, evaluate_expert, evaluate_kb, parse_expert, ExpertReport, KbReport,
 };
 use crate::args::PolicyArgs;
-use crate::db::Database;
+use crate::db::cli::open_given;
 use crate::discover::cli::load_classifier;
 use crate::discover::{dpkg::Dpkg, env_path_dirs, load_state, man::ManIndex};
+use crate::exit::{read_text, text_error, Mark};
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
@@ -40,7 +41,7 @@ pub fn check(a: &CheckArgs) -> anyhow::Result<bool> {
     let c = load_classifier(a.rules.as_ref())?;
     let db =
         a.db.as_ref()
-            .map(|p| Database::open(p).with_context(|| format!("opening database {}", p.display())))
+            .map(|p| open_given(p).with_context(|| format!("opening database {}", p.display())))
             .transpose()?;
     let src: Option<&dyn DescriptorSource> = db.as_ref().map(|d| d as &dyn DescriptorSource);
     let policy = a.policy.policy();
@@ -59,7 +60,7 @@ pub fn check(a: &CheckArgs) -> anyhow::Result<bool> {
     for l in &a.lines {
         if l == "-" {
             for line in std::io::stdin().lock().lines() {
-                let line = line.context("reading standard input")?;
+                let line = line.map_err(|e| text_error(e, "reading standard input"))?;
                 if line.trim().is_empty() {
                     continue;
                 }
@@ -339,9 +340,7 @@ pub struct Evaluation {
 pub fn evaluate(a: &EvalArgs) -> anyhow::Result<Evaluation> {
     let c = load_classifier(a.rules.as_ref())?;
     let table = match &a.expert {
-        Some(p) => parse_expert(
-            &std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
-        )?,
+        Some(p) => parse_expert(&read_text(p)?).mark_malformed()?,
         None => builtin_expert(),
     };
     let me = MachineEvidence::new(a.evidence, a.state.as_ref())?;
@@ -350,10 +349,9 @@ pub fn evaluate(a: &EvalArgs) -> anyhow::Result<Evaluation> {
     let expert_evidence_only = evaluate_expert(&c, &table, &ev, true);
     let (kb, kb_aliases) = match &a.kb {
         Some(p) => {
-            let text =
-                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let text = read_text(p)?;
             let rows = tcp_spec::kb::parse_vectors(&text)
-                .with_context(|| format!("parsing {}", p.display()))?;
+                .malformed_with(|| format!("parsing {}", p.display()))?;
             (
                 Some(evaluate_kb(&c, &rows, &ev, Some(&table))),
                 Some(alias_consistency(&c, &rows, &me)),

@@ -1,7 +1,7 @@
 //! `tcp decode`: every field of one descriptor, for people or as JSON.
 
 use crate::args::{parse_profile, PolicyArgs};
-use anyhow::Context;
+use crate::exit::Mark;
 use clap::Args;
 use serde::Serialize;
 use tcp_spec::descriptor::MAGIC;
@@ -47,7 +47,7 @@ pub struct Decoded {
 }
 
 pub fn decode(a: &DecodeArgs) -> anyhow::Result<Decoded> {
-    let b = parse_hex_descriptor(&a.hex).context("decoding the descriptor argument")?;
+    let b = parse_hex_descriptor(&a.hex).malformed("decoding the descriptor argument")?;
     let d = Descriptor::from_bytes(&b);
     let v = decide(&b, a.profile, a.policy.policy());
     Ok(Decoded {

@@ -138,7 +138,11 @@ pub fn for_each_chunk(
                     buf.clear();
                 }
             }
-            Err(RecordError::Io(e)) => return Err(e).context("reading descriptors"),
+            // A hex line that is not UTF-8 is the input's fault (exit status 1); other
+            // read errors are I/O failures.
+            Err(RecordError::Io(e)) => {
+                return Err(crate::exit::text_error(e, "reading descriptors"))
+            }
             Err(e) => {
                 // Everything before the bad record is reported first.
                 each_chunk(&buf, index)?;

@@ -1,6 +1,6 @@
 //! `tcp vectors`: checks a knowledge-base vector file against the spec.
 
-use anyhow::Context;
+use crate::exit::{read_text, Mark};
 use clap::Args;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -93,9 +93,8 @@ pub fn check(text: &str) -> anyhow::Result<VectorReport> {
 }
 
 pub fn run(a: &VectorsArgs) -> anyhow::Result<bool> {
-    let text = std::fs::read_to_string(&a.file)
-        .with_context(|| format!("reading {}", a.file.display()))?;
-    let rep = check(&text).with_context(|| format!("parsing {}", a.file.display()))?;
+    let text = read_text(&a.file)?;
+    let rep = check(&text).malformed_with(|| format!("parsing {}", a.file.display()))?;
     if a.json {
         println!("{}", serde_json::to_string(&rep)?);
     } else {

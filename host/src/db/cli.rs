@@ -1,12 +1,12 @@
 //! `tcp db build|import|lookup|stats`.
 
-use super::{Database, DbView, NewEntry};
+use super::{Database, DbError, DbView, NewEntry};
 use crate::args::parse_profile;
-use anyhow::Context;
+use crate::exit::{read_text, InputError, Mark};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tcp_spec::kb::parse_vectors;
 use tcp_spec::{decide, Capabilities, Descriptor, Estimates, Policy, Profile, Reason, RiskLevel};
 
@@ -90,6 +90,16 @@ pub fn run(a: &DbArgs) -> anyhow::Result<bool> {
     }
 }
 
+/// Opens a database the user named: a file whose content is refused is malformed input
+/// (exit status 1), one that cannot be read an I/O failure (3). The message is the
+/// [`DbError`]'s.
+pub fn open_given(path: &Path) -> anyhow::Result<Database> {
+    Database::open(path).map_err(|e| match e {
+        DbError::Io { .. } | DbError::Build(_) => anyhow::Error::new(e),
+        _ => InputError::mark(e).into(),
+    })
+}
+
 /// Synthetic entry `i` (deterministic risk and capabilities).
 pub fn synthetic_entry(i: usize, profile: Profile) -> NewEntry {
     let name = format!("synthetic-{i:07}");
@@ -105,45 +115,51 @@ pub fn synthetic_entry(i: usize, profile: Profile) -> NewEntry {
 /// Reads a knowledge-base TSV and checks each row against the spec: the validator
 /// accepts it (sum16), its flags encode the labelled risk and capabilities, and its
 /// command hash is the MD5 prefix of the name.
-pub fn read_kb(path: &PathBuf) -> anyhow::Result<Vec<NewEntry>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let rows = parse_vectors(&text).with_context(|| format!("parsing {}", path.display()))?;
+pub fn read_kb(path: &Path) -> anyhow::Result<Vec<NewEntry>> {
+    let text = read_text(path)?;
+    let rows = parse_vectors(&text).malformed_with(|| format!("parsing {}", path.display()))?;
     let mut out = Vec::with_capacity(rows.len());
     let mut seen = BTreeMap::new();
     for r in rows {
         let v = decide(&r.bytes, Profile::Sum16, Policy::default());
         anyhow::ensure!(
             v.reason == Reason::Ok,
-            "{}:{}: `{}`: descriptor invalid ({})",
-            path.display(),
-            r.line,
-            r.command,
-            v.reason
+            InputError::new(format!(
+                "{}:{}: `{}`: descriptor invalid ({})",
+                path.display(),
+                r.line,
+                r.command,
+                v.reason
+            ))
         );
         let d = Descriptor::from_bytes(&r.bytes);
         anyhow::ensure!(
             RiskLevel::from_bits(d.risk_bits()) == Some(r.risk)
                 && d.capabilities() == r.capabilities,
-            "{}:{}: `{}`: descriptor flags disagree with the labels",
-            path.display(),
-            r.line,
-            r.command
+            InputError::new(format!(
+                "{}:{}: `{}`: descriptor flags disagree with the labels",
+                path.display(),
+                r.line,
+                r.command
+            ))
         );
         anyhow::ensure!(
             d.command_hash == tcp_spec::descriptor::command_hash(&r.command),
-            "{}:{}: `{}`: command hash is not MD5(name)[0..4]",
-            path.display(),
-            r.line,
-            r.command
+            InputError::new(format!(
+                "{}:{}: `{}`: command hash is not MD5(name)[0..4]",
+                path.display(),
+                r.line,
+                r.command
+            ))
         );
         if let Some(prev) = seen.insert(r.command.clone(), r.line) {
-            anyhow::bail!(
+            return Err(InputError::new(format!(
                 "{}:{}: `{}` repeats line {prev}",
                 path.display(),
                 r.line,
                 r.command
-            );
+            ))
+            .into());
         }
         out.push(NewEntry {
             name: r.command,
@@ -191,7 +207,12 @@ fn build(b: &BuildArgs) -> anyhow::Result<bool> {
         }
     }
     let entries: Vec<NewEntry> = by_name.into_values().collect();
-    let n = super::build(&b.out, &entries, b.profile)?;
+    // Every entry comes from the user's files (or --synthetic, which encodes): one the
+    // format cannot hold (a state file's descriptor under another name's hash) is
+    // malformed input. Writing is as in super::build.
+    let bytes = super::encode(&entries, b.profile).mark_malformed()?;
+    super::write_atomic(&b.out, &bytes)?;
+    let n = entries.len();
     println!("wrote {} entries to {}", n, b.out.display());
     Ok(true)
 }
@@ -229,7 +250,7 @@ struct LookupLine {
 }
 
 fn lookup(l: &LookupArgs) -> anyhow::Result<bool> {
-    let db = Database::open(&l.db)?;
+    let db = open_given(&l.db)?;
     let view = db.view();
     let mut all_found = true;
     for q in &l.names {
@@ -237,7 +258,7 @@ fn lookup(l: &LookupArgs) -> anyhow::Result<bool> {
             let h = hex::decode(q.trim())
                 .ok()
                 .and_then(|v| <[u8; 4]>::try_from(v).ok());
-            let h = h.with_context(|| format!("`{q}` is not 8 hex digits"))?;
+            let h = h.ok_or_else(|| InputError::new(format!("`{q}` is not 8 hex digits")))?;
             view.lookup_hash(h).collect()
         } else {
             view.lookup(q).into_iter().collect()
@@ -351,7 +372,7 @@ pub fn compute_stats(path: &str, view: &DbView<'_>, verify: bool) -> Stats {
 }
 
 fn stats(s: &StatsArgs) -> anyhow::Result<bool> {
-    let db = Database::open(&s.db)?;
+    let db = open_given(&s.db)?;
     let st = compute_stats(&s.db.display().to_string(), &db.view(), s.verify);
     let ok = st.invalid_descriptors == 0 && st.hash_mismatches.as_ref().is_none_or_empty();
     if s.json {

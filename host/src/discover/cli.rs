@@ -7,7 +7,7 @@ use super::sandbox::Limits;
 use super::{discover, Options};
 use crate::args::parse_profile;
 use crate::classify::Classifier;
-use anyhow::Context;
+use crate::exit::{read_text, Mark};
 use clap::Args;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -64,9 +64,9 @@ pub struct DiscoverArgs {
 pub fn load_classifier(rules: Option<&PathBuf>) -> anyhow::Result<Classifier> {
     match rules {
         Some(p) => {
-            let text =
-                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            Classifier::from_toml(&text).with_context(|| format!("loading {}", p.display()))
+            let text = read_text(p)?;
+            Ok(Classifier::from_toml(&text)
+                .malformed_with(|| format!("loading {}", p.display()))?)
         }
         None => Ok(Classifier::builtin()),
     }

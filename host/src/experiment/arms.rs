@@ -161,8 +161,14 @@ impl Arms {
                     Some(p) => p.clone(),
                     None => kb_database(run_dir)?,
                 };
+                // A database the config names is the user's input; the default one is
+                // built here.
+                let db = match &t.db {
+                    Some(_) => crate::db::cli::open_given(&path),
+                    None => Database::open(&path).map_err(anyhow::Error::new),
+                };
                 Some(TcpArm {
-                    db: Database::open(&path).with_context(|| {
+                    db: db.with_context(|| {
                         format!("opening the descriptor database {}", path.display())
                     })?,
                     policy: Policy {

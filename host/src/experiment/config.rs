@@ -1,6 +1,6 @@
 //! The experiment configuration (TOML). See `docs/experiments.md` for every key.
 
-use anyhow::{bail, Context};
+use crate::exit::{read_text, InputError, Mark};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -188,10 +188,9 @@ impl Config {
     /// Reads and checks a config file; `output` and relative paths are resolved
     /// against the file's folder.
     pub fn load(path: &Path) -> anyhow::Result<(Config, String)> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text = read_text(path)?;
         let mut c: Config =
-            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+            toml::from_str(&text).malformed_with(|| format!("parsing {}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         c.output = base.join(&c.output);
         if let Some(t) = c.arms.tcp.as_mut() {
@@ -204,19 +203,21 @@ impl Config {
         Ok((c, text))
     }
 
-    fn check(&self) -> anyhow::Result<()> {
+    /// What is wrong with the values of a config that parses (malformed input).
+    fn check(&self) -> Result<(), InputError> {
+        let bail = |m: &str| Err(InputError::new(m));
         if self.concurrency == 0 {
-            bail!("concurrency must be at least 1");
+            return bail("concurrency must be at least 1");
         }
         if self.blocks == 0 && self.sample_size.is_none() {
-            bail!("blocks must be at least 1");
+            return bail("blocks must be at least 1");
         }
         if self.enabled_arms().is_empty() {
-            bail!("no arm is enabled: configure [arms.tcp], [arms.docs] or [arms.llm]");
+            return bail("no arm is enabled: configure [arms.tcp], [arms.docs] or [arms.llm]");
         }
         if let Some(l) = self.arms.llm.as_ref().filter(|l| l.enabled) {
             if !(l.url.starts_with("http://") || l.url.starts_with("https://")) {
-                bail!("arms.llm.url must start with http:// or https://");
+                return bail("arms.llm.url must start with http:// or https://");
             }
         }
         Ok(())

@@ -52,7 +52,9 @@ impl LlmClient {
     pub fn new(cfg: &LlmArmConfig) -> anyhow::Result<LlmClient> {
         let key = match &cfg.api_key_env {
             Some(var) => Some(std::env::var(var).map_err(|_| {
-                anyhow::anyhow!("arms.llm.api_key_env: environment variable `{var}` is not set")
+                crate::exit::UsageError::new(format!(
+                    "arms.llm.api_key_env: environment variable `{var}` is not set"
+                ))
             })?),
             None => None,
         };

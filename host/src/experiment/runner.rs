@@ -8,8 +8,9 @@ use super::envinfo;
 use super::schedule::{self, Tool, Trial};
 use super::store::{Sample, Store, DB_FILE};
 use crate::classify::expert::{builtin_expert, parse_expert, ExpertEntry};
+use crate::exit::{read_text_with, InputError, Mark};
 use crate::stats::{t_test_sample_size, Alternative, Design};
-use anyhow::{bail, Context};
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -40,9 +41,10 @@ fn expert_table(cfg: &Config) -> anyhow::Result<Vec<ExpertEntry>> {
     if cfg.tools.expert == "builtin" {
         return Ok(builtin_expert());
     }
-    let text = std::fs::read_to_string(&cfg.tools.expert)
-        .with_context(|| format!("reading the expert table {}", cfg.tools.expert))?;
-    parse_expert(&text).map_err(|e| anyhow::anyhow!("{}: {e}", cfg.tools.expert))
+    let text = read_text_with(std::path::Path::new(&cfg.tools.expert), || {
+        format!("reading the expert table {}", cfg.tools.expert)
+    })?;
+    Ok(parse_expert(&text).map_err(|e| InputError::new(format!("{}: {e}", cfg.tools.expert)))?)
 }
 
 /// The tools of the run with their expert labels.
@@ -63,14 +65,18 @@ pub fn tools(cfg: &Config) -> anyhow::Result<Vec<Tool>> {
             .iter()
             .map(|n| {
                 all.iter().find(|t| &t.name == n).cloned().ok_or_else(|| {
-                    anyhow::anyhow!("tool `{n}` has no expert label in {}", cfg.tools.expert)
+                    InputError::new(format!(
+                        "tool `{n}` has no expert label in {}",
+                        cfg.tools.expert
+                    ))
+                    .into()
                 })
             })
             .collect::<anyhow::Result<_>>()?
     };
     let s = schedule::select(&chosen, cfg.tools.per_stratum, cfg.seed);
     if s.is_empty() {
-        bail!("no tools selected");
+        return Err(InputError::new("no tools selected").into());
     }
     Ok(s)
 }
@@ -87,7 +93,8 @@ pub fn blocks(cfg: &Config, n_tools: usize) -> anyhow::Result<u32> {
             s.alpha,
             Alternative::TwoSided,
         )
-        .map_err(|e| anyhow::anyhow!("[sample_size]: {e}"))?;
+        .map_err(|e| e.to_string())
+        .malformed("[sample_size]")?;
         let need = n.n.div_ceil(n_tools as u64) as u32;
         b = b.max(need);
     }

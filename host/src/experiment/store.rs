@@ -82,7 +82,15 @@ impl Store {
     /// Opens (creating if needed) the run's database.
     pub fn open(path: &Path) -> anyhow::Result<Store> {
         let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // The first statement reads the file: one that is not SQLite is malformed input.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| {
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) {
+                    crate::exit::InputError::mark(e).into()
+                } else {
+                    anyhow::Error::new(e)
+                }
+            })?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)?;
@@ -114,10 +122,12 @@ impl Store {
     ) -> anyhow::Result<bool> {
         if let Some(h) = self.meta("config_hash")? {
             if h != config_hash {
-                bail!(
+                // The user's choice of folder, not a failure of the run: bad usage.
+                return Err(crate::exit::UsageError::new(format!(
                     "this run folder holds a run of a different configuration (hash {h}, now \
                      {config_hash}); choose another `output` or remove the folder"
-                );
+                ))
+                .into());
             }
             return Ok(false);
         }

@@ -5,7 +5,8 @@ use super::pty::{BoardModel, PtyServer, ReferenceBoard, VerilatorBoard};
 use super::{open_serial, Link, LinkOptions};
 use crate::args::{parse_profile, parse_u32};
 use crate::commands::validate::{for_each_chunk, open_input, ResultLine, Summary, ValidateArgs};
-use anyhow::{bail, Context};
+use crate::exit::{Mark, UsageError};
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde_json::json;
 use std::io::{BufWriter, Write};
@@ -138,11 +139,11 @@ pub fn run(a: &LinkArgs) -> anyhow::Result<bool> {
 fn validate<T: super::Transport>(link: &mut Link<T>, a: &ValidateArgs) -> anyhow::Result<bool> {
     let info = link.info().context("asking the device for INFO")?;
     if info.profile != a.profile {
-        bail!(
+        return Err(UsageError::new(format!(
             "the device is built for the {} profile; run with --profile {}",
-            info.profile,
-            info.profile
-        );
+            info.profile, info.profile
+        ))
+        .into());
     }
     link.config(a.policy.policy())
         .context("setting the policy masks")?;
@@ -210,11 +211,12 @@ pub fn board_model(a: &SimBoardArgs) -> anyhow::Result<Box<dyn BoardModel>> {
     let clock_hz = match a.clock_hz {
         Some(c) => c,
         None => {
-            let b = crate::synth::board::Board::load(&a.board)?;
+            let b = crate::synth::board::Board::load(&a.board).map_err(|e| e.marked())?;
             b.link_clock_hz() as u32
         }
     };
-    let config = tcp_spec::Config::new(a.lanes as usize, a.stages as usize, a.profile)?;
+    let config =
+        tcp_spec::Config::new(a.lanes as usize, a.stages as usize, a.profile).mark_usage()?;
     match a.model.as_str() {
         "reference" => {
             let info = Info {
@@ -237,7 +239,10 @@ pub fn board_model(a: &SimBoardArgs) -> anyhow::Result<Box<dyn BoardModel>> {
                 .context("building the Verilator model of the board top")?;
             Ok(Box::new(VerilatorBoard(board)))
         }
-        other => bail!("unknown board model `{other}` (expected: verilator, reference)"),
+        other => Err(UsageError::new(format!(
+            "unknown board model `{other}` (expected: verilator, reference)"
+        ))
+        .into()),
     }
 }
 

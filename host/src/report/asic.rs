@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use tcp_gen::tools::{self, Tool};
+use tcp_eda::{Arg, Tool};
 use tcp_spec::Config;
 
 /// The per-node constants, embedded from `data/asic-nodes.toml`.
@@ -77,9 +77,9 @@ pub fn gate_stats(verilog: &Path, work: &Path) -> anyhow::Result<GateStats> {
     let script = format!(
         "read_verilog {v}; synth -flatten -top tcp_validator; \
          abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX; opt_clean; stat; ltp -noff",
-        v = verilog.display()
+        v = tcp_eda::script_path(verilog)
     );
-    let run = tools::run(Tool::Yosys, &["-p", &script], work, "asic")?;
+    let run = tcp_eda::run(Tool::Yosys, &[Arg::from("-p"), script.into()], work, "asic")?;
     parse_gate_stats(&run.log).ok_or_else(|| {
         anyhow::anyhow!(
             "could not read gate counts and depth from {}",

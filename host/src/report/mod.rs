@@ -455,25 +455,10 @@ fn one_config(cfg: &Config, a: &ReportArgs, pb: &ProgressBar) -> anyhow::Result<
     })
 }
 
+/// A configuration name (`l4_s2_sum16`); a bad one is bad usage.
 fn parse_config(name: &str) -> anyhow::Result<Config> {
-    let bad = || anyhow::anyhow!("`{name}` is not a configuration name like l4_s2_sum16");
-    let mut it = name.split('_');
-    let lanes = it
-        .next()
-        .and_then(|s| s.strip_prefix('l'))
-        .ok_or_else(bad)?
-        .parse()?;
-    let stages = it
-        .next()
-        .and_then(|s| s.strip_prefix('s'))
-        .ok_or_else(bad)?
-        .parse()?;
-    let profile = it
-        .next()
-        .ok_or_else(bad)?
-        .parse()
-        .map_err(anyhow::Error::msg)?;
-    Ok(Config::new(lanes, stages, profile)?)
+    use tcp_spec::error::Mark;
+    Ok(Config::from_name(name).mark_usage()?)
 }
 
 fn machine() -> String {

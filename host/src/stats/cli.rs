@@ -8,10 +8,9 @@ use super::{
     t_test_sample_size, tost_one_sample, tost_two_sample, welch_t, Alternative, Design, StatsError,
     TestResult,
 };
-use anyhow::{bail, Context};
+use crate::exit::{read_stdin_text, read_text, InputError, UsageError};
 use clap::{Args, ValueEnum};
 use serde_json::{json, Map, Value};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The tests `tcp stats` runs.
@@ -124,16 +123,19 @@ fn parse_alternative(s: &str) -> Result<Alternative, String> {
     s.parse()
 }
 
+/// Returns a [`UsageError`] with the formatted message.
+macro_rules! bail_usage {
+    ($($t:tt)*) => {
+        return Err(UsageError::new(format!($($t)*)).into())
+    };
+}
+
 /// Reads one number per line. Errors name the file and line.
 pub fn read_numbers(path: &Path) -> anyhow::Result<Vec<f64>> {
     let text = if path == Path::new("-") {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .context("reading standard input")?;
-        s
+        read_stdin_text()?
     } else {
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        read_text(path)?
     };
     let mut v = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -141,11 +143,20 @@ pub fn read_numbers(path: &Path) -> anyhow::Result<Vec<f64>> {
         if t.is_empty() || t.starts_with('#') {
             continue;
         }
-        let x: f64 = t
-            .parse()
-            .map_err(|_| anyhow::anyhow!("{}:{}: `{t}` is not a number", path.display(), i + 1))?;
+        let x: f64 = t.parse().map_err(|_| {
+            InputError::new(format!(
+                "{}:{}: `{t}` is not a number",
+                path.display(),
+                i + 1
+            ))
+        })?;
         if !x.is_finite() {
-            bail!("{}:{}: `{t}` is not a finite number", path.display(), i + 1);
+            return Err(InputError::new(format!(
+                "{}:{}: `{t}` is not a finite number",
+                path.display(),
+                i + 1
+            ))
+            .into());
         }
         v.push(x);
     }
@@ -182,7 +193,7 @@ fn need_files(args: &StatsArgs, lo: usize, hi: usize) -> anyhow::Result<()> {
         } else {
             format!("{lo} to {hi}")
         };
-        bail!("`{:?}` takes {what} file(s), got {n}", args.test);
+        bail_usage!("`{:?}` takes {what} file(s), got {n}", args.test);
     }
     Ok(())
 }
@@ -190,9 +201,9 @@ fn need_files(args: &StatsArgs, lo: usize, hi: usize) -> anyhow::Result<()> {
 fn tost_bounds(args: &StatsArgs, centre: f64) -> anyhow::Result<(f64, f64)> {
     match (args.delta, args.low, args.high) {
         (Some(d), None, None) if d > 0.0 => Ok((centre - d, centre + d)),
-        (Some(d), None, None) => bail!("--delta must be positive, got {d}"),
+        (Some(d), None, None) => bail_usage!("--delta must be positive, got {d}"),
         (None, Some(l), Some(h)) => Ok((l, h)),
-        _ => bail!("tost needs --delta D, or both --low and --high"),
+        _ => bail_usage!("tost needs --delta D, or both --low and --high"),
     }
 }
 
@@ -289,7 +300,7 @@ pub fn compute(args: &StatsArgs) -> anyhow::Result<Value> {
         StatTest::Power => {
             need_files(args, 0, 0)?;
             let (Some(d), Some(n)) = (args.effect, args.n) else {
-                bail!("power needs --effect D and --n N");
+                bail_usage!("power needs --effect D and --n N");
             };
             let p = t_test_power(design, d, n, args.alpha, alt).map_err(DataError)?;
             m.insert("statistic".into(), num(p));
@@ -308,7 +319,7 @@ pub fn compute(args: &StatsArgs) -> anyhow::Result<Value> {
         StatTest::SampleSize => {
             need_files(args, 0, 0)?;
             let (Some(d), Some(p)) = (args.effect, args.power) else {
-                bail!("sample-size needs --effect D and --power P");
+                bail_usage!("sample-size needs --effect D and --power P");
             };
             let s = t_test_sample_size(design, d, p, args.alpha, alt).map_err(DataError)?;
             m.insert("statistic".into(), json!(s.n));

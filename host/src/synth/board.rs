@@ -210,13 +210,11 @@ impl Board {
         let key = name_or_path.to_ascii_lowercase().replace('-', "_");
         match SHIPPED.iter().find(|(n, _)| *n == key) {
             Some((n, text)) => Board::from_toml(text, &format!("boards/{n}.toml")),
-            None => Err(SynthError::Board {
-                board: name_or_path.to_string(),
-                message: format!(
-                    "unknown board (shipped: {}; or give a path to a .toml file)",
-                    SHIPPED.map(|(n, _)| n).join(", ")
-                ),
-            }),
+            // Bad usage rather than a bad board file; it reads as the Board error did.
+            None => Err(SynthError::Usage(format!(
+                "board {name_or_path}: unknown board (shipped: {}; or give a path to a .toml file)",
+                SHIPPED.map(|(n, _)| n).join(", ")
+            ))),
         }
     }
 

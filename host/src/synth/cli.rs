@@ -1,8 +1,10 @@
 //! `tcp synth`: one configuration on one board, or a sweep.
 //!
 //! Exit status (as for every `tcp` command): 0 the design fits and meets the board
-//! clock (or the sweep ran); 1 it does not fit or misses timing; 3 a tool or file
-//! failed.
+//! clock (or the sweep ran); 1 it does not fit or misses timing, or the board file or
+//! `--core` file is malformed; 2 bad usage (an unknown board name, a configuration out
+//! of range, `--freq` out of range, `--seeds 0`, `--core` with `--top board`); 3 a tool
+//! or file failed.
 
 use super::flow::{self, CoreSource, SynthOptions};
 use super::sweep::{self, SweepOptions};
@@ -102,8 +104,16 @@ fn options(a: &SynthArgs, seeds_default: u64) -> Result<SynthOptions, SynthError
     Ok(o)
 }
 
-/// Runs `tcp synth`; `Ok(false)` when the design does not fit or misses timing.
+/// Runs `tcp synth`; `Ok(false)` when the design does not fit or misses timing. Errors
+/// are marked for the exit status ([`SynthError::marked`]).
 pub fn run(a: &SynthArgs) -> anyhow::Result<bool> {
+    run_synth(a).map_err(|e| match e.downcast::<SynthError>() {
+        Ok(s) => s.marked(),
+        Err(other) => other,
+    })
+}
+
+fn run_synth(a: &SynthArgs) -> anyhow::Result<bool> {
     if a.sweep {
         let opts = SweepOptions {
             base: options(a, 1)?,

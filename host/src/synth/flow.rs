@@ -8,13 +8,14 @@ use super::report::{
     self, ClockTiming, ConfigInfo, PnrResult, Resources, SynthReport, Throughput, Timing, Usage,
     WallTime, YosysStat,
 };
-use super::tools::{Step, Tool};
+use super::tools::{Step, Tool, FLOW_TOOLS};
 use super::wrapper::{self, WrapperSpec};
 use super::SynthError;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use tcp_eda::EdaError;
 use tcp_spec::Config;
 
 /// Where the core's Verilog comes from.
@@ -215,6 +216,7 @@ pub fn plan(opts: &SynthOptions) -> Result<Plan, SynthError> {
                 clock_hz: b.link_clock_hz(),
                 baud,
             };
+            tcp_gen::board::check_params(&opts.config, params).map_err(SynthError::Usage)?;
             let g = tcp_gen::board::generate_board(&opts.config, params)
                 .map_err(|e| SynthError::Generate(e.to_string()))?;
             vec![
@@ -281,14 +283,7 @@ pub fn plan(opts: &SynthOptions) -> Result<Plan, SynthError> {
                 ]
                 .map(String::from),
             );
-            (
-                seed,
-                Step {
-                    tool: Tool::NextpnrIce40,
-                    args,
-                    log,
-                },
-            )
+            (seed, Step::new(Tool::NextpnrIce40, args, &log))
         })
         .collect();
     let icepack = Step {
@@ -331,7 +326,7 @@ fn build_script(opts: &SynthOptions, yosys: &Step, pnr: &[(u64, Step)], icepack:
     s.push_str("# Run it from anywhere; it works in its own folder. Tool overrides: YOSYS,\n");
     s.push_str("# NEXTPNR_ICE40, ICEPACK. The fastest seed's placement becomes top.bin.\n");
     s.push_str("set -euo pipefail\ncd \"$(dirname \"$0\")\"\n");
-    for t in Tool::ALL {
+    for t in FLOW_TOOLS {
         s.push_str(&format!(
             "{v}=\"${{{v}:-{p}}}\"\n",
             v = t.env_var(),
@@ -413,12 +408,14 @@ fn read(path: &Path) -> Result<String, SynthError> {
 /// Runs the whole flow: plan, write, Yosys, nextpnr per seed, icepack, report.
 pub fn run(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
     let t_start = Instant::now();
-    let exes: BTreeMap<&str, PathBuf> = Tool::ALL
+    // The plan first: bad usage and a malformed core are reported as such even where
+    // the tools are missing.
+    let plan = plan(opts)?;
+    let exes: BTreeMap<&str, PathBuf> = FLOW_TOOLS
         .iter()
         .map(|t| t.find().map(|p| (t.program(), p)))
         .collect::<Result<_, _>>()?;
     let exe = |t: Tool| &exes[t.program()];
-    let plan = plan(opts)?;
     plan.write()?;
     let dir = &plan.dir;
     let b = &opts.board;
@@ -474,12 +471,12 @@ pub fn run(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
         let r = step.run(exe(Tool::NextpnrIce40), dir);
         let took = match r {
             Ok(t) => t,
-            Err(SynthError::ToolFailed { log, tail, .. }) if is_capacity_failure(&log) => {
+            Err(EdaError::Failed { log, excerpt, .. }) if is_capacity_failure(&log) => {
                 bar.finish_and_clear();
                 return Err(SynthError::DoesNotFit {
                     board: b.name.clone(),
                     config: name,
-                    message: tail,
+                    message: excerpt,
                     luts: stat.total.luts,
                     ffs: stat.total.ffs,
                     log,
@@ -487,7 +484,7 @@ pub fn run(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
             }
             Err(e) => {
                 bar.finish_and_clear();
-                return Err(e);
+                return Err(e.into());
             }
         };
         let (_, json, _) = pnr_names(*seed);
@@ -566,7 +563,7 @@ pub fn run(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
     let util = |k: &str| results[0].utilization.get(k).copied().unwrap_or_default();
     let sum_pnr: f64 = results.iter().map(|r| r.wall_s).sum();
     let lanes = opts.config.lanes as f64;
-    let tools = Tool::ALL
+    let tools = FLOW_TOOLS
         .iter()
         .map(|t| (t.program().to_string(), t.version(exe(*t))))
         .collect();
@@ -695,7 +692,8 @@ mod tests {
         let names: Vec<_> = p.files.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, [CORE_FILE, TOP_FILE, PCF_FILE, YS_FILE, "build.sh"]);
         assert_eq!(p.pnr.len(), 3);
-        let a = p.pnr[2].1.args.join(" ");
+        let a: Vec<String> = p.pnr[2].1.args.iter().map(ToString::to_string).collect();
+        let a = a.join(" ");
         assert!(
             a.starts_with("--up5k --package sg48 --json top.json --pcf board.pcf"),
             "{a}"

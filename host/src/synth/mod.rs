@@ -4,8 +4,8 @@
 //!   table, and the PCF rendered from a board.
 //! * [`wrapper`] — the `tcp_bench_top` Verilog generator: an on-chip descriptor source
 //!   feeding the core's registered inputs, all outputs folded onto an LED.
-//! * [`tools`] — finding and running the tools (`YOSYS`, `NEXTPNR_ICE40`, `ICEPACK`
-//!   overrides), logs, versions.
+//! * [`tools`] — the flow's tools (`YOSYS`, `NEXTPNR_ICE40`, `ICEPACK` overrides),
+//!   found and run through `tcp-eda`.
 //! * [`flow`] — plan (every input and a `build.sh` into `build/<board>/<config>/`), then
 //!   execute, one placement per seed; the median Fmax is reported.
 //! * [`report`] — the JSON report and the human summary.
@@ -32,19 +32,9 @@ use std::path::PathBuf;
 /// Everything that can go wrong in the synthesis flow.
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
-    #[error("{tool} not found (tried `{tried}`): run scripts/setup, or point ${env} at it")]
-    ToolMissing {
-        tool: &'static str,
-        env: &'static str,
-        tried: String,
-    },
-    #[error("{tool} failed ({status}); log: {}\n{tail}", log.display())]
-    ToolFailed {
-        tool: &'static str,
-        status: String,
-        log: PathBuf,
-        tail: String,
-    },
+    /// A tool is missing, could not start, or failed (`tcp-eda`).
+    #[error(transparent)]
+    Tool(#[from] tcp_eda::EdaError),
     #[error("{config} does not fit on {board}: {message} (log: {})", log.display())]
     DoesNotFit {
         board: String,
@@ -74,4 +64,19 @@ pub enum SynthError {
     Generate(String),
     #[error("plot: {0}")]
     Plot(String),
+}
+
+impl SynthError {
+    /// The error for the `tcp` binary, marked for its exit status: a malformed board or
+    /// core file is malformed input (1); [`SynthError::Usage`], an unknown board name
+    /// and a configuration out of range are bad usage (2); the rest (a tool, a file, a
+    /// report) is a failure (3). The message is unchanged.
+    pub fn marked(self) -> anyhow::Error {
+        use crate::exit::{InputError, UsageError};
+        match self {
+            SynthError::Usage(_) | SynthError::Config(_) => UsageError::mark(self).into(),
+            SynthError::Board { .. } | SynthError::Core { .. } => InputError::mark(self).into(),
+            e => anyhow::Error::new(e),
+        }
+    }
 }

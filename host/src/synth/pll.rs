@@ -158,7 +158,10 @@ mod tests {
             (12.0, 100.0),
             (12.0, 33.3),
         ] {
-            let o = std::process::Command::new("icepll")
+            let icepll = tcp_eda::Tool::Icepll
+                .find()
+                .unwrap_or_else(|e| panic!("{e}"));
+            let o = std::process::Command::new(&icepll)
                 .args(["-i", &fin.to_string(), "-o", &fout.to_string()])
                 .output()
                 .expect("icepll (fpga-icestorm) runs: install it with scripts/setup");

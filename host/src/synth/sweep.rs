@@ -10,6 +10,7 @@ use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use tcp_eda::EdaError;
 use tcp_spec::{Config, Profile};
 
 /// The grid of a sweep.
@@ -150,7 +151,12 @@ pub fn run(opts: &SweepOptions) -> Result<Sweep, SynthError> {
                     ffs: Some(ffs),
                     ..SweepRow::empty(c, Outcome::DoesNotFit)
                 },
-                Err(e @ (SynthError::ToolMissing { .. } | SynthError::Io { .. })) => {
+                Err(
+                    e @ (SynthError::Tool(
+                        EdaError::NotFound { .. } | EdaError::Spawn { .. } | EdaError::Io { .. },
+                    )
+                    | SynthError::Io { .. }),
+                ) => {
                     bar.finish_and_clear();
                     return Err(e);
                 }

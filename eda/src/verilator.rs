@@ -13,21 +13,26 @@
 //!    ticker and a batch runner over packed input/output records, and VCD tracing;
 //! 4. Verilator's own makefile (`V<prefix>.mk`) compiles the model and the shim.
 //!
-//! Only `std` is used here: the build script compiles this file too.
+//! Paths given in a [`Plan`] may be relative to the caller's folder: every step runs in
+//! the absolute form of its work folder, with absolute paths.
 
-#![allow(dead_code)]
-
+use crate::step::{absolute, shell_quote};
+use crate::tool::Tool;
+use crate::EdaError;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// This file's source, for cache keys of models built from it.
+pub const SOURCE: &str = include_str!("verilator.rs");
 
 /// Version of the C ABI between the shim and the Rust side.
 pub const ABI_VERSION: u32 = 1;
 
 /// The environment variables that override tool locations.
-pub const VERILATOR_ENV: &str = "VERILATOR";
+pub const VERILATOR_ENV: &str = Tool::Verilator.env_var();
 pub const VERILATOR_ROOT_ENV: &str = "VERILATOR_ROOT";
-pub const YOSYS_ENV: &str = "YOSYS";
+pub const YOSYS_ENV: &str = Tool::Yosys.env_var();
 
 /// How the Verilog reaches Verilator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -114,84 +119,20 @@ pub enum PortDir {
     Inout = 2,
 }
 
-/// A failed step of a model build.
-#[derive(Debug)]
-pub enum StepError {
-    NotFound {
-        tool: &'static str,
-        var: &'static str,
-        looked_for: String,
-    },
-    Failed {
-        what: String,
-        log: PathBuf,
-        excerpt: String,
-    },
-    Io {
-        path: PathBuf,
-        err: std::io::Error,
-    },
-    Parse(String),
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EdaError + '_ {
+    crate::io_err(path)
 }
 
-impl std::fmt::Display for StepError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StepError::NotFound {
-                tool,
-                var,
-                looked_for,
-            } => write!(
-                f,
-                "{tool} not found (looked for `{looked_for}`; set {var} to override): run scripts/setup"
-            ),
-            StepError::Failed { what, log, excerpt } => {
-                write!(f, "{what} failed; log: {}\n{excerpt}", log.display())
-            }
-            StepError::Io { path, err } => write!(f, "{}: {err}", path.display()),
-            StepError::Parse(s) => write!(f, "cannot read the verilated model: {s}"),
-        }
+fn parse(message: String) -> EdaError {
+    EdaError::Parse {
+        what: "the verilated model".into(),
+        message,
     }
-}
-
-impl std::error::Error for StepError {}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StepError + '_ {
-    move |err| StepError::Io {
-        path: path.to_owned(),
-        err,
-    }
-}
-
-/// Finds an executable: the override variable if set (a path, or a name on `PATH`),
-/// else `name` on `PATH`.
-pub fn find_tool(name: &'static str, var: &'static str) -> Result<PathBuf, StepError> {
-    let wanted = std::env::var_os(var)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(name));
-    let not_found = || StepError::NotFound {
-        tool: name,
-        var,
-        looked_for: wanted.display().to_string(),
-    };
-    if wanted.components().count() > 1 {
-        return if wanted.is_file() {
-            Ok(wanted.clone())
-        } else {
-            Err(not_found())
-        };
-    }
-    let path = std::env::var_os("PATH").ok_or_else(not_found)?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(&wanted))
-        .find(|p| p.is_file())
-        .ok_or_else(not_found)
 }
 
 /// Verilator's include folder: `$VERILATOR_ROOT/include`, else what
 /// `verilator --getenv VERILATOR_ROOT` says.
-pub fn verilator_root(verilator: &Path) -> Result<PathBuf, StepError> {
+pub fn verilator_root(verilator: &Path) -> Result<PathBuf, EdaError> {
     if let Some(r) = std::env::var_os(VERILATOR_ROOT_ENV).filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(r));
     }
@@ -201,7 +142,7 @@ pub fn verilator_root(verilator: &Path) -> Result<PathBuf, StepError> {
         .map_err(io(verilator))?;
     let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
     if !out.status.success() || s.is_empty() {
-        return Err(StepError::Parse(format!(
+        return Err(parse(format!(
             "`{} --getenv VERILATOR_ROOT` gave nothing",
             verilator.display()
         )));
@@ -210,23 +151,12 @@ pub fn verilator_root(verilator: &Path) -> Result<PathBuf, StepError> {
 }
 
 /// `verilator --version`, for cache keys and reports.
-pub fn verilator_version(verilator: &Path) -> Result<String, StepError> {
+pub fn verilator_version(verilator: &Path) -> Result<String, EdaError> {
     let out = Command::new(verilator)
         .arg("--version")
         .output()
         .map_err(io(verilator))?;
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-fn sh_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=+:,@".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
 }
 
 /// Runs a command in `dir`, appending its output to `log`; records it in `script`.
@@ -238,20 +168,20 @@ fn run_logged(
     envs: &[(&str, String)],
     log: &Path,
     script: &mut String,
-) -> Result<(), StepError> {
+) -> Result<(), EdaError> {
     let mut line = String::new();
     for (k, v) in envs {
-        let _ = write!(line, "{k}={} ", sh_quote(v));
+        let _ = write!(line, "{k}={} ", shell_quote(v));
     }
-    line.push_str(&sh_quote(&program.display().to_string()));
+    line.push_str(&shell_quote(&program.display().to_string()));
     for a in args {
         line.push(' ');
-        line.push_str(&sh_quote(a));
+        line.push_str(&shell_quote(a));
     }
     let _ = writeln!(
         script,
         "( cd {} && {line} )",
-        sh_quote(&dir.display().to_string())
+        shell_quote(&dir.display().to_string())
     );
     let mut cmd = Command::new(program);
     cmd.args(args).current_dir(dir);
@@ -267,8 +197,9 @@ fn run_logged(
     if !out.status.success() {
         let lines: Vec<&str> = text.lines().collect();
         let from = lines.len().saturating_sub(30);
-        return Err(StepError::Failed {
-            what: format!("{what} ({})", out.status),
+        return Err(EdaError::Failed {
+            what: what.to_string(),
+            status: out.status.to_string(),
             log: log.to_owned(),
             excerpt: lines[from..].join("\n"),
         });
@@ -301,13 +232,14 @@ pub fn runtime_objects(trace: bool) -> Vec<&'static str> {
 /// Runs the frontend, Verilator, the shim generator and Verilator's makefile for
 /// `plan` in `dir` (created). With `runtime`, Verilator's runtime objects are compiled
 /// there too (see [`runtime_objects`]).
-pub fn verilate(plan: &Plan, dir: &Path, runtime: bool) -> Result<Verilated, StepError> {
+pub fn verilate(plan: &Plan, dir: &Path, runtime: bool) -> Result<Verilated, EdaError> {
+    let dir = &absolute(dir);
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let verilator = find_tool("verilator", VERILATOR_ENV)?;
+    let verilator = absolute(&Tool::Verilator.find()?);
     let log = dir.join("build.log");
     let _ = std::fs::remove_file(&log);
     let mut script =
-        String::from("#!/bin/sh\n# generated by tcp-sim: reproduces this model build\nset -e\n");
+        String::from("#!/bin/sh\n# generated by the TCP co-design kit: reproduces this model build (from any folder)\nset -e\n");
     let mdir = dir.join("obj");
     std::fs::create_dir_all(&mdir).map_err(io(&mdir))?;
 
@@ -316,13 +248,13 @@ pub fn verilate(plan: &Plan, dir: &Path, runtime: bool) -> Result<Verilated, Ste
         .iter()
         .map(|p| {
             std::fs::canonicalize(p)
-                .unwrap_or_else(|_| p.clone())
+                .unwrap_or_else(|_| absolute(p))
                 .display()
                 .to_string()
         })
         .collect();
     if plan.frontend == Frontend::YosysFlat {
-        let yosys = find_tool("yosys", YOSYS_ENV)?;
+        let yosys = absolute(&Tool::Yosys.find()?);
         let flat = dir.join("flat.v");
         let reads: String = sources
             .iter()
@@ -369,7 +301,7 @@ pub fn verilate(plan: &Plan, dir: &Path, runtime: bool) -> Result<Verilated, Ste
             .iter()
             .any(|p| &p.name == c && p.dir == PortDir::Input)
         {
-            return Err(StepError::Parse(format!(
+            return Err(parse(format!(
                 "top module {} has no input port `{c}` to use as the clock",
                 plan.top
             )));
@@ -378,7 +310,7 @@ pub fn verilate(plan: &Plan, dir: &Path, runtime: bool) -> Result<Verilated, Ste
     let shim = mdir.join("tcpsim_shim.cpp");
     std::fs::write(&shim, shim_source(plan, &ports)).map_err(io(&shim))?;
 
-    let make = find_tool("make", "MAKE")?;
+    let make = absolute(&Tool::Make.find()?);
     let mut cppflags = String::from("-DVL_IGNORE_UNKNOWN_ARCH");
     if plan.pic {
         cppflags.push_str(" -fPIC");
@@ -432,7 +364,7 @@ pub fn verilate(plan: &Plan, dir: &Path, runtime: bool) -> Result<Verilated, Ste
 /// verilated top from its header, and lays out the packed records: every port but the
 /// clock gets an 8-byte-aligned slot in the input record (inputs, inouts) or the output
 /// record (outputs).
-pub fn parse_ports(header: &str, clock: Option<&str>) -> Result<Vec<PortSpec>, StepError> {
+pub fn parse_ports(header: &str, clock: Option<&str>) -> Result<Vec<PortSpec>, EdaError> {
     let mut ports = vec![];
     let (mut in_off, mut out_off) = (0u32, 0u32);
     for line in header.lines() {
@@ -454,7 +386,7 @@ pub fn parse_ports(header: &str, clock: Option<&str>) -> Result<Vec<PortSpec>, S
             .trim_end_matches(')')
             .to_string();
         let parts: Vec<&str> = inner.split(',').map(str::trim).collect();
-        let bad = || StepError::Parse(format!("port declaration `{line}`"));
+        let bad = || parse(format!("port declaration `{line}`"));
         if parts.len() < 3 {
             return Err(bad());
         }
@@ -492,9 +424,7 @@ pub fn parse_ports(header: &str, clock: Option<&str>) -> Result<Vec<PortSpec>, S
         });
     }
     if ports.is_empty() {
-        return Err(StepError::Parse(
-            "no ports found in the model header".into(),
-        ));
+        return Err(parse("no ports found in the model header".into()));
     }
     Ok(ports)
 }
