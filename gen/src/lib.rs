@@ -7,14 +7,21 @@
 //! * [`sim::RhdlValidator`] simulates the same design in rust-hdl's simulator, one
 //!   clock cycle per [`tcp_spec::CycleInput`]: the "rust-hdl simulation" column of every
 //!   comparison with the spec's cycle model and with Verilator.
-//! * [`tools`] wraps Verilator, Icarus Verilog and Yosys; [`cli`] is `tcp gen`.
+//! * [`board`] — the UART board top (frame engine and core); [`wrapper`] — the tops
+//!   the synthesis flow builds around the core and the board top (the `tcp_bench_top`
+//!   measurement wrapper, the board's pin wrapper with its PLL).
+//! * [`tools`] checks the emitted Verilog with Verilator, Icarus Verilog and Yosys
+//!   through `tcp-eda`.
+//!
+//! Depends on `tcp-spec` and `tcp-eda`; `tcp-sim`, `tcp-fpga`, `tcp-report` and the
+//! `tcp` binary (`tcp gen`) use it.
 //!
 //! Every constant (magic, versions, field offsets, decision and reason codes, risk
 //! bits, CRC masks) comes from the `tcp-spec` crate at generation time.
 
 pub mod board;
 pub mod checksum;
-pub mod cli;
+
 pub mod counters;
 pub mod decision;
 pub mod frame_engine;
@@ -28,6 +35,7 @@ pub mod tools;
 pub mod uart_rx;
 pub mod uart_tx;
 pub mod validator;
+pub mod wrapper;
 
 pub use generate::{generate, GenError, Generated, Port, Sidecar};
 pub use validator::TOP;

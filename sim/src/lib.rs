@@ -13,8 +13,11 @@
 //!   clock, read outputs and counters, or run a whole schedule of
 //!   [`tcp_spec::CycleInput`]s in one call.
 //! * [`check`] runs a stream through Verilator and the spec's cycle model side by side
-//!   (the model on a second thread) and reports every disagreement; [`cli`] is
-//!   `tcp sim`.
+//!   (the model on a second thread) and reports every disagreement (`tcp sim`).
+//!
+//! Depends on `tcp-spec`, `tcp-gen` and `tcp-eda` (also as the build script's
+//! dependency: the Verilator model build); `tcp-link`, `tcp-report` and the `tcp`
+//! binary use it.
 //!
 //! Why a C shim and not `cxx`: the same ABI must serve models that are `dlopen`ed at run
 //! time (where `cxx`'s compile-time bridge cannot follow), each model is generated text
@@ -24,7 +27,6 @@
 pub mod board;
 pub mod builder;
 pub mod check;
-pub mod cli;
 pub mod model;
 pub mod shipped;
 pub mod validator;

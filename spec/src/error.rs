@@ -157,6 +157,80 @@ impl<T, E: Into<BoxError>> Mark<T> for Result<T, E> {
     }
 }
 
+/// An error reading a text file (or standard input) a user gave: not UTF-8 is
+/// malformed input, anything else an I/O failure. Prints as `context: cause`.
+#[derive(Debug)]
+pub enum TextError {
+    /// The text is not valid UTF-8.
+    Malformed(InputError),
+    /// The file could not be read.
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+}
+
+impl TextError {
+    /// `e`, met while `context`: invalid UTF-8 (`InvalidData`, as `read_to_string`
+    /// and `read_line` report it) is malformed input, the rest I/O.
+    pub fn new(e: std::io::Error, context: impl fmt::Display) -> TextError {
+        if e.kind() == std::io::ErrorKind::InvalidData {
+            TextError::Malformed(InputError::context(context, e))
+        } else {
+            TextError::Io {
+                context: context.to_string(),
+                source: e,
+            }
+        }
+    }
+
+    /// Whether the text, not the reading, is at fault.
+    pub fn is_malformed(&self) -> bool {
+        matches!(self, TextError::Malformed(_))
+    }
+}
+
+impl fmt::Display for TextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TextError::Malformed(m) => m.fmt(f),
+            TextError::Io { context, .. } => f.write_str(context),
+        }
+    }
+}
+
+impl Error for TextError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            TextError::Malformed(m) => m.source(),
+            TextError::Io { source, .. } => Some(source),
+        }
+    }
+}
+
+/// Reads a text file a user named (context `reading PATH`).
+pub fn read_text(path: &std::path::Path) -> Result<String, TextError> {
+    read_text_with(path, || format!("reading {}", path.display()))
+}
+
+/// [`read_text`] with another context for the error.
+pub fn read_text_with(
+    path: &std::path::Path,
+    context: impl FnOnce() -> String,
+) -> Result<String, TextError> {
+    std::fs::read_to_string(path).map_err(|e| TextError::new(e, context()))
+}
+
+/// Standard input as text, like [`read_text`] (context `reading standard input`).
+pub fn read_stdin_text() -> Result<String, TextError> {
+    use std::io::Read;
+    let mut s = String::new();
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .map(|_| s)
+        .map_err(|e| TextError::new(e, "reading standard input"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

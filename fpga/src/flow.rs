@@ -1,0 +1,732 @@
+//! Plan, then execute: every input of a run (the core's Verilog, the wrapper, the PCF,
+//! the Yosys script and a `build.sh` that reproduces the run by hand) is written into
+//! `build/<board>/<config>/` before any tool starts; then Yosys, nextpnr-ice40 (once
+//! per placement seed) and icepack run there, each with its log kept beside it.
+
+use super::board::Board;
+use super::report::{
+    self, ClockTiming, ConfigInfo, PnrResult, Resources, SynthReport, Throughput, Timing, Usage,
+    WallTime, YosysStat,
+};
+use super::tools::{Step, Tool, FLOW_TOOLS};
+use super::SynthError;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tcp_eda::EdaError;
+use tcp_gen::wrapper::{self, WrapperSpec};
+use tcp_spec::Config;
+
+/// Where the core's Verilog comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CoreSource {
+    /// `tcp_gen::generate(&config)`.
+    Generated,
+    /// A Verilog file holding module `tcp_validator` (e.g. a hand-written baseline). If
+    /// the module declares a `LANES` parameter, the wrapper passes `LANES` and `STAGES`.
+    File(PathBuf),
+}
+
+impl CoreSource {
+    /// The core's Verilog, and whether it takes `LANES`/`STAGES` parameters.
+    pub fn verilog(&self, config: &Config) -> Result<(String, bool), SynthError> {
+        match self {
+            CoreSource::Generated => Ok((generated_core(config)?, false)),
+            CoreSource::File(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| SynthError::Io {
+                    path: p.clone(),
+                    source: e,
+                })?;
+                if !text.contains(&format!("module {}", wrapper::CORE)) {
+                    return Err(SynthError::Core {
+                        path: p.clone(),
+                        message: format!("no `module {}` in the file", wrapper::CORE),
+                    });
+                }
+                let parameterized = text.contains("parameter LANES");
+                Ok((text, parameterized))
+            }
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            CoreSource::Generated => "tcp_gen::generate".into(),
+            CoreSource::File(p) => format!("file {}", p.display()),
+        }
+    }
+}
+
+/// The generated core for `config`.
+pub fn generated_core(config: &Config) -> Result<String, SynthError> {
+    tcp_gen::generate(config)
+        .map(|g| g.verilog)
+        .map_err(|e| SynthError::Generate(e.to_string()))
+}
+
+/// Everything a run needs.
+#[derive(Debug, Clone)]
+pub struct SynthOptions {
+    pub board: Board,
+    pub config: Config,
+    /// nextpnr's target frequency; the board clock when `None`.
+    pub freq_mhz: Option<f64>,
+    /// Placement seeds 1..=seeds; the report gives the median Fmax.
+    pub seeds: u64,
+    /// Root of the build tree (`build`): the run goes to `<root>/<board>/<config>/`.
+    pub out_root: PathBuf,
+    pub core: CoreSource,
+    /// Keep the core as its own hierarchy level during synthesis, so that the report can
+    /// split core and wrapper cells (the netlist is flattened before placement).
+    pub split_core: bool,
+    /// Extra `synth_ice40` flags, e.g. `-abc9`.
+    pub synth_flags: Vec<String>,
+    /// Show progress bars on stderr.
+    pub progress: bool,
+    /// What to build around the core.
+    pub top: SynthTop,
+}
+
+/// The design `tcp synth` builds around the core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SynthTop {
+    /// `tcp_bench_top`: the core fed from an on-chip descriptor source (measures the
+    /// core).
+    Bench,
+    /// `tcp_board_top` (UART, frame engine, core) behind a pin wrapper: the bitstream
+    /// `tcp link` talks to.
+    Board { baud: u64 },
+}
+
+/// Top module of the pin wrapper around `tcp_board_top`.
+pub const PINS_TOP: &str = "tcp_board_pins";
+pub const BOARD_FILE: &str = "tcp_board_top.v";
+pub const PINS_FILE: &str = "tcp_board_pins.v";
+
+impl SynthOptions {
+    pub fn new(board: Board, config: Config) -> SynthOptions {
+        SynthOptions {
+            board,
+            config,
+            freq_mhz: None,
+            seeds: 1,
+            out_root: PathBuf::from("build"),
+            core: CoreSource::Generated,
+            split_core: true,
+            synth_flags: Vec::new(),
+            progress: false,
+            top: SynthTop::Bench,
+        }
+    }
+
+    /// nextpnr's target: `--freq`, or the clock the design runs at.
+    pub fn target_mhz(&self) -> f64 {
+        self.freq_mhz.unwrap_or_else(|| self.design_clock_mhz())
+    }
+
+    /// The PLL in the design: the board top's, when the board file asks for one.
+    pub fn pll(&self) -> Option<super::pll::Pll> {
+        match self.top {
+            SynthTop::Board { .. } => self.board.link_pll().expect("checked at load"),
+            SynthTop::Bench => None,
+        }
+    }
+
+    /// The clock the design runs at on the board: the oscillator, or the PLL's output.
+    pub fn design_clock_mhz(&self) -> f64 {
+        self.pll().map_or(self.board.clock.mhz, |p| p.out_mhz)
+    }
+
+    /// `<root>/<board>/<config>/` (`<config>_board/` for the board top).
+    pub fn build_dir(&self) -> PathBuf {
+        let leaf = match self.top {
+            SynthTop::Bench => self.config.name(),
+            SynthTop::Board { .. } => format!("{}_board", self.config.name()),
+        };
+        self.out_root.join(&self.board.name).join(leaf)
+    }
+
+    /// (top module, the cell whose module is the core, the core module's name).
+    fn names(&self) -> (&'static str, &'static str, &'static str) {
+        match self.top {
+            SynthTop::Bench => (wrapper::TOP, "tcp_bench_top/core", wrapper::CORE),
+            SynthTop::Board { .. } => (PINS_TOP, "tcp_board_top/core", "tcp_board_top$core"),
+        }
+    }
+}
+
+/// The files and tool steps of a run, before anything runs.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub dir: PathBuf,
+    /// (file name, contents), written into `dir`.
+    pub files: Vec<(String, String)>,
+    pub yosys: Step,
+    /// One per seed.
+    pub pnr: Vec<(u64, Step)>,
+    pub icepack: Step,
+}
+
+pub const CORE_FILE: &str = "tcp_validator.v";
+pub const TOP_FILE: &str = "tcp_bench_top.v";
+pub const PCF_FILE: &str = "board.pcf";
+pub const YS_FILE: &str = "synth.ys";
+pub const NETLIST: &str = "top.json";
+pub const STAT: &str = "stat.json";
+pub const ASC: &str = "top.asc";
+pub const BIN: &str = "top.bin";
+
+fn pnr_names(seed: u64) -> (String, String, String) {
+    (
+        format!("pnr-seed{seed}.asc"),
+        format!("pnr-seed{seed}.json"),
+        format!("pnr-seed{seed}.log"),
+    )
+}
+
+/// Builds the plan (pure: reads the core's source, writes nothing).
+pub fn plan(opts: &SynthOptions) -> Result<Plan, SynthError> {
+    if opts.seeds == 0 {
+        return Err(SynthError::Usage("--seeds must be at least 1".into()));
+    }
+    let b = &opts.board;
+    let (top_name, core_cell, _) = opts.names();
+    let sources: Vec<(String, String)> = match opts.top {
+        SynthTop::Bench => {
+            let (core, core_parameters) = opts.core.verilog(&opts.config)?;
+            let top = wrapper::bench_top(&WrapperSpec {
+                config: opts.config,
+                clk_port: b.clock.port.clone(),
+                led_port: b.leds.port.clone(),
+                leds: b.leds.pins.len(),
+                leds_active_low: b.leds.active_low,
+                uart_tx_port: Some(b.uart.tx_port.clone()),
+                core_parameters,
+            });
+            vec![(CORE_FILE.into(), core), (TOP_FILE.into(), top)]
+        }
+        SynthTop::Board { baud } => {
+            if !matches!(opts.core, CoreSource::Generated) {
+                return Err(SynthError::Usage(
+                    "--core applies to the bench top only; the board top is generated".into(),
+                ));
+            }
+            let params = tcp_gen::board::BoardParams {
+                clock_hz: b.link_clock_hz(),
+                baud,
+            };
+            tcp_gen::board::check_params(&opts.config, params).map_err(SynthError::Usage)?;
+            let g = tcp_gen::board::generate_board(&opts.config, params)
+                .map_err(|e| SynthError::Generate(e.to_string()))?;
+            vec![
+                (BOARD_FILE.into(), g.verilog),
+                (PINS_FILE.into(), wrapper::board_pins(&b.pins())),
+            ]
+        }
+    };
+    let mut ys = String::new();
+    ys.push_str(&format!(
+        "# Yosys script for {} on {} - generated by `tcp synth` - do not edit.\n",
+        opts.config.name(),
+        b.name
+    ));
+    for (file, _) in &sources {
+        ys.push_str(&format!("read_verilog {file}\n"));
+    }
+    ys.push_str("# iCE40 primitives (SB_IO, SB_PLL40_CORE) the board top's pin wrapper uses\n");
+    ys.push_str("read_verilog -lib +/ice40/cells_sim.v\n");
+    ys.push_str(&format!("hierarchy -check -top {top_name}\n"));
+    if opts.split_core {
+        ys.push_str(
+            "# keep the core a level of its own, to count its cells apart from the wrapper's\n",
+        );
+        ys.push_str(&format!("setattr -set keep_hierarchy 1 {core_cell}\n"));
+    }
+    let mut flags = opts.synth_flags.join(" ");
+    if !flags.is_empty() {
+        flags.insert(0, ' ');
+    }
+    ys.push_str(&format!("synth_ice40 -top {top_name}{flags}\n"));
+    ys.push_str(&format!("tee -q -o {STAT} stat -json\n"));
+    if opts.split_core {
+        ys.push_str(&format!("setattr -unset keep_hierarchy {core_cell}\n"));
+        ys.push_str("flatten\n");
+    }
+    ys.push_str(&format!("write_json {NETLIST}\n"));
+
+    let yosys = Step {
+        tool: Tool::Yosys,
+        args: vec!["-s".into(), YS_FILE.into()],
+        log: "yosys.log".into(),
+    };
+    let target = opts.target_mhz();
+    let pnr: Vec<(u64, Step)> = (1..=opts.seeds)
+        .map(|seed| {
+            let (asc, json, log) = pnr_names(seed);
+            let mut args = b.nextpnr_device_args();
+            args.extend(
+                [
+                    "--json",
+                    NETLIST,
+                    "--pcf",
+                    PCF_FILE,
+                    "--asc",
+                    &asc,
+                    "--report",
+                    &json,
+                    "--freq",
+                    &fmt_mhz(target),
+                    "--seed",
+                    &seed.to_string(),
+                    "--timing-allow-fail",
+                ]
+                .map(String::from),
+            );
+            (seed, Step::new(Tool::NextpnrIce40, args, &log))
+        })
+        .collect();
+    let icepack = Step {
+        tool: Tool::Icepack,
+        args: vec![ASC.into(), BIN.into()],
+        log: "icepack.log".into(),
+    };
+    let build_sh = build_script(opts, &yosys, &pnr, &icepack);
+    Ok(Plan {
+        dir: opts.build_dir(),
+        files: sources
+            .into_iter()
+            .chain([
+                (PCF_FILE.into(), b.pcf()),
+                (YS_FILE.into(), ys),
+                ("build.sh".into(), build_sh),
+            ])
+            .collect(),
+        yosys,
+        pnr,
+        icepack,
+    })
+}
+
+fn fmt_mhz(f: f64) -> String {
+    let s = format!("{f:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+fn build_script(opts: &SynthOptions, yosys: &Step, pnr: &[(u64, Step)], icepack: &Step) -> String {
+    let mut s = String::new();
+    s.push_str("#!/usr/bin/env bash\n");
+    s.push_str(&format!(
+        "# Reproduces `tcp synth` for {} on {} ({}-{}) - generated, do not edit.\n",
+        opts.config.name(),
+        opts.board.name,
+        opts.board.device,
+        opts.board.package
+    ));
+    s.push_str("# Run it from anywhere; it works in its own folder. Tool overrides: YOSYS,\n");
+    s.push_str("# NEXTPNR_ICE40, ICEPACK. The fastest seed's placement becomes top.bin.\n");
+    s.push_str("set -euo pipefail\ncd \"$(dirname \"$0\")\"\n");
+    for t in FLOW_TOOLS {
+        s.push_str(&format!(
+            "{v}=\"${{{v}:-{p}}}\"\n",
+            v = t.env_var(),
+            p = t.program()
+        ));
+    }
+    s.push_str(
+        "fail() { echo \"build.sh: $1 failed, see $(pwd)/$2\" >&2; tail -n 20 \"$2\" >&2; exit 1; }\n",
+    );
+    s.push_str(&yosys.shell_line());
+    s.push('\n');
+    for (_, st) in pnr {
+        s.push_str(&st.shell_line());
+        s.push('\n');
+    }
+    let seeds: Vec<String> = pnr.iter().map(|(s, _)| s.to_string()).collect();
+    s.push_str("best=\"\"; bestf=0\n");
+    s.push_str(&format!("for s in {}; do\n", seeds.join(" ")));
+    s.push_str("  f=$(grep -o \"Max frequency for clock '[^']*': [0-9.]* MHz\" \"pnr-seed$s.log\" | tail -n 1 | awk '{print $(NF-1)}')\n");
+    s.push_str("  echo \"seed $s: ${f:-?} MHz\"\n");
+    s.push_str("  if [ -z \"$best\" ] || awk -v a=\"${f:-0}\" -v b=\"$bestf\" 'BEGIN{exit !(a>b)}'; then best=$s; bestf=${f:-0}; fi\n");
+    s.push_str("done\n");
+    s.push_str(&format!("cp \"pnr-seed$best.asc\" {ASC}\n"));
+    s.push_str(&icepack.shell_line());
+    s.push('\n');
+    s.push_str(&format!("echo \"$(pwd)/{BIN} (seed $best, $bestf MHz)\"\n"));
+    s
+}
+
+impl Plan {
+    /// Writes every input file into the build folder.
+    pub fn write(&self) -> Result<(), SynthError> {
+        let io = |path: &Path, e| SynthError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        std::fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
+        for (name, text) in &self.files {
+            let p = self.dir.join(name);
+            std::fs::write(&p, text).map_err(|e| io(&p, e))?;
+            #[cfg(unix)]
+            if name.ends_with(".sh") {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
+                    .map_err(|e| io(&p, e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn spinner(show: bool, msg: String) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+            .expect("static template"),
+    );
+    pb.set_message(msg);
+    pb.enable_steady_tick(Duration::from_millis(200));
+    pb
+}
+
+/// Lower bound on logic cells after packing: every LUT and every flip-flop needs a
+/// cell, a pair can share one.
+pub fn min_logic_cells(stat: &YosysStat) -> u64 {
+    stat.total.luts.max(stat.total.ffs)
+}
+
+fn read(path: &Path) -> Result<String, SynthError> {
+    std::fs::read_to_string(path).map_err(|e| SynthError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })
+}
+
+/// Runs the whole flow: plan, write, Yosys, nextpnr per seed, icepack, report.
+pub fn run(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
+    let t_start = Instant::now();
+    // The plan first: bad usage and a malformed core are reported as such even where
+    // the tools are missing.
+    let plan = plan(opts)?;
+    let exes: BTreeMap<&str, PathBuf> = FLOW_TOOLS
+        .iter()
+        .map(|t| t.find().map(|p| (t.program(), p)))
+        .collect::<Result<_, _>>()?;
+    let exe = |t: Tool| &exes[t.program()];
+    plan.write()?;
+    let dir = &plan.dir;
+    let b = &opts.board;
+    let name = opts.config.name();
+
+    let pb = spinner(
+        opts.progress,
+        format!("yosys: synthesizing {name} for {}", b.name),
+    );
+    let yosys_t = plan.yosys.run(exe(Tool::Yosys), dir);
+    pb.finish_and_clear();
+    let yosys_t = yosys_t?;
+    let stat_path = dir.join(STAT);
+    let stat = report::parse_yosys_stat(&read(&stat_path)?, opts.names().2, &stat_path)?;
+    let dev = b.device_info();
+    if min_logic_cells(&stat) > dev.logic_cells as u64
+        || stat.total.ram_blocks > dev.ram_blocks as u64
+    {
+        return Err(SynthError::DoesNotFit {
+            board: b.name.clone(),
+            config: name,
+            message: format!(
+                "needs at least {} logic cells and {} RAM blocks after synthesis, {} has {} and {}",
+                min_logic_cells(&stat),
+                stat.total.ram_blocks,
+                dev.name,
+                dev.logic_cells,
+                dev.ram_blocks
+            ),
+            luts: stat.total.luts,
+            ffs: stat.total.ffs,
+            log: dir.join(&plan.yosys.log),
+        });
+    }
+
+    let mut results: Vec<PnrResult> = Vec::new();
+    let bar = if opts.progress {
+        let bar = ProgressBar::new(plan.pnr.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] nextpnr-ice40 {msg} [{bar:20}] {pos}/{len} seeds",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
+        );
+        bar.set_message(format!("{name} on {}", b.name));
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    for (seed, step) in &plan.pnr {
+        let r = step.run(exe(Tool::NextpnrIce40), dir);
+        let took = match r {
+            Ok(t) => t,
+            Err(EdaError::Failed { log, excerpt, .. }) if is_capacity_failure(&log) => {
+                bar.finish_and_clear();
+                return Err(SynthError::DoesNotFit {
+                    board: b.name.clone(),
+                    config: name,
+                    message: excerpt,
+                    luts: stat.total.luts,
+                    ffs: stat.total.ffs,
+                    log,
+                });
+            }
+            Err(e) => {
+                bar.finish_and_clear();
+                return Err(e.into());
+            }
+        };
+        let (_, json, _) = pnr_names(*seed);
+        let p = dir.join(&json);
+        results.push(report::parse_pnr_report(
+            &read(&p)?,
+            *seed,
+            took.as_secs_f64(),
+            &p,
+        )?);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    // The design's clock domain: the clock port's net, or the PLL's output for a
+    // board top that runs from the PLL; with the frequency it must run at.
+    let pll = opts.pll();
+    let board_mhz = opts.design_clock_mhz();
+    let board_clk = match &pll {
+        Some(_) => wrapper::LINK_CLK.to_string(),
+        None => b.clock.port.clone(),
+    };
+    let required = |clock: &str| {
+        if clock == board_clk {
+            board_mhz
+        } else {
+            b.clock.mhz
+        }
+    };
+    let mut clocks: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for r in &results {
+        for (c, f) in &r.fmax_mhz {
+            clocks.entry(c.clone()).or_default().push(*f);
+        }
+    }
+    let clock_timing: Vec<ClockTiming> = clocks
+        .iter()
+        .map(|(c, v)| {
+            let m = report::median(v);
+            ClockTiming {
+                name: c.clone(),
+                fmax_mhz_median: m,
+                fmax_mhz_per_seed: v.clone(),
+                board_mhz: required(c),
+                met: m >= required(c),
+            }
+        })
+        .collect();
+    let main_clock: Vec<f64> = results
+        .iter()
+        .map(|r| {
+            r.fmax_mhz
+                .get(&board_clk)
+                .copied()
+                .or_else(|| r.fmax_mhz.values().copied().reduce(f64::min))
+                .unwrap_or(0.0)
+        })
+        .collect();
+    let fmax = report::median(&main_clock);
+    let best = results
+        .iter()
+        .zip(&main_clock)
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(r, _)| r.seed)
+        .unwrap_or(1);
+    let (best_asc, _, _) = pnr_names(best);
+    std::fs::copy(dir.join(&best_asc), dir.join(ASC)).map_err(|e| SynthError::Io {
+        path: dir.join(&best_asc),
+        source: e,
+    })?;
+    let pb = spinner(opts.progress, format!("icepack: {name}"));
+    let ice_t = plan.icepack.run(exe(Tool::Icepack), dir);
+    pb.finish_and_clear();
+    let ice_t = ice_t?;
+
+    let util = |k: &str| results[0].utilization.get(k).copied().unwrap_or_default();
+    let sum_pnr: f64 = results.iter().map(|r| r.wall_s).sum();
+    let lanes = opts.config.lanes as f64;
+    let tools = FLOW_TOOLS
+        .iter()
+        .map(|t| (t.program().to_string(), t.version(exe(*t))))
+        .collect();
+    let report = SynthReport {
+        schema: report::SCHEMA.into(),
+        board: b.name.clone(),
+        device: b.device.clone(),
+        package: b.package.clone(),
+        config: ConfigInfo {
+            name: opts.config.name(),
+            lanes: opts.config.lanes,
+            stages: opts.config.stages,
+            profile: opts.config.profile.to_string(),
+        },
+        core_source: opts.core.describe(),
+        synth_flags: opts.synth_flags.clone(),
+        top: opts.names().0.into(),
+        link_baud: match opts.top {
+            SynthTop::Bench => None,
+            SynthTop::Board { baud } => Some(baud),
+        },
+        pll,
+        fits: true,
+        resources: Resources {
+            luts: stat.total.luts,
+            ffs: stat.total.ffs,
+            carries: stat.total.carries,
+            ram_blocks: stat.total.ram_blocks,
+            core: stat.core,
+            wrapper: stat.wrapper,
+            logic_cells: util("ICESTORM_LC"),
+            ram: Usage {
+                used: util("ICESTORM_RAM").used + util("ICESTORM_SPRAM").used,
+                available: util("ICESTORM_RAM").available,
+            },
+            io: util("SB_IO"),
+            package_io: package_io(&b.device, &b.package),
+            global_buffers: util("SB_GB"),
+        },
+        timing: Timing {
+            clocks: clock_timing,
+            fmax_mhz: fmax,
+            board_mhz,
+            target_mhz: opts.target_mhz(),
+            met_at_board_clock: fmax >= board_mhz,
+            seeds_met: main_clock.iter().filter(|f| **f >= board_mhz).count(),
+            seeds: results.iter().map(|r| r.seed).collect(),
+            bitstream_seed: best,
+        },
+        throughput: Throughput {
+            descriptors_per_s_at_fmax: lanes * fmax * 1e6,
+            descriptors_per_s_at_board_clock: lanes * board_mhz * 1e6,
+        },
+        tools,
+        wall_time: WallTime {
+            yosys_s: yosys_t.as_secs_f64(),
+            nextpnr_s: sum_pnr,
+            icepack_s: ice_t.as_secs_f64(),
+            total_s: t_start.elapsed().as_secs_f64(),
+        },
+        per_seed: results,
+        build_dir: dir.display().to_string(),
+        bitstream: BIN.into(),
+    };
+    let p = dir.join("report.json");
+    let text = serde_json::to_string_pretty(&report).expect("report serializes");
+    std::fs::write(&p, text + "\n").map_err(|e| SynthError::Io { path: p, source: e })?;
+    Ok(report)
+}
+
+/// User I/O pins of a device in a package (Lattice iCE40 data sheets).
+pub fn package_io(device: &str, package: &str) -> Option<u64> {
+    let d = device.to_ascii_lowercase();
+    let p = package.to_ascii_lowercase();
+    Some(match (d.as_str(), p.as_str()) {
+        ("ice40up5k", "sg48") | ("ice40up3k", "sg48") => 39,
+        ("ice40up5k", "uwg30") | ("ice40up3k", "uwg30") => 21,
+        ("ice40hx1k", "tq144") => 96,
+        ("ice40hx1k", "vq100") => 72,
+        ("ice40hx8k", "cb132") => 95,
+        ("ice40hx8k", "ct256") => 206,
+        ("ice40hx8k", "cm225") => 178,
+        ("ice40hx4k", "tq144") => 107,
+        ("ice40hx4k", "cb132") => 95,
+        _ => return None,
+    })
+}
+
+/// Did nextpnr give up because the design is larger than the device?
+fn is_capacity_failure(log: &Path) -> bool {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    [
+        "Unable to place cell",
+        "not enough",
+        "Failed to expand region",
+        "Design uses",
+        "more cells than",
+        "too many",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tcp_spec::Profile;
+
+    fn opts() -> SynthOptions {
+        let mut o = SynthOptions::new(
+            Board::load("icebreaker").unwrap(),
+            Config::new(1, 1, Profile::Sum16).unwrap(),
+        );
+        o.core = CoreSource::File(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/tcp_validator_handwritten.v"),
+        );
+        o.seeds = 3;
+        o
+    }
+
+    #[test]
+    fn plan_names_every_file_and_runs_one_nextpnr_per_seed() {
+        let p = plan(&opts()).unwrap();
+        assert_eq!(p.dir, Path::new("build/icebreaker/l1_s1_sum16"));
+        let names: Vec<_> = p.files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, [CORE_FILE, TOP_FILE, PCF_FILE, YS_FILE, "build.sh"]);
+        assert_eq!(p.pnr.len(), 3);
+        let a: Vec<String> = p.pnr[2].1.args.iter().map(ToString::to_string).collect();
+        let a = a.join(" ");
+        assert!(
+            a.starts_with("--up5k --package sg48 --json top.json --pcf board.pcf"),
+            "{a}"
+        );
+        assert!(a.contains("--freq 12 --seed 3 --timing-allow-fail"), "{a}");
+        let ys = &p.files[3].1;
+        assert!(ys.contains("synth_ice40 -top tcp_bench_top\n"), "{ys}");
+        let mut o = opts();
+        o.synth_flags = vec!["-abc9".into(), "-dff".into()];
+        let ys = plan(&o).unwrap().files[3].1.clone();
+        assert!(
+            ys.contains("synth_ice40 -top tcp_bench_top -abc9 -dff\n"),
+            "{ys}"
+        );
+        let sh = &p.files[4].1;
+        assert!(sh.contains("\"$NEXTPNR_ICE40\" --up5k"), "{sh}");
+        assert!(sh.contains("YOSYS=\"${YOSYS:-yosys}\""), "{sh}");
+        // The parameterized hand-written core gets its parameters.
+        assert!(p.files[1]
+            .1
+            .contains("tcp_validator #(.LANES(1), .STAGES(1)) core"));
+    }
+
+    #[test]
+    fn zero_seeds_is_a_usage_error() {
+        let mut o = opts();
+        o.seeds = 0;
+        assert!(matches!(plan(&o), Err(SynthError::Usage(_))));
+    }
+
+    #[test]
+    fn mhz_are_printed_short() {
+        assert_eq!(fmt_mhz(12.0), "12");
+        assert_eq!(fmt_mhz(100.5), "100.5");
+    }
+}

@@ -1,0 +1,23 @@
+//! Risk classification of tools and of whole command lines, from readable rules.
+//!
+//! * [`rules`] — the rule file (`data/rules.toml`) and its compiled form.
+//! * [`cmdline`] — a small shell lexer: a command line → simple commands, pipes,
+//!   redirections and command substitutions.
+//! * [`engine`] — the classifier: a tool and its evidence → risk, capabilities and
+//!   reasons; a command line (plus an optional descriptor database) → a decision. This
+//!   is `tcp check`, the call an agent makes before it runs a command.
+//! * [`expert`] — the curated expert table (`data/expert.toml`), the accuracy report
+//!   (confusion matrix) and the agreement with the knowledge-base labels.
+
+pub mod cmdline;
+pub mod engine;
+pub mod expert;
+pub mod rules;
+
+pub use engine::{Assessment, Basis, CheckReport, Classifier, DescriptorSource, Evidence};
+pub use rules::{CapSet, Rules, RulesError};
+
+/// The shipped rule file.
+pub const DEFAULT_RULES: &str = include_str!("../../../data/rules.toml");
+/// The shipped expert table.
+pub const DEFAULT_EXPERT: &str = include_str!("../../../data/expert.toml");

@@ -1,0 +1,726 @@
+//! The descriptor database: one memory-mapped file, a versioned header with checksums,
+//! fixed-size entries sorted by command hash for binary search, and a string table with
+//! the command names.
+//!
+//! ```text
+//! header, 64 bytes (integers big-endian, like the descriptor itself)
+//!   0..8    magic            "TCPDB\0\r\n"  (the \r\n catches text-mode mangling)
+//!   8..10   format version   1
+//!  10..12   profile          the descriptors' version field: 2 = sum16, 3 = crc16
+//!  12..16   entry count      N
+//!  16..20   entry size       32
+//!  20..24   reserved         0
+//!  24..32   string bytes     S
+//!  32..40   file length      64 + 32·N + S
+//!  40..44   body CRC-32      over bytes 64..file length (entries and strings)
+//!  44..60   reserved         0
+//!  60..64   header CRC-32    over bytes 0..60
+//! entries, N × 32 bytes, sorted by (command hash, name), names unique
+//!   0..24   the 24-byte TCP descriptor (its bytes 6..10 are the sort key)
+//!  24..28   name offset in the string table
+//!  28..30   name length
+//!  30..32   reserved 0
+//! string table, S bytes of UTF-8 names
+//! ```
+//!
+//! Opening checks everything a lookup relies on — magic, version, both checksums, the
+//! lengths against the real file size, every name's bounds and UTF-8, the sort order
+//! and uniqueness — and refuses the file with a [`DbError`] that says what is wrong. A
+//! lookup after a successful open cannot read out of bounds or loop. Building writes a
+//! temporary file in the same directory, fsyncs it, renames it over the target and
+//! fsyncs the directory, so a reader sees the old file or the new one, never half.
+
+pub mod kb;
+
+use std::borrow::Cow;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use tcp_spec::descriptor::{command_hash, DescriptorBytes, DESCRIPTOR_LEN};
+use tcp_spec::Profile;
+
+/// File magic.
+pub const MAGIC: [u8; 8] = *b"TCPDB\0\r\n";
+/// Format version this code reads and writes.
+pub const FORMAT_VERSION: u16 = 1;
+/// Header length.
+pub const HEADER_LEN: usize = 64;
+/// Entry length.
+pub const ENTRY_LEN: usize = 32;
+/// Largest entry count accepted (keeps every offset inside u32 for the name table).
+pub const MAX_ENTRIES: u64 = 1 << 26;
+
+/// Why a database file was refused or could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("not a TCP descriptor database (bad magic {found:02x?})")]
+    BadMagic { found: Vec<u8> },
+    #[error("truncated database: {what} needs {needed} bytes, the file has {actual}")]
+    Truncated {
+        what: &'static str,
+        needed: u64,
+        actual: u64,
+    },
+    #[error(
+        "database has {extra} bytes of trailing data after the declared end ({declared} bytes)"
+    )]
+    TrailingData { declared: u64, extra: u64 },
+    #[error(
+        "unsupported database format version {found} (this build reads version {FORMAT_VERSION})"
+    )]
+    UnsupportedVersion { found: u16 },
+    #[error("corrupt database header: checksum {found:#010x}, expected {expected:#010x}")]
+    HeaderChecksum { found: u32, expected: u32 },
+    #[error("corrupt database body: checksum {found:#010x}, expected {expected:#010x}")]
+    BodyChecksum { found: u32, expected: u32 },
+    #[error("corrupt database: {0}")]
+    Corrupt(String),
+    #[error("cannot build the database: {0}")]
+    Build(String),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> DbError + '_ {
+    move |source| DbError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+#[inline(always)]
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+#[inline(always)]
+fn be32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+#[inline(always)]
+fn be64(b: &[u8], at: usize) -> u64 {
+    let mut x = [0u8; 8];
+    x.copy_from_slice(&b[at..at + 8]);
+    u64::from_be_bytes(x)
+}
+
+/// The decoded header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub version: u16,
+    /// The version field of the stored descriptors (2 = sum16, 3 = crc16).
+    pub profile_version: u16,
+    pub count: u32,
+    pub string_bytes: u64,
+    pub file_len: u64,
+    pub body_crc: u32,
+}
+
+impl Header {
+    /// The checksum profile of the stored descriptors.
+    pub fn profile(&self) -> Option<Profile> {
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.version() == self.profile_version)
+    }
+}
+
+/// A validated view of database bytes (from a memory map or a slice).
+///
+/// Besides the bytes it holds a small radix index built while validating: for the top
+/// `bits` bits of the command hash, where that bucket's entries start. A lookup reads
+/// one index slot and binary-searches a handful of entries instead of the whole table,
+/// which keeps it to a few cache misses in a database of millions.
+#[derive(Debug, Clone)]
+pub struct DbView<'a> {
+    bytes: &'a [u8],
+    header: Header,
+    profile: Profile,
+    strings_at: usize,
+    bits: u32,
+    buckets: Cow<'a, [u32]>,
+    /// The entries' command hashes, contiguous (4 bytes each instead of 32): the search
+    /// inside a bucket touches one cache line.
+    keys: Cow<'a, [u32]>,
+}
+
+/// Index bits for `n` entries: about eight entries per bucket, at most 2^20 buckets.
+fn index_bits(n: usize) -> u32 {
+    let mut bits = 0;
+    while bits < 20 && (n >> bits) > 8 {
+        bits += 1;
+    }
+    bits
+}
+
+#[inline(always)]
+fn bucket_of(hash: u32, bits: u32) -> usize {
+    (u64::from(hash) >> (32 - bits)) as usize
+}
+
+/// One entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry<'a> {
+    pub name: &'a str,
+    pub descriptor: &'a DescriptorBytes,
+}
+
+impl Entry<'_> {
+    pub fn hash(&self) -> u32 {
+        be32(self.descriptor, 6)
+    }
+}
+
+impl<'a> DbView<'a> {
+    /// Validates `bytes` as a database. Never panics, whatever the input.
+    pub fn parse(bytes: &'a [u8]) -> Result<DbView<'a>, DbError> {
+        let actual = bytes.len() as u64;
+        if bytes.len() < HEADER_LEN {
+            if bytes.len() >= MAGIC.len() && bytes[..MAGIC.len()] != MAGIC {
+                return Err(DbError::BadMagic {
+                    found: bytes[..MAGIC.len()].to_vec(),
+                });
+            }
+            return Err(DbError::Truncated {
+                what: "the header",
+                needed: HEADER_LEN as u64,
+                actual,
+            });
+        }
+        if bytes[..8] != MAGIC {
+            return Err(DbError::BadMagic {
+                found: bytes[..8].to_vec(),
+            });
+        }
+        // Magic and version are the stable prefix every format version keeps; the rest
+        // of the header is only interpreted for the version this code knows.
+        let version = be16(bytes, 8);
+        if version != FORMAT_VERSION {
+            return Err(DbError::UnsupportedVersion { found: version });
+        }
+        let stored_hcrc = be32(bytes, 60);
+        let hcrc = crc32fast::hash(&bytes[..60]);
+        if stored_hcrc != hcrc {
+            return Err(DbError::HeaderChecksum {
+                found: stored_hcrc,
+                expected: hcrc,
+            });
+        }
+        let header = Header {
+            version,
+            profile_version: be16(bytes, 10),
+            count: be32(bytes, 12),
+            string_bytes: be64(bytes, 24),
+            file_len: be64(bytes, 32),
+            body_crc: be32(bytes, 40),
+        };
+        let profile = header.profile().ok_or_else(|| {
+            DbError::Corrupt(format!(
+                "unknown descriptor profile version {}",
+                header.profile_version
+            ))
+        })?;
+        if be32(bytes, 16) as usize != ENTRY_LEN {
+            return Err(DbError::Corrupt(format!(
+                "entry size {} (expected {ENTRY_LEN})",
+                be32(bytes, 16)
+            )));
+        }
+        if be32(bytes, 20) != 0 || bytes[44..60].iter().any(|&b| b != 0) {
+            return Err(DbError::Corrupt(
+                "reserved header bytes are not zero".into(),
+            ));
+        }
+        if u64::from(header.count) > MAX_ENTRIES {
+            return Err(DbError::Corrupt(format!(
+                "entry count {} is implausible",
+                header.count
+            )));
+        }
+        let expected_len = (HEADER_LEN as u64)
+            .checked_add(u64::from(header.count) * ENTRY_LEN as u64)
+            .and_then(|x| x.checked_add(header.string_bytes))
+            .ok_or_else(|| DbError::Corrupt("section lengths overflow".into()))?;
+        if expected_len != header.file_len {
+            return Err(DbError::Corrupt(format!(
+                "declared file length {} does not match its sections ({expected_len})",
+                header.file_len
+            )));
+        }
+        if actual < header.file_len {
+            return Err(DbError::Truncated {
+                what: "the declared entries and strings",
+                needed: header.file_len,
+                actual,
+            });
+        }
+        if actual > header.file_len {
+            return Err(DbError::TrailingData {
+                declared: header.file_len,
+                extra: actual - header.file_len,
+            });
+        }
+        let body_crc = crc32fast::hash(&bytes[HEADER_LEN..]);
+        if body_crc != header.body_crc {
+            return Err(DbError::BodyChecksum {
+                found: header.body_crc,
+                expected: body_crc,
+            });
+        }
+        let mut view = DbView {
+            bytes,
+            header,
+            profile,
+            strings_at: HEADER_LEN + header.count as usize * ENTRY_LEN,
+            bits: 0,
+            buckets: Cow::Owned(Vec::new()),
+            keys: Cow::Owned(Vec::new()),
+        };
+        view.check_entries()?;
+        view.build_index();
+        Ok(view)
+    }
+
+    /// `buckets[b]..buckets[b + 1]` are the entries whose hash starts with `b`.
+    fn build_index(&mut self) {
+        let n = self.len();
+        let bits = index_bits(n);
+        let mut buckets = vec![0u32; (1usize << bits) + 1];
+        let mut keys = Vec::with_capacity(n);
+        for i in 0..n {
+            let h = self.hash_at(i);
+            keys.push(h);
+            buckets[bucket_of(h, bits) + 1] += 1;
+        }
+        self.keys = Cow::Owned(keys);
+        for b in 1..buckets.len() {
+            buckets[b] += buckets[b - 1];
+        }
+        self.bits = bits;
+        self.buckets = Cow::Owned(buckets);
+    }
+
+    /// Bounds, UTF-8, order and uniqueness of every entry.
+    fn check_entries(&self) -> Result<(), DbError> {
+        let strings = &self.bytes[self.strings_at..];
+        let mut prev: Option<(u32, &[u8])> = None;
+        for i in 0..self.header.count as usize {
+            let e = &self.bytes[HEADER_LEN + i * ENTRY_LEN..HEADER_LEN + (i + 1) * ENTRY_LEN];
+            let off = be32(e, 24) as usize;
+            let len = be16(e, 28) as usize;
+            if be16(e, 30) != 0 {
+                return Err(DbError::Corrupt(format!(
+                    "entry {i}: reserved bytes are not zero"
+                )));
+            }
+            let name = off
+                .checked_add(len)
+                .and_then(|end| strings.get(off..end))
+                .ok_or_else(|| {
+                    DbError::Corrupt(format!("entry {i}: name outside the string table"))
+                })?;
+            if name.is_empty() || std::str::from_utf8(name).is_err() {
+                return Err(DbError::Corrupt(format!(
+                    "entry {i}: name is empty or not UTF-8"
+                )));
+            }
+            let key = (be32(e, 6), name);
+            if let Some(p) = prev {
+                if p >= key {
+                    return Err(DbError::Corrupt(format!(
+                        "entry {i}: not sorted by (command hash, name) or a duplicate name"
+                    )));
+                }
+            }
+            prev = Some(key);
+        }
+        Ok(())
+    }
+
+    pub fn header(&self) -> Header {
+        self.header
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    pub fn len(&self) -> usize {
+        self.header.count as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.header.count == 0
+    }
+
+    #[inline]
+    fn hash_at(&self, i: usize) -> u32 {
+        be32(self.bytes, HEADER_LEN + i * ENTRY_LEN + 6)
+    }
+
+    /// Entry `i` (panics if out of range; bounds were checked at open).
+    #[inline]
+    pub fn entry(&self, i: usize) -> Entry<'a> {
+        let at = HEADER_LEN + i * ENTRY_LEN;
+        let e = &self.bytes[at..at + ENTRY_LEN];
+        let off = self.strings_at + be32(e, 24) as usize;
+        let len = be16(e, 28) as usize;
+        let descriptor: &DescriptorBytes = self.bytes[at..at + DESCRIPTOR_LEN]
+            .try_into()
+            .expect("an entry starts with 24 descriptor bytes");
+        // UTF-8 was checked at open.
+        let name = std::str::from_utf8(&self.bytes[off..off + len]).unwrap_or("");
+        Entry { name, descriptor }
+    }
+
+    /// The index range of entries whose command hash is `hash`.
+    #[inline]
+    pub fn hash_range(&self, hash: u32) -> std::ops::Range<usize> {
+        let b = bucket_of(hash, self.bits);
+        let (mut lo, mut hi) = match (self.buckets.get(b), self.buckets.get(b + 1)) {
+            (Some(&lo), Some(&hi)) => (lo as usize, hi as usize),
+            _ => (0, self.len()),
+        };
+        let keys = &self.keys[..];
+        let bucket_end = hi.min(keys.len());
+        hi = bucket_end;
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if keys[mid] < hash {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let mut end = lo;
+        while end < bucket_end && keys[end] == hash {
+            end += 1;
+        }
+        lo..end
+    }
+
+    /// Looks a command up by name: binary search on its hash, then name comparison
+    /// (the 32-bit hash collides now and then in large databases).
+    #[inline]
+    pub fn lookup(&self, name: &str) -> Option<Entry<'a>> {
+        let h = u32::from_be_bytes(command_hash(name));
+        self.hash_range(h)
+            .map(|i| self.entry(i))
+            .find(|e| e.name == name)
+    }
+
+    /// Every entry whose command hash is `hash`.
+    pub fn lookup_hash(&self, hash: [u8; 4]) -> impl Iterator<Item = Entry<'a>> + '_ {
+        let h = u32::from_be_bytes(hash);
+        self.hash_range(h).map(move |i| self.entry(i))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Entry<'a>> + '_ {
+        (0..self.len()).map(move |i| self.entry(i))
+    }
+
+    /// The slow checks `open` leaves out: every descriptor's command hash is the MD5
+    /// prefix of its name. Returns the names that fail.
+    pub fn verify_hashes(&self) -> Vec<String> {
+        self.iter()
+            .filter(|e| command_hash(e.name) != e.descriptor[6..10])
+            .map(|e| e.name.to_string())
+            .collect()
+    }
+}
+
+/// An open, validated, memory-mapped database.
+#[derive(Debug)]
+pub struct Database {
+    map: memmap2::Mmap,
+    header: Header,
+    profile: Profile,
+    bits: u32,
+    buckets: Vec<u32>,
+    keys: Vec<u32>,
+    path: PathBuf,
+}
+
+impl Database {
+    /// Maps and validates a database file.
+    pub fn open(path: impl AsRef<Path>) -> Result<Database, DbError> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(io_err(path))?;
+        let len = file.metadata().map_err(io_err(path))?.len();
+        if len == 0 {
+            return Err(DbError::Truncated {
+                what: "the header",
+                needed: HEADER_LEN as u64,
+                actual: 0,
+            });
+        }
+        // SAFETY: the map is read-only and private to this process. Writers never
+        // modify a database in place (they rename a new file over it), so the bytes
+        // cannot change under us; a file truncated by someone else would fault, which
+        // is outside what this format can defend against.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err(path))?;
+        let view = DbView::parse(&map)?;
+        let (header, profile, bits) = (view.header, view.profile, view.bits);
+        let buckets = view.buckets.into_owned();
+        let keys = view.keys.into_owned();
+        Ok(Database {
+            map,
+            header,
+            profile,
+            bits,
+            buckets,
+            keys,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The validated view (cheap: no re-validation).
+    #[inline]
+    pub fn view(&self) -> DbView<'_> {
+        DbView {
+            bytes: &self.map,
+            header: self.header,
+            profile: self.profile,
+            strings_at: HEADER_LEN + self.header.count as usize * ENTRY_LEN,
+            bits: self.bits,
+            buckets: Cow::Borrowed(&self.buckets),
+            keys: Cow::Borrowed(&self.keys),
+        }
+    }
+
+    #[inline]
+    pub fn lookup(&self, name: &str) -> Option<Entry<'_>> {
+        self.view().lookup(name)
+    }
+
+    pub fn header(&self) -> Header {
+        self.header
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    pub fn len(&self) -> usize {
+        self.header.count as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.header.count == 0
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl crate::classify::DescriptorSource for Database {
+    fn descriptor(&self, name: &str) -> Option<DescriptorBytes> {
+        self.lookup(name).map(|e| *e.descriptor)
+    }
+
+    fn profile(&self) -> Profile {
+        self.profile
+    }
+}
+
+/// One entry to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEntry {
+    pub name: String,
+    pub descriptor: DescriptorBytes,
+}
+
+/// Serialises entries into database bytes. Entries may come in any order; names must be
+/// unique and non-empty, and each descriptor's command hash must be its name's.
+pub fn encode(entries: &[NewEntry], profile: Profile) -> Result<Vec<u8>, DbError> {
+    if entries.len() as u64 > MAX_ENTRIES {
+        return Err(DbError::Build(format!(
+            "{} entries is more than {MAX_ENTRIES}",
+            entries.len()
+        )));
+    }
+    let mut order: Vec<(u32, &NewEntry)> = Vec::with_capacity(entries.len());
+    for e in entries {
+        if e.name.is_empty() || e.name.len() > u16::MAX as usize {
+            return Err(DbError::Build(format!(
+                "bad name length {} for `{}`",
+                e.name.len(),
+                e.name
+            )));
+        }
+        let h = command_hash(&e.name);
+        if e.descriptor[6..10] != h {
+            return Err(DbError::Build(format!(
+                "descriptor for `{}` carries command hash {}, its name hashes to {}",
+                e.name,
+                hex::encode(&e.descriptor[6..10]),
+                hex::encode(h)
+            )));
+        }
+        order.push((u32::from_be_bytes(h), e));
+    }
+    order.sort_unstable_by(|a, b| (a.0, a.1.name.as_bytes()).cmp(&(b.0, b.1.name.as_bytes())));
+    if let Some(w) = order.windows(2).find(|w| w[0].1.name == w[1].1.name) {
+        return Err(DbError::Build(format!("duplicate name `{}`", w[0].1.name)));
+    }
+    let string_bytes: usize = order.iter().map(|(_, e)| e.name.len()).sum();
+    if string_bytes > u32::MAX as usize {
+        return Err(DbError::Build("string table over 4 GiB".into()));
+    }
+    let file_len = HEADER_LEN + order.len() * ENTRY_LEN + string_bytes;
+    let mut out = vec![0u8; HEADER_LEN];
+    out.reserve(file_len - HEADER_LEN);
+    let mut strings = Vec::with_capacity(string_bytes);
+    for (_, e) in &order {
+        out.extend_from_slice(&e.descriptor);
+        out.extend_from_slice(&(strings.len() as u32).to_be_bytes());
+        out.extend_from_slice(&(e.name.len() as u16).to_be_bytes());
+        out.extend_from_slice(&[0, 0]);
+        strings.extend_from_slice(e.name.as_bytes());
+    }
+    out.extend_from_slice(&strings);
+    let body_crc = crc32fast::hash(&out[HEADER_LEN..]);
+    let h = &mut out[..HEADER_LEN];
+    h[0..8].copy_from_slice(&MAGIC);
+    h[8..10].copy_from_slice(&FORMAT_VERSION.to_be_bytes());
+    h[10..12].copy_from_slice(&profile.version().to_be_bytes());
+    h[12..16].copy_from_slice(&(order.len() as u32).to_be_bytes());
+    h[16..20].copy_from_slice(&(ENTRY_LEN as u32).to_be_bytes());
+    h[24..32].copy_from_slice(&(string_bytes as u64).to_be_bytes());
+    h[32..40].copy_from_slice(&(file_len as u64).to_be_bytes());
+    h[40..44].copy_from_slice(&body_crc.to_be_bytes());
+    let hcrc = crc32fast::hash(&h[..60]);
+    h[60..64].copy_from_slice(&hcrc.to_be_bytes());
+    debug_assert_eq!(out.len(), file_len);
+    Ok(out)
+}
+
+/// Writes `bytes` to `path` crash-safely: a temporary file in the same directory,
+/// fsync, rename over `path`, fsync of the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DbError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| DbError::Build(format!("{} is not a file path", path.display())))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}-{nanos}",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(io_err(&tmp))?;
+        f.write_all(bytes).map_err(io_err(&tmp))?;
+        f.sync_all().map_err(io_err(&tmp))?;
+        drop(f);
+        fs::rename(&tmp, path).map_err(io_err(path))?;
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err(&dir))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Encodes and writes a database crash-safely; returns the number of entries.
+pub fn build(path: &Path, entries: &[NewEntry], profile: Profile) -> Result<usize, DbError> {
+    let bytes = encode(entries, profile)?;
+    write_atomic(path, &bytes)?;
+    Ok(entries.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tcp_spec::{Capabilities, Descriptor, Estimates, RiskLevel};
+
+    fn entry(name: &str, risk: RiskLevel) -> NewEntry {
+        NewEntry {
+            name: name.into(),
+            descriptor: Descriptor::encode(
+                name,
+                risk,
+                Capabilities::empty(),
+                Estimates::default(),
+                Profile::Sum16,
+            )
+            .to_bytes(),
+        }
+    }
+
+    #[test]
+    fn round_trip_and_lookup() {
+        let es = vec![
+            entry("rm", RiskLevel::HighRisk),
+            entry("ls", RiskLevel::Safe),
+            entry("dd", RiskLevel::Critical),
+        ];
+        let bytes = encode(&es, Profile::Sum16).unwrap();
+        let v = DbView::parse(&bytes).unwrap();
+        assert_eq!(v.len(), 3);
+        for e in &es {
+            assert_eq!(v.lookup(&e.name).unwrap().descriptor, &e.descriptor);
+        }
+        assert!(v.lookup("cat").is_none());
+        let hashes: Vec<u32> = v.iter().map(|e| e.hash()).collect();
+        assert!(hashes.windows(2).all(|w| w[0] < w[1]));
+        assert!(v.verify_hashes().is_empty());
+    }
+
+    #[test]
+    fn radix_index_finds_every_entry_in_a_large_database() {
+        let es: Vec<NewEntry> = (0..20_000)
+            .map(|i| entry(&format!("t{i}"), RiskLevel::ALL[i % 6]))
+            .collect();
+        let bytes = encode(&es, Profile::Sum16).unwrap();
+        let v = DbView::parse(&bytes).unwrap();
+        assert!(v.bits >= 10, "{}", v.bits);
+        for e in &es {
+            assert_eq!(v.lookup(&e.name).map(|x| *x.descriptor), Some(e.descriptor));
+        }
+        for i in 0..2000 {
+            assert!(v.lookup(&format!("absent{i}")).is_none());
+        }
+    }
+
+    #[test]
+    fn empty_database_is_valid() {
+        let bytes = encode(&[], Profile::Crc16).unwrap();
+        let v = DbView::parse(&bytes).unwrap();
+        assert!(v.is_empty());
+        assert_eq!(v.profile(), Profile::Crc16);
+        assert!(v.lookup("ls").is_none());
+    }
+
+    #[test]
+    fn build_refuses_bad_input() {
+        let mut bad = entry("ls", RiskLevel::Safe);
+        bad.name = "cat".into();
+        assert!(encode(&[bad], Profile::Sum16)
+            .unwrap_err()
+            .to_string()
+            .contains("hash"));
+        let d = entry("ls", RiskLevel::Safe);
+        assert!(encode(&[d.clone(), d], Profile::Sum16)
+            .unwrap_err()
+            .to_string()
+            .contains("duplicate"));
+    }
+}

@@ -1,0 +1,17 @@
+//! `tcp-gate`: the gate an agent calls before it runs a tool, with no hardware
+//! dependency.
+//!
+//! * [`classify`] — the rule file, a shell lexer, the classifier of tools and of whole
+//!   command lines (`tcp check`), the expert table and its accuracy report.
+//! * [`discover`] — the tools on this machine: scan `PATH`, read man pages and Debian
+//!   packages, run `--help` only in a bubblewrap sandbox, classify, and build the
+//!   database.
+//! * [`db`] — the memory-mapped descriptor database: format, build, open (verified),
+//!   lookup.
+//!
+//! Depends on `tcp-spec` only, among the kit's crates; the `tcp` binary's `check`,
+//! `classify`, `db` and `discover` verbs and `tcp-lab`'s experiments use it.
+
+pub mod classify;
+pub mod db;
+pub mod discover;

@@ -1,0 +1,286 @@
+//! The three arms. Each takes a tool name and returns a risk level and a decision,
+//! with the latency of exactly the work that produced them, measured with the
+//! monotonic clock.
+//!
+//! * TCP: look the tool's 24-byte descriptor up in a memory-mapped descriptor
+//!   database (`tcp db` format) and run the software reference model's `decide` on it.
+//!   A tool without a descriptor fails closed (UNKNOWN → REQUIRE_APPROVAL).
+//! * Documentation: find the tool's man page, read and gunzip it, extract NAME and
+//!   DESCRIPTION, and classify that text with the evidence rules of `data/rules.toml`
+//!   only (the rules that name tools are switched off: this arm must read).
+//! * LLM: ask a model over HTTP (see [`super::llm`]) and parse the label it answers.
+
+use super::config::Config;
+use super::llm::{parse_risk, LlmClient};
+use super::Arm;
+use anyhow::Context;
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use tcp_gate::classify::{Classifier, Evidence};
+use tcp_gate::db::{self, Database, NewEntry};
+use tcp_gate::discover::man::{default_roots, ManIndex};
+use tcp_spec::decision::decision_for_risk;
+use tcp_spec::descriptor::flags_of;
+use tcp_spec::kb::parse_vectors;
+use tcp_spec::{decide, Decision, Policy, Profile, RiskLevel};
+
+/// What an arm answered for one tool.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub latency: Duration,
+    pub risk: Option<RiskLevel>,
+    pub decision: Option<Decision>,
+    pub error: Option<String>,
+    pub attempts: u32,
+    pub detail: Option<String>,
+}
+
+impl Outcome {
+    fn answered(
+        latency: Duration,
+        risk: RiskLevel,
+        decision: Decision,
+        detail: Option<String>,
+    ) -> Self {
+        Outcome {
+            latency,
+            risk: Some(risk),
+            decision: Some(decision),
+            error: None,
+            attempts: 1,
+            detail,
+        }
+    }
+}
+
+fn decision_of(r: RiskLevel) -> Decision {
+    decision_for_risk(r.bits() as u8)
+}
+
+pub struct TcpArm {
+    db: Database,
+    policy: Policy,
+}
+
+pub struct DocsArm {
+    index: ManIndex,
+    classifier: Classifier,
+}
+
+pub struct Arms {
+    pub tcp: Option<TcpArm>,
+    pub docs: Option<DocsArm>,
+    pub llm: Option<(LlmClient, String)>,
+}
+
+/// The knowledge-base vectors as a descriptor database file in `dir`.
+fn kb_database(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let rows = parse_vectors(tcp_spec::stream::CORPUS_TSV).context("the embedded corpus")?;
+    let entries: Vec<NewEntry> = rows
+        .into_iter()
+        .map(|r| NewEntry {
+            name: r.command,
+            descriptor: r.bytes,
+        })
+        .collect();
+    let path = dir.join("kb.tcpdb");
+    db::build(&path, &entries, Profile::Sum16).context("building the knowledge-base database")?;
+    Ok(path)
+}
+
+impl TcpArm {
+    pub fn run(&self, tool: &str) -> Outcome {
+        let t0 = Instant::now();
+        let found = self.db.lookup(tool).map(|e| *e.descriptor);
+        let verdict = found.map(|d| (decide(&d, self.db.profile(), self.policy), flags_of(&d)));
+        let latency = t0.elapsed();
+        black_box(&verdict);
+        match verdict {
+            Some((v, flags)) => {
+                let risk = RiskLevel::from_bits((flags & 0x1f) as u8);
+                Outcome {
+                    latency,
+                    risk: Some(risk.unwrap_or(RiskLevel::Unknown)),
+                    decision: Some(v.decision),
+                    error: None,
+                    attempts: 1,
+                    detail: Some(format!("reason {}", v.reason.name())),
+                }
+            }
+            // No descriptor: fail closed, as an agent must.
+            None => Outcome::answered(
+                latency,
+                RiskLevel::Unknown,
+                Decision::RequireApproval,
+                Some("no descriptor".into()),
+            ),
+        }
+    }
+}
+
+impl DocsArm {
+    /// Reads the man page and classifies it; also returns the text (for the LLM's
+    /// `{doc}`).
+    pub fn read(&self, tool: &str) -> (Evidence, bool) {
+        match self.index.lookup(tool) {
+            Some(p) => (
+                Evidence {
+                    man_section: Some(p.section),
+                    man_summary: p.summary,
+                    man_text: p.text,
+                    ..Evidence::default()
+                },
+                true,
+            ),
+            None => (Evidence::default(), false),
+        }
+    }
+
+    pub fn run(&self, tool: &str) -> Outcome {
+        let t0 = Instant::now();
+        let (ev, found) = self.read(tool);
+        let a = self.classifier.classify_tool(tool, &ev, true);
+        let latency = t0.elapsed();
+        let detail = if found {
+            format!("{:?}", a.basis).to_lowercase()
+        } else {
+            "no man page".into()
+        };
+        Outcome::answered(latency, a.risk, decision_of(a.risk), Some(detail))
+    }
+}
+
+impl Arms {
+    /// Prepares the enabled arms (opens the database, indexes the man pages, builds
+    /// the HTTP client). Nothing here is timed.
+    pub fn new(cfg: &Config, run_dir: &Path) -> anyhow::Result<Arms> {
+        let tcp = match cfg.arms.tcp.as_ref().filter(|a| a.enabled) {
+            Some(t) => {
+                let path = match &t.db {
+                    Some(p) => p.clone(),
+                    None => kb_database(run_dir)?,
+                };
+                // A database the config names is the user's input; the default one is
+                // built here.
+                let db = match &t.db {
+                    Some(_) => tcp_gate::db::kb::open_given(&path),
+                    None => Database::open(&path).map_err(anyhow::Error::new),
+                };
+                Some(TcpArm {
+                    db: db.with_context(|| {
+                        format!("opening the descriptor database {}", path.display())
+                    })?,
+                    policy: Policy {
+                        deny_mask: t.deny_mask,
+                        approval_mask: t.approval_mask,
+                    },
+                })
+            }
+            None => None,
+        };
+        let wants_docs = cfg.arms.docs.as_ref().is_some_and(|d| d.enabled)
+            || cfg
+                .arms
+                .llm
+                .as_ref()
+                .is_some_and(|l| l.enabled && l.prompt.contains("{doc}"));
+        let docs = if wants_docs {
+            let roots = cfg
+                .arms
+                .docs
+                .as_ref()
+                .map(|d| d.man_roots.clone())
+                .filter(|r| !r.is_empty())
+                .unwrap_or_else(default_roots);
+            Some(DocsArm {
+                index: ManIndex::build(&roots),
+                classifier: Classifier::builtin(),
+            })
+        } else {
+            None
+        };
+        let llm = match cfg.arms.llm.as_ref().filter(|l| l.enabled) {
+            Some(l) => Some((LlmClient::new(l)?, l.prompt.clone())),
+            None => None,
+        };
+        Ok(Arms { tcp, docs, llm })
+    }
+
+    /// Runs one trial.
+    pub async fn run(&self, arm: Arm, tool: &str) -> Outcome {
+        let missing = |what: &str| Outcome {
+            latency: Duration::ZERO,
+            risk: None,
+            decision: None,
+            error: Some(format!("the {what} arm is not configured")),
+            attempts: 0,
+            detail: None,
+        };
+        match arm {
+            Arm::Tcp => self
+                .tcp
+                .as_ref()
+                .map_or_else(|| missing("tcp"), |a| a.run(tool)),
+            Arm::Docs => self
+                .docs
+                .as_ref()
+                .map_or_else(|| missing("docs"), |a| a.run(tool)),
+            Arm::Llm => {
+                let Some((client, prompt)) = &self.llm else {
+                    return missing("llm");
+                };
+                let t0 = Instant::now();
+                let doc = if prompt.contains("{doc}") {
+                    self.docs
+                        .as_ref()
+                        .map(|d| {
+                            let (ev, _) = d.read(tool);
+                            [ev.man_summary, ev.man_text]
+                                .into_iter()
+                                .flatten()
+                                .collect::<Vec<_>>()
+                                .join("\n")
+                        })
+                        .unwrap_or_default()
+                } else {
+                    String::new()
+                };
+                let user = prompt.replace("{tool}", tool).replace("{doc}", &doc);
+                let answer = client.ask(&user).await;
+                let latency = t0.elapsed().saturating_sub(answer.throttled);
+                match answer.text {
+                    Ok(text) => {
+                        let snippet: String = text.chars().take(80).collect();
+                        match parse_risk(&text) {
+                            Some(r) => Outcome {
+                                latency,
+                                risk: Some(r),
+                                decision: Some(decision_of(r)),
+                                error: None,
+                                attempts: answer.attempts,
+                                detail: Some(snippet),
+                            },
+                            None => Outcome {
+                                latency,
+                                risk: None,
+                                decision: None,
+                                error: Some("no risk label in the answer".into()),
+                                attempts: answer.attempts,
+                                detail: Some(snippet),
+                            },
+                        }
+                    }
+                    Err(e) => Outcome {
+                        latency,
+                        risk: None,
+                        decision: None,
+                        error: Some(e),
+                        attempts: answer.attempts,
+                        detail: None,
+                    },
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! The verbs that drive the kit's crates, one module each: argument structs and the
+//! glue from them to the crate that does the work. (`encode`, `decode`, `validate` and
+//! `vectors` work on descriptors directly and live in `crate::commands`.)
+
+pub mod check;
+pub mod db;
+pub mod discover;
+#[cfg(feature = "lab")]
+pub mod experiment;
+#[cfg(feature = "hw")]
+pub mod gen;
+#[cfg(feature = "hw")]
+pub mod link;
+#[cfg(feature = "hw")]
+pub mod report;
+#[cfg(feature = "hw")]
+pub mod sim;
+#[cfg(feature = "lab")]
+pub mod stats;
+#[cfg(feature = "hw")]
+pub mod synth;
