@@ -18,15 +18,6 @@ struct Shipped {
     verilog: PathBuf,
 }
 
-/// `l4_s2_sum16` → (4, 2, "sum16").
-fn parse_name(name: &str) -> Option<(usize, usize, String)> {
-    let mut it = name.splitn(3, '_');
-    let l = it.next()?.strip_prefix('l')?.parse().ok()?;
-    let s = it.next()?.strip_prefix('s')?.parse().ok()?;
-    let p = it.next()?.to_string();
-    Some((l, s, p))
-}
-
 fn shipped(rtl: &Path) -> Vec<Shipped> {
     let mut v = vec![];
     let Ok(rd) = std::fs::read_dir(rtl) else {
@@ -38,12 +29,13 @@ fn shipped(rtl: &Path) -> Vec<Shipped> {
         if !verilog.is_file() {
             continue;
         }
-        if let Some((lanes, stages, profile)) = parse_name(&name) {
+        // The folder's name is the configuration's (`l4_s2_sum16`, tcp_spec::Config).
+        if let Ok(c) = name.parse::<tcp_spec::Config>() {
             v.push(Shipped {
                 name,
-                lanes,
-                stages,
-                profile,
+                lanes: c.lanes,
+                stages: c.stages,
+                profile: c.profile.name().to_string(),
                 verilog,
             });
         }

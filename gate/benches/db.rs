@@ -8,7 +8,7 @@
 //!
 //! Goals from the issue: lookup p99 < 1 µs, check < 50 µs.
 //!
-//! `cargo bench -p tcp-host --bench db`; the percentile lines are printed to stdout.
+//! `cargo bench -p tcp-gate --bench db`; the percentile lines are printed to stdout.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use std::path::Path;

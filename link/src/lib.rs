@@ -1,4 +1,9 @@
-//! The host side of the link to a validator board (protocol: `docs/protocol.md`).
+//! `tcp-link`: the host side of the link to a validator board (protocol:
+//! `docs/protocol.md`), and the simulated boards a pseudo-terminal serves
+//! ([`pty`], [`board`]).
+//!
+//! Depends on `tcp-spec`, `tcp-gen` and `tcp-sim` (the Verilator board top) and
+//! `tcp-fpga` (a board's link clock); `tcp-report` and the `tcp` binary use it.
 //!
 //! [`Link`] drives any byte transport: a serial port (`/dev/ttyUSB0` for a board, a
 //! pseudo-terminal for `tcp sim-board`) or, in tests, an in-process pipe. VALIDATE

@@ -59,7 +59,7 @@ impl Config {
 
     /// A short name such as `l4_s2_sum16`, used for folders and reports.
     pub fn name(&self) -> String {
-        format!("l{}_s{}_{}", self.lanes, self.stages, self.profile)
+        self.to_string()
     }
 
     /// The configuration a [`Config::name`] names (`l4_s2_sum16`); parts after the
@@ -83,6 +83,23 @@ impl Config {
     /// Mask with one bit per lane.
     pub fn lane_mask(&self) -> u16 {
         ((1u32 << self.lanes) - 1) as u16
+    }
+}
+
+/// The configuration's name, `l4_s2_sum16` ([`Config::name`]).
+impl std::fmt::Display for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "l{}_s{}_{}", self.lanes, self.stages, self.profile)
+    }
+}
+
+/// Parses a configuration name ([`Config::from_name`]); every crate, and the
+/// simulator's build script, reads names through this.
+impl std::str::FromStr for Config {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Config, String> {
+        Config::from_name(s)
     }
 }
 

@@ -3,9 +3,9 @@
 //! The `tcp` binary exits 1 when the input a user gave is malformed and 2 on bad usage
 //! that the argument parser could not see (conflicting or missing options, an unknown
 //! name, impossible parameters); everything else that fails is 3. The commands live in
-//! several crates (`tcp-host`, `tcp-gen`, `tcp-sim`), so the two markers live here,
-//! where every crate can reach them; `tcp_host::exit::status` reads them back from an
-//! error's chain.
+//! several crates (`tcp`, `tcp-gate`, `tcp-lab`, `tcp-fpga`, ...), so the two markers
+//! live here, where every crate can reach them; the binary's `exit::status` reads
+//! them back from an error's chain.
 //!
 //! A marker is an error of its own in the chain: either a message with the error it
 //! explains as its source (it prints as `message: source`, exactly like a context), or

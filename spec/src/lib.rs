@@ -2,8 +2,9 @@
 //! the checksum profiles, the decision rules, the software batch validator and the
 //! cycle model of the validator core.
 //!
-//! Every other crate (the RTL generator, the simulators, the host harness) depends on
-//! this one and takes its constants from here; nothing here depends on them.
+//! Every other crate of the kit (docs/architecture.md) depends on this one and takes
+//! its constants from here; it depends on none of them. [`error`] holds the markers by
+//! which every crate says "malformed input" or "bad usage" to the `tcp` binary.
 //!
 //! ```
 //! use tcp_spec::{decide, Capabilities, Descriptor, Estimates, Policy, Profile, RiskLevel};

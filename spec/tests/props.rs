@@ -218,7 +218,7 @@ mod link {
         }
     }
 
-    /// A host that keeps to the protocol's window (as `tcp_host::link` does) over a
+    /// A host that keeps to the protocol's window (as `tcp_link` does) over a
     /// channel that loses, corrupts and duplicates request copies, loses replies and
     /// delays both (the device drains a random number of queued copies per step):
     /// the device executes every request exactly once and every reply is right.

@@ -71,7 +71,7 @@ fn classify(e: &(dyn Error + 'static)) -> Option<u8> {
     malformed.then_some(MALFORMED)
 }
 
-pub use tcp_spec::error::{read_stdin_text, read_text, TextError};
+pub use tcp_spec::error::{read_text, TextError};
 
 /// An error reading text, with `context` ([`TextError::new`]), as an `anyhow::Error`.
 pub fn text_error(e: std::io::Error, context: impl std::fmt::Display) -> anyhow::Error {

@@ -10,8 +10,9 @@ use tcp_spec::error::{read_text, InputError, Mark};
 use tcp_spec::kb::parse_vectors;
 use tcp_spec::{decide, Capabilities, Descriptor, Estimates, Policy, Profile, Reason, RiskLevel};
 
-/// Opens a database a user named: a file the format refuses is malformed input; one
-/// that cannot be read is an I/O failure.
+/// Opens a database the user named: a file whose content is refused is malformed input
+/// (exit status 1), one that cannot be read an I/O failure (3). The message is the
+/// [`DbError`]'s.
 pub fn open_given(path: &Path) -> anyhow::Result<Database> {
     Database::open(path).map_err(|e| match e {
         DbError::Io { .. } | DbError::Build(_) => anyhow::Error::new(e),

@@ -90,9 +90,6 @@ pub fn run(a: &DbArgs) -> anyhow::Result<bool> {
     }
 }
 
-/// Opens a database the user named: a file whose content is refused is malformed input
-/// (exit status 1), one that cannot be read an I/O failure (3). The message is the
-/// [`DbError`]'s.
 fn reseal(mut e: NewEntry, profile: Profile) -> NewEntry {
     let mut d = Descriptor::from_bytes(&e.descriptor);
     if d.version != profile.version() {

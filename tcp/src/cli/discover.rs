@@ -1,4 +1,4 @@
-//! `tcp discover`: see [`crate::discover`].
+//! `tcp discover`: see [`tcp_gate::discover`].
 //!
 //! Text output: a summary on stdout (`--json`: one object). Progress on stderr when it
 //! is a terminal. Exit status 0 when every tool found got a descriptor.

@@ -2,7 +2,8 @@
 //! statistics module on files of numbers (one per line; blank lines and `#` comments
 //! are skipped; `-` reads standard input).
 
-use crate::exit::{read_stdin_text, read_text, InputError, UsageError};
+use crate::exit::{read_text, InputError, UsageError};
+use tcp_spec::error::read_stdin_text;
 use clap::{Args, ValueEnum};
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
