@@ -138,27 +138,49 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    /// Packs into 11 bits: decision in bits 0–1, reason in 2–5, risk in 6–10.
+    /// Width of the decision code in a packed verdict.
+    pub const DECISION_BITS: usize = 2;
+    /// Width of the reason code.
+    pub const REASON_BITS: usize = 4;
+    /// Width of the risk bits.
+    pub const RISK_BITS: usize = 5;
+    /// Where the decision starts (bit 0).
+    pub const DECISION_SHIFT: usize = 0;
+    /// Where the reason starts.
+    pub const REASON_SHIFT: usize = Self::DECISION_SHIFT + Self::DECISION_BITS;
+    /// Where the risk bits start.
+    pub const RISK_SHIFT: usize = Self::REASON_SHIFT + Self::REASON_BITS;
+    /// Bits of a packed verdict (11): the hardware's per-lane result and, as a
+    /// big-endian u16, each entry of a VALIDATE reply.
+    pub const PACKED_BITS: usize = Self::RISK_SHIFT + Self::RISK_BITS;
+
+    /// Packs into [`Verdict::PACKED_BITS`] bits: decision in bits 0–1, reason in 2–5,
+    /// risk in 6–10.
     #[inline(always)]
     pub const fn pack(self) -> u16 {
-        self.decision as u16 | (self.reason as u16) << 2 | (self.risk as u16) << 6
+        (self.decision as u16) << Self::DECISION_SHIFT
+            | (self.reason as u16) << Self::REASON_SHIFT
+            | (self.risk as u16) << Self::RISK_SHIFT
     }
 
     /// Inverse of [`Verdict::pack`]; `None` for codes outside the interface.
     pub const fn unpack(p: u16) -> Option<Verdict> {
+        const fn field(p: u16, shift: usize, bits: usize) -> u16 {
+            (p >> shift) & ((1 << bits) - 1)
+        }
         let (Some(decision), Some(reason)) = (
-            Decision::from_code((p & 3) as u8),
-            Reason::from_code((p >> 2 & 0xf) as u8),
+            Decision::from_code(field(p, Self::DECISION_SHIFT, Self::DECISION_BITS) as u8),
+            Reason::from_code(field(p, Self::REASON_SHIFT, Self::REASON_BITS) as u8),
         ) else {
             return None;
         };
-        if p >> 11 != 0 {
+        if p >> Self::PACKED_BITS != 0 {
             return None;
         }
         Some(Verdict {
             decision,
             reason,
-            risk: (p >> 6 & 0x1f) as u8,
+            risk: field(p, Self::RISK_SHIFT, Self::RISK_BITS) as u8,
         })
     }
 

@@ -28,6 +28,14 @@ pub const ERROR: u8 = 0xFF;
 pub const MAX_BATCH: usize = 255;
 /// Largest payload of any frame (a full VALIDATE request).
 pub const MAX_PAYLOAD: usize = MAX_BATCH * DESCRIPTOR_LEN;
+/// The frame CRC: CRC-16/CCITT-FALSE, the same algorithm as the `crc16` profile.
+pub const LINK_CRC: crc::Algorithm<u16> = crate::profile::CRC16_ALGORITHM;
+/// Its polynomial (0x1021), for the hardware's bit-serial or byte-wise CRC.
+pub const LINK_CRC_POLY: u16 = LINK_CRC.poly;
+/// Its initial value (0xFFFF); not reflected in or out, no final XOR.
+pub const LINK_CRC_INIT: u16 = LINK_CRC.init;
+const _: () = assert!(!LINK_CRC.refin && !LINK_CRC.refout && LINK_CRC.xorout == 0);
+
 /// Bytes of framing around a payload: start, cmd, seq, len (2), crc (2).
 pub const OVERHEAD: usize = 7;
 /// Requests the host may have outstanding, counted from the oldest unanswered
@@ -375,23 +383,75 @@ pub struct Stats {
     pub skipped: u32,
 }
 
+/// One counter of a STATS payload: its byte offset and width (big-endian).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatsField {
+    pub name: &'static str,
+    pub offset: usize,
+    pub bytes: usize,
+}
+
+impl StatsField {
+    /// The field's lowest bit when the whole payload is read as one big-endian number
+    /// of [`Stats::BITS`] bits (byte 0 most significant), as the hardware's snapshot
+    /// register holds it.
+    pub const fn lsb(&self) -> usize {
+        Stats::BITS - 8 * (self.offset + self.bytes)
+    }
+
+    /// Width in bits.
+    pub const fn bits(&self) -> usize {
+        8 * self.bytes
+    }
+}
+
 impl Stats {
+    /// The payload's fields in order: the core's three counters as u64, then the link's
+    /// six as u32.
+    pub const FIELDS: [StatsField; 9] = {
+        const fn f(name: &'static str, offset: usize, bytes: usize) -> StatsField {
+            StatsField {
+                name,
+                offset,
+                bytes,
+            }
+        }
+        [
+            f("cycles", 0, 8),
+            f("processed", 8, 8),
+            f("rejected", 16, 8),
+            f("crc_errors", 24, 4),
+            f("length_errors", 28, 4),
+            f("unknown_commands", 32, 4),
+            f("replays", 36, 4),
+            f("frames_ok", 40, 4),
+            f("skipped", 44, 4),
+        ]
+    };
+    /// Payload bytes.
     pub const LEN: usize = 48;
+    /// Payload bits (the hardware's snapshot register).
+    pub const BITS: usize = 8 * Self::LEN;
+
+    /// The counters in [`Stats::FIELDS`] order.
+    pub fn values(&self) -> [u64; 9] {
+        [
+            self.cycles,
+            self.processed,
+            self.rejected,
+            self.crc_errors.into(),
+            self.length_errors.into(),
+            self.unknown_commands.into(),
+            self.replays.into(),
+            self.frames_ok.into(),
+            self.skipped.into(),
+        ]
+    }
 
     pub fn encode(&self) -> Vec<u8> {
-        let mut p = Vec::with_capacity(Self::LEN);
-        for x in [self.cycles, self.processed, self.rejected] {
-            p.extend_from_slice(&x.to_be_bytes());
-        }
-        for x in [
-            self.crc_errors,
-            self.length_errors,
-            self.unknown_commands,
-            self.replays,
-            self.frames_ok,
-            self.skipped,
-        ] {
-            p.extend_from_slice(&x.to_be_bytes());
+        let mut p = vec![0u8; Self::LEN];
+        for (f, v) in Self::FIELDS.iter().zip(self.values()) {
+            p[f.offset..f.offset + f.bytes].copy_from_slice(&v.to_be_bytes()[8 - f.bytes..]);
         }
         p
     }
@@ -400,18 +460,25 @@ impl Stats {
         if p.len() != Self::LEN {
             return None;
         }
-        let u64at = |i: usize| u64::from_be_bytes(p[i..i + 8].try_into().expect("8"));
-        let u32at = |i: usize| u32::from_be_bytes(p[i..i + 4].try_into().expect("4"));
+        let v: Vec<u64> = Self::FIELDS
+            .iter()
+            .map(|f| {
+                p[f.offset..f.offset + f.bytes]
+                    .iter()
+                    .fold(0u64, |a, &b| a << 8 | u64::from(b))
+            })
+            .collect();
+        let u32of = |i: usize| v[i] as u32;
         Some(Stats {
-            cycles: u64at(0),
-            processed: u64at(8),
-            rejected: u64at(16),
-            crc_errors: u32at(24),
-            length_errors: u32at(28),
-            unknown_commands: u32at(32),
-            replays: u32at(36),
-            frames_ok: u32at(40),
-            skipped: u32at(44),
+            cycles: v[0],
+            processed: v[1],
+            rejected: v[2],
+            crc_errors: u32of(3),
+            length_errors: u32of(4),
+            unknown_commands: u32of(5),
+            replays: u32of(6),
+            frames_ok: u32of(7),
+            skipped: u32of(8),
         })
     }
 }
@@ -581,6 +648,35 @@ impl DeviceModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stats_layout_tiles_the_payload_and_round_trips() {
+        let mut end = 0;
+        for f in Stats::FIELDS {
+            assert_eq!(f.offset, end, "{} is not contiguous", f.name);
+            end += f.bytes;
+        }
+        assert_eq!(end, Stats::LEN);
+        assert_eq!(Stats::FIELDS[0].lsb(), 320);
+        assert_eq!(Stats::FIELDS[8].lsb(), 0);
+        let s = Stats {
+            cycles: 0x0102_0304_0506_0708,
+            processed: 0x1112_1314_1516_1718,
+            rejected: 0x2122_2324_2526_2728,
+            crc_errors: 0x3132_3334,
+            length_errors: 0x4142_4344,
+            unknown_commands: 0x5152_5354,
+            replays: 0x6162_6364,
+            frames_ok: 0x7172_7374,
+            skipped: 0x8182_8384,
+        };
+        let p = s.encode();
+        assert_eq!(&p[..8], &[1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(&p[44..], &[0x81, 0x82, 0x83, 0x84]);
+        assert_eq!(Stats::decode(&p), Some(s));
+        assert_eq!(LINK_CRC_POLY, 0x1021);
+        assert_eq!(LINK_CRC_INIT, 0xffff);
+    }
     use crate::stream::StreamGen;
     use crate::{decide, Decision};
 

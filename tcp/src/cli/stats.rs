@@ -3,7 +3,6 @@
 //! are skipped; `-` reads standard input).
 
 use crate::exit::{read_text, InputError, UsageError};
-use tcp_spec::error::read_stdin_text;
 use clap::{Args, ValueEnum};
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
@@ -13,6 +12,7 @@ use tcp_lab::stats::{
     t_test_sample_size, tost_one_sample, tost_two_sample, welch_t, Alternative, Design, StatsError,
     TestResult,
 };
+use tcp_spec::error::read_stdin_text;
 
 /// The tests `tcp stats` runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
