@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates the reference values in host/tests/stats_reference.rs.
+"""Generates the reference values in lab/tests/stats_reference.rs.
 
 Run: python3 scripts/stats_reference.py > /tmp/ref.rs   (scipy, numpy, statsmodels from PyPI)
 The Rust tests do not need Python: they contain the printed values. This script is

@@ -325,7 +325,7 @@ impl Board {
             self.title, self.vendor, self.device, self.package, self.clock.mhz
         ));
         s.push_str(&format!(
-            "# Generated from boards/{}.toml by `tcp synth` (host/src/synth/board.rs) - do not edit;\n",
+            "# Generated from boards/{}.toml by `tcp synth` (fpga/src/board.rs) - do not edit;\n",
             self.name
         ));
         s.push_str("# regenerate with: TCP_UPDATE_CONSTRAINTS=1 cargo test -p tcp-fpga --test synth_boards\n");

@@ -14,7 +14,7 @@
 //!
 //! Every function returns a [`StatsError`] rather than NaN when the input cannot carry
 //! the test (too few values, zero variance, non-finite values). Reference values from
-//! scipy/statsmodels live in `host/tests/stats_reference.rs`.
+//! scipy/statsmodels live in `lab/tests/stats_reference.rs`.
 
 mod agreement;
 mod describe;
