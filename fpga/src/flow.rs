@@ -411,35 +411,88 @@ pub fn run(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
     // The plan first: bad usage and a malformed core are reported as such even where
     // the tools are missing.
     let plan = plan(opts)?;
-    let exes: BTreeMap<&str, PathBuf> = FLOW_TOOLS
-        .iter()
-        .map(|t| t.find().map(|p| (t.program(), p)))
-        .collect::<Result<_, _>>()?;
-    let exe = |t: Tool| &exes[t.program()];
+    let tools = FlowTools::find()?;
     plan.write()?;
-    let dir = &plan.dir;
-    let b = &opts.board;
-    let name = opts.config.name();
+    let (stat, yosys_t) = synthesize(opts, &plan, &tools)?;
+    check_fit(opts, &plan, &stat)?;
+    let results = place_and_route(opts, &plan, &tools, &stat)?;
+    let timing = SeedTiming::of(opts, &results);
+    let ice_t = pack(opts, &plan, &tools, timing.best)?;
+    let versions = tools.versions();
+    let wall = WallTime {
+        yosys_s: yosys_t.as_secs_f64(),
+        nextpnr_s: results.iter().map(|r| r.wall_s).sum(),
+        icepack_s: ice_t.as_secs_f64(),
+        total_s: t_start.elapsed().as_secs_f64(),
+    };
+    let report = assemble_report(opts, &plan, &stat, results, timing, versions, wall);
+    write_report(&plan.dir, &report)?;
+    Ok(report)
+}
 
+/// The flow's tools, found before anything is written or run.
+struct FlowTools(BTreeMap<&'static str, PathBuf>);
+
+impl FlowTools {
+    fn find() -> Result<FlowTools, SynthError> {
+        Ok(FlowTools(
+            FLOW_TOOLS
+                .iter()
+                .map(|t| t.find().map(|p| (t.program(), p)))
+                .collect::<Result<_, _>>()?,
+        ))
+    }
+
+    fn exe(&self, t: Tool) -> &Path {
+        &self.0[t.program()]
+    }
+
+    /// Each tool's version line, for the report.
+    fn versions(&self) -> BTreeMap<String, String> {
+        FLOW_TOOLS
+            .iter()
+            .map(|t| (t.program().to_string(), t.version(self.exe(*t))))
+            .collect()
+    }
+}
+
+/// Step 1: Yosys, then its `stat -json` read back.
+fn synthesize(
+    opts: &SynthOptions,
+    plan: &Plan,
+    tools: &FlowTools,
+) -> Result<(YosysStat, Duration), SynthError> {
+    let dir = &plan.dir;
     let pb = spinner(
         opts.progress,
-        format!("yosys: synthesizing {name} for {}", b.name),
+        format!(
+            "yosys: synthesizing {} for {}",
+            opts.config.name(),
+            opts.board.name
+        ),
     );
-    let yosys_t = plan.yosys.run(exe(Tool::Yosys), dir);
+    let yosys_t = plan.yosys.run(tools.exe(Tool::Yosys), dir);
     pb.finish_and_clear();
     let yosys_t = yosys_t?;
     let stat_path = dir.join(STAT);
     let stat = report::parse_yosys_stat(&read(&stat_path)?, opts.names().2, &stat_path)?;
+    Ok((stat, yosys_t))
+}
+
+/// Step 2: does the synthesized design fit the device at all? (Before placement, which
+/// would take long to find out.)
+fn check_fit(opts: &SynthOptions, plan: &Plan, stat: &YosysStat) -> Result<(), SynthError> {
+    let b = &opts.board;
     let dev = b.device_info();
-    if min_logic_cells(&stat) > dev.logic_cells as u64
+    if min_logic_cells(stat) > dev.logic_cells as u64
         || stat.total.ram_blocks > dev.ram_blocks as u64
     {
         return Err(SynthError::DoesNotFit {
             board: b.name.clone(),
-            config: name,
+            config: opts.config.name(),
             message: format!(
                 "needs at least {} logic cells and {} RAM blocks after synthesis, {} has {} and {}",
-                min_logic_cells(&stat),
+                min_logic_cells(stat),
                 stat.total.ram_blocks,
                 dev.name,
                 dev.logic_cells,
@@ -447,44 +500,45 @@ pub fn run(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
             ),
             luts: stat.total.luts,
             ffs: stat.total.ffs,
-            log: dir.join(&plan.yosys.log),
+            log: plan.dir.join(&plan.yosys.log),
         });
     }
+    Ok(())
+}
 
+fn pnr_bar(opts: &SynthOptions, seeds: usize) -> ProgressBar {
+    if !opts.progress {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(seeds as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] nextpnr-ice40 {msg} [{bar:20}] {pos}/{len} seeds",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
+    );
+    bar.set_message(format!("{} on {}", opts.config.name(), opts.board.name));
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Step 3: nextpnr once per seed, each seed's report read back.
+fn place_and_route(
+    opts: &SynthOptions,
+    plan: &Plan,
+    tools: &FlowTools,
+    stat: &YosysStat,
+) -> Result<Vec<PnrResult>, SynthError> {
+    let dir = &plan.dir;
     let mut results: Vec<PnrResult> = Vec::new();
-    let bar = if opts.progress {
-        let bar = ProgressBar::new(plan.pnr.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] nextpnr-ice40 {msg} [{bar:20}] {pos}/{len} seeds",
-            )
-            .expect("static template")
-            .progress_chars("=> "),
-        );
-        bar.set_message(format!("{name} on {}", b.name));
-        bar.enable_steady_tick(Duration::from_millis(200));
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = pnr_bar(opts, plan.pnr.len());
     for (seed, step) in &plan.pnr {
-        let r = step.run(exe(Tool::NextpnrIce40), dir);
-        let took = match r {
+        let took = match step.run(tools.exe(Tool::NextpnrIce40), dir) {
             Ok(t) => t,
-            Err(EdaError::Failed { log, excerpt, .. }) if is_capacity_failure(&log) => {
-                bar.finish_and_clear();
-                return Err(SynthError::DoesNotFit {
-                    board: b.name.clone(),
-                    config: name,
-                    message: excerpt,
-                    luts: stat.total.luts,
-                    ffs: stat.total.ffs,
-                    log,
-                });
-            }
             Err(e) => {
                 bar.finish_and_clear();
-                return Err(e.into());
+                return Err(pnr_failure(opts, stat, e));
             }
         };
         let (_, json, _) = pnr_names(*seed);
@@ -498,76 +552,145 @@ pub fn run(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
         bar.inc(1);
     }
     bar.finish_and_clear();
+    Ok(results)
+}
 
-    // The design's clock domain: the clock port's net, or the PLL's output for a
-    // board top that runs from the PLL; with the frequency it must run at.
-    let pll = opts.pll();
-    let board_mhz = opts.design_clock_mhz();
-    let board_clk = match &pll {
-        Some(_) => wrapper::LINK_CLK.to_string(),
-        None => b.clock.port.clone(),
-    };
-    let required = |clock: &str| {
-        if clock == board_clk {
-            board_mhz
-        } else {
-            b.clock.mhz
+/// A failed nextpnr run: "does not fit" when nextpnr ran out of room, the tool's error
+/// otherwise.
+fn pnr_failure(opts: &SynthOptions, stat: &YosysStat, e: EdaError) -> SynthError {
+    match e {
+        EdaError::Failed { log, excerpt, .. } if is_capacity_failure(&log) => {
+            SynthError::DoesNotFit {
+                board: opts.board.name.clone(),
+                config: opts.config.name(),
+                message: excerpt,
+                luts: stat.total.luts,
+                ffs: stat.total.ffs,
+                log,
+            }
         }
-    };
-    let mut clocks: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for r in &results {
-        for (c, f) in &r.fmax_mhz {
-            clocks.entry(c.clone()).or_default().push(*f);
+        e => e.into(),
+    }
+}
+
+/// Step 4: the timing over all seeds, and the seed whose placement becomes the bitstream.
+#[derive(Debug, Clone, PartialEq)]
+struct SeedTiming {
+    /// Every clock domain, median over the seeds against the clock it must run at.
+    clocks: Vec<ClockTiming>,
+    /// Per seed, the Fmax of the design's clock domain.
+    main_clock: Vec<f64>,
+    /// Their median.
+    fmax: f64,
+    /// The clock the design runs at on the board.
+    board_mhz: f64,
+    /// The fastest seed.
+    best: u64,
+}
+
+impl SeedTiming {
+    fn of(opts: &SynthOptions, results: &[PnrResult]) -> SeedTiming {
+        let b = &opts.board;
+        // The design's clock domain: the clock port's net, or the PLL's output for a
+        // board top that runs from the PLL; with the frequency it must run at.
+        let board_mhz = opts.design_clock_mhz();
+        let board_clk = match opts.pll() {
+            Some(_) => wrapper::LINK_CLK.to_string(),
+            None => b.clock.port.clone(),
+        };
+        let required = |clock: &str| {
+            if clock == board_clk {
+                board_mhz
+            } else {
+                b.clock.mhz
+            }
+        };
+        let mut per_clock: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for r in results {
+            for (c, f) in &r.fmax_mhz {
+                per_clock.entry(c.clone()).or_default().push(*f);
+            }
+        }
+        let clocks: Vec<ClockTiming> = per_clock
+            .iter()
+            .map(|(c, v)| {
+                let m = report::median(v);
+                ClockTiming {
+                    name: c.clone(),
+                    fmax_mhz_median: m,
+                    fmax_mhz_per_seed: v.clone(),
+                    board_mhz: required(c),
+                    met: m >= required(c),
+                }
+            })
+            .collect();
+        let main_clock: Vec<f64> = results
+            .iter()
+            .map(|r| {
+                r.fmax_mhz
+                    .get(&board_clk)
+                    .copied()
+                    .or_else(|| r.fmax_mhz.values().copied().reduce(f64::min))
+                    .unwrap_or(0.0)
+            })
+            .collect();
+        let fmax = report::median(&main_clock);
+        let best = results
+            .iter()
+            .zip(&main_clock)
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(r, _)| r.seed)
+            .unwrap_or(1);
+        SeedTiming {
+            clocks,
+            main_clock,
+            fmax,
+            board_mhz,
+            best,
         }
     }
-    let clock_timing: Vec<ClockTiming> = clocks
-        .iter()
-        .map(|(c, v)| {
-            let m = report::median(v);
-            ClockTiming {
-                name: c.clone(),
-                fmax_mhz_median: m,
-                fmax_mhz_per_seed: v.clone(),
-                board_mhz: required(c),
-                met: m >= required(c),
-            }
-        })
-        .collect();
-    let main_clock: Vec<f64> = results
-        .iter()
-        .map(|r| {
-            r.fmax_mhz
-                .get(&board_clk)
-                .copied()
-                .or_else(|| r.fmax_mhz.values().copied().reduce(f64::min))
-                .unwrap_or(0.0)
-        })
-        .collect();
-    let fmax = report::median(&main_clock);
-    let best = results
-        .iter()
-        .zip(&main_clock)
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map(|(r, _)| r.seed)
-        .unwrap_or(1);
+}
+
+/// Step 5: the best seed's placement becomes `top.asc`, icepack packs it into `top.bin`.
+fn pack(
+    opts: &SynthOptions,
+    plan: &Plan,
+    tools: &FlowTools,
+    best: u64,
+) -> Result<Duration, SynthError> {
+    let dir = &plan.dir;
     let (best_asc, _, _) = pnr_names(best);
     std::fs::copy(dir.join(&best_asc), dir.join(ASC)).map_err(|e| SynthError::Io {
         path: dir.join(&best_asc),
         source: e,
     })?;
-    let pb = spinner(opts.progress, format!("icepack: {name}"));
-    let ice_t = plan.icepack.run(exe(Tool::Icepack), dir);
+    let pb = spinner(opts.progress, format!("icepack: {}", opts.config.name()));
+    let ice_t = plan.icepack.run(tools.exe(Tool::Icepack), dir);
     pb.finish_and_clear();
-    let ice_t = ice_t?;
+    Ok(ice_t?)
+}
 
+/// Step 6: the report, from what the steps found (pure).
+fn assemble_report(
+    opts: &SynthOptions,
+    plan: &Plan,
+    stat: &YosysStat,
+    results: Vec<PnrResult>,
+    timing: SeedTiming,
+    tools: BTreeMap<String, String>,
+    wall_time: WallTime,
+) -> SynthReport {
+    let b = &opts.board;
     let util = |k: &str| results[0].utilization.get(k).copied().unwrap_or_default();
-    let sum_pnr: f64 = results.iter().map(|r| r.wall_s).sum();
     let lanes = opts.config.lanes as f64;
-    let tools = FLOW_TOOLS
-        .iter()
-        .map(|t| (t.program().to_string(), t.version(exe(*t))))
-        .collect();
-    let report = SynthReport {
+    let SeedTiming {
+        clocks,
+        main_clock,
+        fmax,
+        board_mhz,
+        best,
+    } = timing;
+    SynthReport {
         schema: report::SCHEMA.into(),
         board: b.name.clone(),
         device: b.device.clone(),
@@ -585,7 +708,7 @@ pub fn run(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
             SynthTop::Bench => None,
             SynthTop::Board { baud } => Some(baud),
         },
-        pll,
+        pll: opts.pll(),
         fits: true,
         resources: Resources {
             luts: stat.total.luts,
@@ -604,7 +727,7 @@ pub fn run(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
             global_buffers: util("SB_GB"),
         },
         timing: Timing {
-            clocks: clock_timing,
+            clocks,
             fmax_mhz: fmax,
             board_mhz,
             target_mhz: opts.target_mhz(),
@@ -618,20 +741,18 @@ pub fn run(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
             descriptors_per_s_at_board_clock: lanes * board_mhz * 1e6,
         },
         tools,
-        wall_time: WallTime {
-            yosys_s: yosys_t.as_secs_f64(),
-            nextpnr_s: sum_pnr,
-            icepack_s: ice_t.as_secs_f64(),
-            total_s: t_start.elapsed().as_secs_f64(),
-        },
+        wall_time,
         per_seed: results,
-        build_dir: dir.display().to_string(),
+        build_dir: plan.dir.display().to_string(),
         bitstream: BIN.into(),
-    };
+    }
+}
+
+/// Step 7: `report.json` beside the bitstream.
+fn write_report(dir: &Path, report: &SynthReport) -> Result<(), SynthError> {
     let p = dir.join("report.json");
-    let text = serde_json::to_string_pretty(&report).expect("report serializes");
-    std::fs::write(&p, text + "\n").map_err(|e| SynthError::Io { path: p, source: e })?;
-    Ok(report)
+    let text = serde_json::to_string_pretty(report).expect("report serializes");
+    std::fs::write(&p, text + "\n").map_err(|e| SynthError::Io { path: p, source: e })
 }
 
 /// User I/O pins of a device in a package (Lattice iCE40 data sheets).
@@ -722,6 +843,210 @@ mod tests {
         let mut o = opts();
         o.seeds = 0;
         assert!(matches!(plan(&o), Err(SynthError::Usage(_))));
+    }
+
+    fn stat(luts: u64, ffs: u64, ram_blocks: u64) -> YosysStat {
+        let total = report::Cells {
+            luts,
+            ffs,
+            carries: 0,
+            ram_blocks,
+        };
+        YosysStat {
+            total,
+            core: total,
+            wrapper: report::Cells::default(),
+        }
+    }
+
+    fn seed(seed: u64, fmax: &[(&str, f64)], lcs_used: u64) -> PnrResult {
+        PnrResult {
+            seed,
+            fmax_mhz: fmax.iter().map(|(c, f)| (c.to_string(), *f)).collect(),
+            utilization: [
+                (
+                    "ICESTORM_LC".to_string(),
+                    Usage {
+                        used: lcs_used,
+                        available: 5280,
+                    },
+                ),
+                (
+                    "ICESTORM_RAM".to_string(),
+                    Usage {
+                        used: 1,
+                        available: 30,
+                    },
+                ),
+                (
+                    "ICESTORM_SPRAM".to_string(),
+                    Usage {
+                        used: 2,
+                        available: 4,
+                    },
+                ),
+            ]
+            .into_iter()
+            .collect(),
+            critical_path: None,
+            wall_s: 1.5,
+        }
+    }
+
+    #[test]
+    fn a_design_larger_than_the_device_does_not_fit_before_placement() {
+        let o = opts();
+        let p = plan(&o).unwrap();
+        // iCE40UP5K: 5280 logic cells, 30 RAM blocks.
+        assert!(check_fit(&o, &p, &stat(5280, 100, 30)).is_ok());
+        // A LUT and a flip-flop share a cell: the larger count decides.
+        assert!(check_fit(&o, &p, &stat(100, 5280, 0)).is_ok());
+        for s in [stat(5281, 0, 0), stat(0, 5281, 0), stat(10, 10, 31)] {
+            match check_fit(&o, &p, &s) {
+                Err(SynthError::DoesNotFit {
+                    board,
+                    config,
+                    message,
+                    luts,
+                    ffs,
+                    log,
+                }) => {
+                    assert_eq!(board, "icebreaker");
+                    assert_eq!(config, "l1_s1_sum16");
+                    assert!(message.contains("iCE40UP5K has 5280 and 30"), "{message}");
+                    assert_eq!((luts, ffs), (s.total.luts, s.total.ffs));
+                    assert_eq!(log, p.dir.join("yosys.log"));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn nextpnr_running_out_of_room_is_does_not_fit_and_other_failures_stay_tool_errors() {
+        let o = opts();
+        let dir = tempfile::tempdir().unwrap();
+        let failed = |text: &str| {
+            let log = dir.path().join(format!("pnr-{}.log", text.len()));
+            std::fs::write(&log, text).unwrap();
+            EdaError::Failed {
+                what: "nextpnr-ice40".into(),
+                status: "exit status: 1".into(),
+                log,
+                excerpt: text.into(),
+            }
+        };
+        let full = failed("ERROR: Unable to place cell 'x', no BELs remaining\n");
+        match pnr_failure(&o, &stat(7, 8, 0), full) {
+            SynthError::DoesNotFit {
+                message, luts, ffs, ..
+            } => {
+                assert!(message.contains("Unable to place cell"), "{message}");
+                assert_eq!((luts, ffs), (7, 8));
+            }
+            other => panic!("{other:?}"),
+        }
+        let crash = failed("ERROR: segmentation fault\n");
+        assert!(matches!(
+            pnr_failure(&o, &stat(7, 8, 0), crash),
+            SynthError::Tool(EdaError::Failed { .. })
+        ));
+    }
+
+    #[test]
+    fn seed_timing_takes_the_median_and_the_fastest_seed_of_the_board_clock() {
+        let o = opts();
+        let results = [
+            seed(1, &[("clk", 20.0), ("other", 50.0)], 100),
+            seed(2, &[("clk", 30.0), ("other", 10.0)], 100),
+            seed(3, &[("clk", 11.0), ("other", 40.0)], 100),
+        ];
+        let t = SeedTiming::of(&o, &results);
+        assert_eq!(t.main_clock, [20.0, 30.0, 11.0]);
+        assert_eq!(t.fmax, 20.0);
+        assert_eq!(t.board_mhz, 12.0);
+        assert_eq!(t.best, 2);
+        let names: Vec<_> = t.clocks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["clk", "other"]);
+        assert_eq!(t.clocks[1].fmax_mhz_median, 40.0);
+        assert_eq!(t.clocks[1].fmax_mhz_per_seed, [50.0, 10.0, 40.0]);
+        assert!(t.clocks.iter().all(|c| c.board_mhz == 12.0 && c.met));
+        // Without the board clock's net, the slowest clock of the seed stands in.
+        let t = SeedTiming::of(&o, &[seed(1, &[("a", 9.0), ("b", 7.0)], 1)]);
+        assert_eq!((t.main_clock.as_slice(), t.best), ([7.0].as_slice(), 1));
+    }
+
+    #[test]
+    fn the_board_top_on_a_pll_is_timed_at_the_pll_clock() {
+        let mut o = SynthOptions::new(
+            Board::load("alchitry_cu").unwrap(),
+            Config::new(1, 1, Profile::Sum16).unwrap(),
+        );
+        o.top = SynthTop::Board { baud: 3_000_000 };
+        let t = SeedTiming::of(
+            &o,
+            &[seed(1, &[("clk", 200.0), (wrapper::LINK_CLK, 70.0)], 1)],
+        );
+        assert_eq!((t.fmax, t.board_mhz), (70.0, 75.0));
+        let link = t
+            .clocks
+            .iter()
+            .find(|c| c.name == wrapper::LINK_CLK)
+            .unwrap();
+        assert!(!link.met && link.board_mhz == 75.0);
+        let osc = t.clocks.iter().find(|c| c.name == "clk").unwrap();
+        assert!(osc.met && osc.board_mhz == 100.0);
+    }
+
+    #[test]
+    fn the_report_is_assembled_from_the_steps() {
+        let o = opts();
+        let p = plan(&o).unwrap();
+        let results = vec![
+            seed(1, &[("clk", 20.0)], 111),
+            seed(2, &[("clk", 10.0)], 222),
+            seed(3, &[("clk", 30.0)], 333),
+        ];
+        let timing = SeedTiming::of(&o, &results);
+        let wall = WallTime {
+            yosys_s: 1.0,
+            nextpnr_s: 4.5,
+            icepack_s: 0.5,
+            total_s: 6.0,
+        };
+        let tools: BTreeMap<String, String> = [("yosys".to_string(), "Yosys 0.x".to_string())]
+            .into_iter()
+            .collect();
+        let r = assemble_report(
+            &o,
+            &p,
+            &stat(50, 40, 1),
+            results,
+            timing,
+            tools,
+            wall.clone(),
+        );
+        assert_eq!(r.schema, report::SCHEMA);
+        assert_eq!(
+            (r.board.as_str(), r.top.as_str()),
+            ("icebreaker", wrapper::TOP)
+        );
+        assert_eq!(r.config.name, "l1_s1_sum16");
+        assert_eq!((r.resources.luts, r.resources.ffs), (50, 40));
+        // Placement figures come from the first seed; RAM counts block and SPRAM.
+        assert_eq!(r.resources.logic_cells.used, 111);
+        assert_eq!((r.resources.ram.used, r.resources.ram.available), (3, 30));
+        assert_eq!(r.resources.package_io, Some(39));
+        assert_eq!(r.timing.fmax_mhz, 20.0);
+        assert_eq!(r.timing.seeds, [1, 2, 3]);
+        assert_eq!((r.timing.seeds_met, r.timing.bitstream_seed), (2, 3));
+        assert!(r.timing.met_at_board_clock);
+        assert_eq!(r.throughput.descriptors_per_s_at_fmax, 20.0e6);
+        assert_eq!(r.wall_time, wall);
+        assert_eq!(r.link_baud, None);
+        assert_eq!(r.build_dir, "build/icebreaker/l1_s1_sum16");
+        assert_eq!(r.bitstream, BIN);
+        assert_eq!(r.tools["yosys"], "Yosys 0.x");
     }
 
     #[test]

@@ -1,8 +1,12 @@
 //! Descriptor database and `tcp check` latency.
 //!
-//! * lookup by name in a 1,000,000-entry memory-mapped database (plus the 1567
-//!   knowledge-base tools): hits and misses, criterion means, and a per-lookup
-//!   distribution (p50, p99, p99.9) from individually timed lookups;
+//! * opening a 1,000,000-entry memory-mapped database (plus the 1567 knowledge-base
+//!   tools): the complete verification, and the open of a file the verification cache
+//!   records (header checks only);
+//! * lookup by name in it: hits and misses, criterion means, and a per-lookup
+//!   distribution (p50, p99, p99.9) from individually timed lookups, with the radix
+//!   index (a completely verified open) and without it (a cached open: interpolation
+//!   search in the map);
 //! * `tcp check` end to end in-process (lexing, wrappers, database lookup, argument
 //!   rules, descriptor encoding and the spec's decision) for typical command lines.
 //!
@@ -14,7 +18,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use std::path::Path;
 use std::time::Instant;
 use tcp_gate::classify::{Classifier, DescriptorSource};
-use tcp_gate::db::{self, Database};
+use tcp_gate::db::{self, Database, Verification, VerifyCache};
 use tcp_spec::{Policy, Profile};
 
 const N: usize = 1_000_000;
@@ -58,7 +62,7 @@ fn distribution(n: usize, mut f: impl FnMut(usize)) -> (u64, u64, u64, f64) {
     percentiles(ns)
 }
 
-fn build(dir: &Path) -> (Database, Vec<String>) {
+fn build(dir: &Path) -> (Database, Database, Vec<String>) {
     let tsv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/upstream-tcp-v2.tsv");
     let mut entries = tcp_gate::db::kb::read_kb(&tsv).expect("knowledge base");
     let kb: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
@@ -67,14 +71,39 @@ fn build(dir: &Path) -> (Database, Vec<String>) {
     let t = Instant::now();
     db::build(&path, &entries, Profile::Sum16).expect("build");
     let built = t.elapsed();
+    // Complete verification: no cache.
     let t = Instant::now();
-    let d = Database::open(&path).expect("open");
+    let d = Database::open_with(&path, &VerifyCache::disabled()).expect("open");
+    let full = t.elapsed();
+    let size = std::fs::metadata(&path).map_or(0, |m| m.len());
     println!(
-        "database: {} entries, {} MB, build {:.2?}, open+verify {:.2?}",
+        "database: {} entries, {} MB, build {built:.2?}, open with complete verification {full:.2?}",
         d.len(),
-        std::fs::metadata(&path).map_or(0, |m| m.len()) / 1_000_000,
-        built,
-        t.elapsed()
+        size / 1_000_000,
+    );
+    // The cached open: a cache in the bench's folder that records the file at once (the
+    // bench does not modify it; real caches wait 2 s, see docs/database.md).
+    let cache = VerifyCache {
+        settle: std::time::Duration::ZERO,
+        ..VerifyCache::in_dir(dir.join("cache"))
+    };
+    let first = Database::open_with(&path, &cache).expect("open");
+    assert_eq!(first.verification(), Verification::Full);
+    drop(first);
+    let mut opens = Vec::new();
+    let mut cached = None;
+    for _ in 0..200 {
+        let t = Instant::now();
+        let c = Database::open_with(&path, &cache).expect("open");
+        opens.push(t.elapsed().as_nanos() as u64);
+        assert_eq!(c.verification(), Verification::Cached);
+        cached = Some(c);
+    }
+    let (p50, p99, _, _) = percentiles(opens);
+    println!(
+        "open of a file the verification cache records (header only): p50 {:.1} µs, p99 {:.1} µs",
+        p50 as f64 / 1e3,
+        p99 as f64 / 1e3
     );
     let mut names: Vec<String> = entries.into_iter().map(|e| e.name).collect();
     let mut rng = XorShift(0x9e3779b97f4a7c15);
@@ -83,28 +112,37 @@ fn build(dir: &Path) -> (Database, Vec<String>) {
     }
     names.truncate(200_000);
     names.extend(kb);
-    (d, names)
+    (d, cached.expect("opened"), names)
 }
 
 fn benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (d, names) = build(dir.path());
+    let (d, cached, names) = build(dir.path());
     let misses: Vec<String> = (0..4096).map(|i| format!("missing-tool-{i}")).collect();
+
+    let (p50, p99, p999, mean) = distribution(200_000, |i| {
+        black_box(cached.lookup(black_box(&names[i % names.len()])));
+    });
+    println!("lookup hit  (1M db, cached open, no index): p50 {p50} ns, p99 {p99} ns, p99.9 {p999} ns, mean {mean:.0} ns");
+    let (p50, p99, p999, mean) = distribution(200_000, |i| {
+        black_box(cached.lookup(black_box(&misses[i % misses.len()])));
+    });
+    println!("lookup miss (1M db, cached open, no index): p50 {p50} ns, p99 {p99} ns, p99.9 {p999} ns, mean {mean:.0} ns");
 
     let (p50, p99, p999, mean) = distribution(200_000, |i| {
         black_box(d.lookup(black_box(&names[i % names.len()])));
     });
-    println!("lookup hit  (1M db): p50 {p50} ns, p99 {p99} ns, p99.9 {p999} ns, mean {mean:.0} ns");
+    println!("lookup hit  (1M db, index): p50 {p50} ns, p99 {p99} ns, p99.9 {p999} ns, mean {mean:.0} ns");
     let (p50, p99, p999, mean) = distribution(200_000, |i| {
         black_box(d.lookup(black_box(&misses[i % misses.len()])));
     });
-    println!("lookup miss (1M db): p50 {p50} ns, p99 {p99} ns, p99.9 {p999} ns, mean {mean:.0} ns");
+    println!("lookup miss (1M db, index): p50 {p50} ns, p99 {p99} ns, p99.9 {p999} ns, mean {mean:.0} ns");
     // What an agent does: the same few hundred tools over and over (cache-warm).
     let hot = &names[names.len() - 1567..];
     let (p50, p99, p999, mean) = distribution(200_000, |i| {
         black_box(d.lookup(black_box(&hot[i % hot.len()])));
     });
-    println!("lookup hot  (1M db, 1567 names): p50 {p50} ns, p99 {p99} ns, p99.9 {p999} ns, mean {mean:.0} ns");
+    println!("lookup hot  (1M db, index, 1567 names): p50 {p50} ns, p99 {p99} ns, p99.9 {p999} ns, mean {mean:.0} ns");
     let (p50, p99, p999, mean) = distribution(200_000, |i| {
         black_box(tcp_spec::descriptor::command_hash(black_box(
             &hot[i % hot.len()],
@@ -126,8 +164,27 @@ fn benches(c: &mut Criterion) {
             black_box(d.lookup(black_box(&misses[i % misses.len()])))
         })
     });
+    g.bench_function("lookup_hit_1M_cached_open", |b| {
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            black_box(cached.lookup(black_box(&names[i % names.len()])))
+        })
+    });
     g.finish();
 
+    // What every `tcp check` process pays before it looks at the database.
+    let mut builds = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        black_box(Classifier::builtin());
+        builds.push(t.elapsed().as_nanos() as u64);
+    }
+    let (p50, p99, _, _) = percentiles(builds);
+    println!(
+        "Classifier::builtin() (rules parsed and compiled, once per tcp check process): p50 {:.2} ms, max {:.2} ms",
+        p50 as f64 / 1e6,
+        p99 as f64 / 1e6
+    );
     let cl = Classifier::builtin();
     let src: Option<&dyn DescriptorSource> = Some(&d);
     let lines = [

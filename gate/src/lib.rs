@@ -8,6 +8,14 @@
 //!   database.
 //! * [`db`] — the memory-mapped descriptor database: format, build, open (verified),
 //!   lookup.
+//! * [`mcp`] — `tcp mcp`: the gate as an MCP server on standard input and output
+//!   (tools `check_command`, `lookup_tool`, `validate_descriptor`).
+//! * [`policy`] — the site's policy file: masks, per-tool overrides, allow / ask / deny
+//!   rules on command lines (docs/policy.md).
+//! * [`service`] — the gate as one value (rules, database, policy) and the calls every
+//!   front end makes: check, tool, validate.
+//! * [`serve`] — `tcp serve`: the HTTP/1.1 daemon on a Unix socket and TCP, its client
+//!   (docs/api.md).
 //!
 //! Depends on `tcp-spec` only, among the kit's crates; the `tcp` binary's `check`,
 //! `classify`, `db` and `discover` verbs and `tcp-lab`'s experiments use it.
@@ -15,3 +23,7 @@
 pub mod classify;
 pub mod db;
 pub mod discover;
+pub mod mcp;
+pub mod policy;
+pub mod serve;
+pub mod service;

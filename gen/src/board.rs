@@ -22,6 +22,7 @@
 //! polarity and the reset button are mapped by the synthesis wrapper (`tcp synth
 //! --top board`).
 
+use crate::decision::{DECISION_BITS, REASON_BITS, RISK_BITS};
 use crate::frame_engine::{FrameEngine, VERDICT_BITS};
 use crate::uart_rx::UartRx;
 use crate::uart_tx::{checked_baud_divisor, UartTx};
@@ -31,7 +32,7 @@ use rust_hdl::core::module_defines::ModuleDefines;
 use rust_hdl::prelude::*;
 use tcp_spec::descriptor::DESCRIPTOR_BITS;
 use tcp_spec::link::{Info, PROTOCOL_VERSION};
-use tcp_spec::Config;
+use tcp_spec::{Config, Verdict};
 
 /// Name of the emitted board top module.
 pub const BOARD_TOP: &str = "tcp_board_top";
@@ -85,11 +86,20 @@ pub struct BoardTop<
     core: TcpValidator<L, W, W2, W4, W5>,
     rep: Signal<Local, Bits<W>>,
     sel: Signal<Local, Bits<L>>,
-    l_dec: Signal<Local, Bits<2>>,
-    l_rsn: Signal<Local, Bits<4>>,
-    l_rsk: Signal<Local, Bits<5>>,
+    l_dec: Signal<Local, Bits<DECISION_BITS>>,
+    l_rsn: Signal<Local, Bits<REASON_BITS>>,
+    l_rsk: Signal<Local, Bits<RISK_BITS>>,
     verdict: Signal<Local, Bits<VERDICT_BITS>>,
     lane0: Constant<Bits<L>>,
+    // The spec's layouts: a descriptor, a lane's fields in the core's output buses, a
+    // packed verdict.
+    desc_bits: Constant<Bits<8>>,
+    decision_bits: Constant<Bits<8>>,
+    reason_bits: Constant<Bits<8>>,
+    risk_bits: Constant<Bits<8>>,
+    decision_shift: Constant<Bits<8>>,
+    reason_shift: Constant<Bits<8>>,
+    risk_shift: Constant<Bits<8>>,
     top_lane: Constant<Bits<8>>,
     por_done: Constant<Bits<4>>,
 }
@@ -102,6 +112,7 @@ impl<const L: usize, const W: usize, const W2: usize, const W4: usize, const W5:
     /// clock cannot make.
     pub fn new(config: Config, params: BoardParams, build_id: u32) -> Self {
         let info = board_info(&config, params, build_id);
+        let c8 = |v: usize| Constant::new((v as u64).into());
         BoardTop {
             clk: Default::default(),
             reset: Default::default(),
@@ -125,6 +136,13 @@ impl<const L: usize, const W: usize, const W2: usize, const W4: usize, const W5:
             l_rsk: Default::default(),
             verdict: Default::default(),
             lane0: Constant::new(1u64.into()),
+            desc_bits: c8(DESCRIPTOR_BITS),
+            decision_bits: c8(DECISION_BITS),
+            reason_bits: c8(REASON_BITS),
+            risk_bits: c8(RISK_BITS),
+            decision_shift: c8(Verdict::DECISION_SHIFT),
+            reason_shift: c8(Verdict::REASON_SHIFT),
+            risk_shift: c8(Verdict::RISK_SHIFT),
             top_lane: Constant::new(((L - 1) as u64).into()),
             por_done: Constant::new(POR_CYCLES.into()),
         }
@@ -173,7 +191,7 @@ impl<const L: usize, const W: usize, const W2: usize, const W4: usize, const W5:
         self.core.in_lanes.next = self.lane_ptr.q.val();
         self.rep.next = 0.into();
         for _i in 0..L {
-            self.rep.next = (self.rep.val() << 192)
+            self.rep.next = (self.rep.val() << self.desc_bits.val())
                 | bit_cast::<W, DESCRIPTOR_BITS>(self.engine.core_data.val());
         }
         self.core.in_data.next = self.rep.val();
@@ -191,13 +209,28 @@ impl<const L: usize, const W: usize, const W2: usize, const W4: usize, const W5:
         self.sel.next = self.core.out_lanes.val();
         self.verdict.next = 0.into();
         for i in 0..L {
-            self.l_dec.next = self.core.out_decision.val().get_bits::<2>(2 * i);
-            self.l_rsn.next = self.core.out_reason.val().get_bits::<4>(4 * i);
-            self.l_rsk.next = self.core.out_risk.val().get_bits::<5>(5 * i);
+            self.l_dec.next = self
+                .core
+                .out_decision
+                .val()
+                .get_bits::<DECISION_BITS>(self.decision_bits.val().index() * i);
+            self.l_rsn.next = self
+                .core
+                .out_reason
+                .val()
+                .get_bits::<REASON_BITS>(self.reason_bits.val().index() * i);
+            self.l_rsk.next = self
+                .core
+                .out_risk
+                .val()
+                .get_bits::<RISK_BITS>(self.risk_bits.val().index() * i);
             if (self.sel.val() & self.lane0.val()).any() {
-                self.verdict.next = bit_cast::<VERDICT_BITS, 2>(self.l_dec.val())
-                    | (bit_cast::<VERDICT_BITS, 4>(self.l_rsn.val()) << 2)
-                    | (bit_cast::<VERDICT_BITS, 5>(self.l_rsk.val()) << 6);
+                self.verdict.next = (bit_cast::<VERDICT_BITS, DECISION_BITS>(self.l_dec.val())
+                    << self.decision_shift.val())
+                    | (bit_cast::<VERDICT_BITS, REASON_BITS>(self.l_rsn.val())
+                        << self.reason_shift.val())
+                    | (bit_cast::<VERDICT_BITS, RISK_BITS>(self.l_rsk.val())
+                        << self.risk_shift.val());
             }
             self.sel.next = self.sel.val() >> 1;
         }
@@ -255,9 +288,9 @@ macro_rules! board_lanes {
                 $l => Some(BoardTop::<
                     $l,
                     { DESCRIPTOR_BITS * $l },
-                    { 2 * $l },
-                    { 4 * $l },
-                    { 5 * $l },
+                    { DECISION_BITS * $l },
+                    { REASON_BITS * $l },
+                    { RISK_BITS * $l },
                 >::new($config, $params, $id).verilog()),
             )*
             _ => None,

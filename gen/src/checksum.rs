@@ -33,7 +33,7 @@
 //!   emitted as `localparam`s taken from the spec crate at generation time, never
 //!   typed in.
 
-use crate::lane::Partition;
+use crate::partition::Partition;
 use crate::pipe::Pipe;
 use rust_hdl::prelude::*;
 use tcp_spec::descriptor::{offset, CHECKSUMMED_LEN, DESCRIPTOR_BITS};

@@ -7,7 +7,17 @@
 //! taken from the spec crate.
 
 use rust_hdl::prelude::*;
-use tcp_spec::{Decision as D, Reason as R, RiskLevel};
+use tcp_spec::{Decision as D, Reason as R, RiskLevel, Verdict};
+
+/// Width of the decision code (the spec's [`Verdict::DECISION_BITS`]).
+pub const DECISION_BITS: usize = Verdict::DECISION_BITS;
+/// Width of the reason code ([`Verdict::REASON_BITS`]).
+pub const REASON_BITS: usize = Verdict::REASON_BITS;
+/// Width of the risk bits ([`Verdict::RISK_BITS`]).
+pub const RISK_BITS: usize = Verdict::RISK_BITS;
+
+// The risk bits are bits 0..RISK_BITS of the flags word (the lane takes them there).
+const _: () = assert!(tcp_spec::risk::RISK_MASK == (1 << RISK_BITS) - 1);
 
 #[derive(LogicBlock)]
 pub struct Decision {
@@ -18,31 +28,31 @@ pub struct Decision {
     pub deny_hit: Signal<In, Bit>,
     /// `flags & approval_mask != 0`.
     pub approval_hit: Signal<In, Bit>,
-    /// Bits 0–4 of the flags word.
-    pub risk: Signal<In, Bits<5>>,
-    pub decision: Signal<Out, Bits<2>>,
-    pub reason: Signal<Out, Bits<4>>,
+    /// The risk bits of the flags word (bits 0–4).
+    pub risk: Signal<In, Bits<RISK_BITS>>,
+    pub decision: Signal<Out, Bits<DECISION_BITS>>,
+    pub reason: Signal<Out, Bits<REASON_BITS>>,
     /// The risk bits, or 0 when rules 1–4 reject the descriptor.
-    pub risk_out: Signal<Out, Bits<5>>,
+    pub risk_out: Signal<Out, Bits<RISK_BITS>>,
     malformed: Signal<Local, Bit>,
-    by_risk: Signal<Local, Bits<2>>,
-    approve: Constant<Bits<2>>,
-    caution: Constant<Bits<2>>,
-    require_approval: Constant<Bits<2>>,
-    reject: Constant<Bits<2>>,
-    reason_ok: Constant<Bits<4>>,
-    bad_magic: Constant<Bits<4>>,
-    bad_version: Constant<Bits<4>>,
-    bad_checksum: Constant<Bits<4>>,
-    malformed_risk: Constant<Bits<4>>,
-    denied: Constant<Bits<4>>,
-    approval_mask: Constant<Bits<4>>,
-    risk_safe: Constant<Bits<5>>,
-    risk_low: Constant<Bits<5>>,
-    risk_medium: Constant<Bits<5>>,
-    risk_critical: Constant<Bits<5>>,
-    risk_none: Constant<Bits<5>>,
-    risk_one: Constant<Bits<5>>,
+    by_risk: Signal<Local, Bits<DECISION_BITS>>,
+    approve: Constant<Bits<DECISION_BITS>>,
+    caution: Constant<Bits<DECISION_BITS>>,
+    require_approval: Constant<Bits<DECISION_BITS>>,
+    reject: Constant<Bits<DECISION_BITS>>,
+    reason_ok: Constant<Bits<REASON_BITS>>,
+    bad_magic: Constant<Bits<REASON_BITS>>,
+    bad_version: Constant<Bits<REASON_BITS>>,
+    bad_checksum: Constant<Bits<REASON_BITS>>,
+    malformed_risk: Constant<Bits<REASON_BITS>>,
+    denied: Constant<Bits<REASON_BITS>>,
+    approval_mask: Constant<Bits<REASON_BITS>>,
+    risk_safe: Constant<Bits<RISK_BITS>>,
+    risk_low: Constant<Bits<RISK_BITS>>,
+    risk_medium: Constant<Bits<RISK_BITS>>,
+    risk_critical: Constant<Bits<RISK_BITS>>,
+    risk_none: Constant<Bits<RISK_BITS>>,
+    risk_one: Constant<Bits<RISK_BITS>>,
 }
 
 impl Default for Decision {

@@ -8,13 +8,13 @@
 //! * [`FrameRx`] parses the request. The payload of a VALIDATE is validated **while it
 //!   arrives**: every 24th byte hands a descriptor to the core (`core_valid`,
 //!   `core_data`), and each result (`res_valid`, `res_verdict`, the packed verdict of
-//!   `docs/format.md`) is written into the *pending* reply slot of a block RAM. A
-//!   CONFIG's 8 bytes go to the pending slot and to a shadow register. Nothing is
-//!   committed before the CRC has been checked: a frame that fails it leaves the
-//!   counters, the policy and the replay window as they were.
+//!   `docs/format.md`) is written into the *pending* slot of the [`ReplySlots`] (a
+//!   block RAM). A CONFIG's 8 bytes go to the pending slot and to a shadow register.
+//!   Nothing is committed before the CRC has been checked: a frame that fails it
+//!   leaves the counters, the policy and the replay window as they were.
 //! * At the end of a good frame (`done & ok`) the request executes: a match in the
-//!   replay window answers again from the stored reply (the `replays` counter moves,
-//!   nothing else); otherwise CONFIG installs the masks, VALIDATE adds its
+//!   [`ReplayWindow`] answers again from the stored reply (the `replays` counter
+//!   moves, nothing else); otherwise CONFIG installs the masks, VALIDATE adds its
 //!   descriptors and rejections to the counters, and both enter the replay window
 //!   keyed by `(cmd, seq, crc)` with their reply slot. The window holds the last
 //!   [`REPLAY_WINDOW`] = 8 commits, as the protocol says (a lost or dropped request
@@ -22,16 +22,22 @@
 //!   reply slots rotate, so a slot is rewritten only eight commits after it left the
 //!   window.
 //! * Replies leave in order through [`FrameTx`]: from a slot (CONFIG, VALIDATE,
-//!   replays), from a snapshot of the counters (STATS), from constants (INFO) or from
-//!   the error code (error replies). One reply is sent while at most one more waits;
-//!   a request that completes while one is already waiting is dropped unanswered
-//!   (errors are still counted), and the host's timeout retransmits it. A host that
-//!   keeps to the protocol's window with batches of 8 or more never sees this: each
-//!   VALIDATE reply is shorter than the next request.
+//!   replays), from the snapshot of the [`StatsCounters`] (STATS), from constants
+//!   (INFO) or from the error code (error replies). One reply is sent while at most one
+//!   more waits; a request that completes while one is already waiting is dropped
+//!   unanswered (errors are still counted), and the host's timeout retransmits it. A
+//!   host that keeps to the protocol's window with batches of 8 or more never sees
+//!   this: each VALIDATE reply is shorter than the next request.
 //! * STATS: the counters are read when its reply starts, and the STATS request counts
 //!   as a good request only then, so the reply counts the requests executed before
 //!   it. `cycles` is the core's `cnt_cycles` (clock cycles since reset); the
 //!   reference model counts bytes there instead.
+//!
+//! The engine's own `update` runs in named steps: the request being received, the
+//! transmitter taking the waiting reply, the end of a frame (looked up in the window
+//! and classified), its execution, and the payload byte for the transmitter. The
+//! window, the slots and the counters are blocks of their own, each tested against
+//! the reference device.
 //!
 //! The CRC bytes of a request take `2 × 10 × divisor` cycles, which must exceed the
 //! core's latency so that the last result is stored before the frame ends: the board
@@ -39,24 +45,36 @@
 //! payload byte is fetched and registered after its index changes); a UART takes
 //! `10 × divisor` ≥ 40.
 
+pub mod replay_window;
+pub mod reply_slots;
+pub mod stats;
+
+use crate::decision::DECISION_BITS;
 use crate::frame_rx::FrameRx;
 use crate::frame_tx::FrameTx;
+use replay_window::{ReplayWindow, KEY_BITS};
+use reply_slots::{ReplySlots, SLOT_BITS};
 use rust_hdl::prelude::*;
-use tcp_spec::decision::Decision as D;
-use tcp_spec::descriptor::DESCRIPTOR_BITS;
+use stats::{StatsCounters, BATCH_BITS, CORE_COUNTER_BITS};
+use tcp_spec::decision::{Decision as D, Verdict};
+use tcp_spec::descriptor::{DESCRIPTOR_BITS, DESCRIPTOR_LEN};
 use tcp_spec::link::{Command, ErrorCode, Info, Stats, ERROR, REPLAY_WINDOW, REPLY};
 
-/// Address bits of the reply memory: 16 slots × 256 words of 16 bits.
-pub const MEM_BITS: usize = 12;
-/// Reply slots (a power of two; slots rotate).
-pub const SLOTS: usize = 16;
-/// Bits of a packed verdict: decision 2, reason 4, risk 5.
-pub const VERDICT_BITS: usize = 11;
+/// Bits of a packed verdict ([`Verdict::PACKED_BITS`]): the core's result per
+/// descriptor, stored as one 16-bit word of a VALIDATE reply.
+pub const VERDICT_BITS: usize = Verdict::PACKED_BITS;
+const _: () = assert!(VERDICT_BITS <= 16, "a verdict is one u16 of the reply");
+const _: () = assert!(REPLAY_WINDOW == 8, "the module docs say 8");
 
-const _: () = assert!(
-    SLOTS >= 2 * REPLAY_WINDOW,
-    "a slot outlives its window entry"
-);
+/// Bits needed to hold `0..n`.
+pub(crate) const fn bits_for(n: usize) -> usize {
+    (usize::BITS - (n - 1).leading_zeros()) as usize
+}
+
+/// Bits of the byte counter within a descriptor.
+const DESC_BYTE_BITS: usize = bits_for(DESCRIPTOR_LEN);
+/// What a window entry carries: the reply's slot (top bits) and its payload length.
+const META_BITS: usize = SLOT_BITS + BATCH_BITS;
 
 /// Where the bytes of the reply being sent come from.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, LogicState)]
@@ -90,36 +108,31 @@ pub struct FrameEngine {
     pub res_valid: Signal<In, Bit>,
     pub res_verdict: Signal<In, Bits<VERDICT_BITS>>,
     /// The core's `cnt_cycles`.
-    pub cycles: Signal<In, Bits<64>>,
+    pub cycles: Signal<In, Bits<CORE_COUNTER_BITS>>,
     /// One-cycle pulse at the end of every frame, good or bad (an activity light).
     pub frame_done: Signal<Out, Bit>,
     rx: FrameRx,
     tx: FrameTx,
-    replies: RAM<Bits<16>, MEM_BITS>,
+    window: ReplayWindow<META_BITS>,
+    slots: ReplySlots,
+    stats: StatsCounters,
     // Policy in force.
     deny: DFF<Bits<32>>,
     appr: DFF<Bits<32>>,
     // The request being received.
     desc: DFF<Bits<DESCRIPTOR_BITS>>,
-    bcnt: DFF<Bits<5>>,
-    ndesc: DFF<Bits<9>>,
+    bcnt: DFF<Bits<DESC_BYTE_BITS>>,
+    ndesc: DFF<Bits<BATCH_BITS>>,
     issue: DFF<Bit>,
-    widx: DFF<Bits<8>>,
-    prev: DFF<Bits<8>>,
     cfg: DFF<Bits<64>>,
-    rej: DFF<Bits<9>>,
-    slot: DFF<Bits<4>>,
-    // Replay window (REPLAY_WINDOW entries), newest first: key = cmd, seq, crc; meta =
-    // valid, slot, bytes.
-    wk: Vec<DFF<Bits<32>>>,
-    wm: Vec<DFF<Bits<14>>>,
+    rej: DFF<Bits<BATCH_BITS>>,
     // The end of a frame, classified one cycle after `done` (timing).
     f_done: DFF<Bit>,
     f_bad_crc: DFF<Bit>,
     f_bad_len: DFF<Bit>,
     f_hit: DFF<Bit>,
-    f_meta: DFF<Bits<14>>,
-    f_key: DFF<Bits<32>>,
+    f_meta: DFF<Bits<META_BITS>>,
+    f_key: DFF<Bits<KEY_BITS>>,
     f_cfg: DFF<Bit>,
     f_val: DFF<Bit>,
     f_stats: DFF<Bit>,
@@ -131,55 +144,32 @@ pub struct FrameEngine {
     job_cmd: DFF<Bits<8>>,
     job_seq: DFF<Bits<8>>,
     job_len: DFF<Bits<16>>,
-    job_slot: DFF<Bits<4>>,
+    job_slot: DFF<Bits<SLOT_BITS>>,
     job_code: DFF<Bits<8>>,
     job_rcmd: DFF<Bits<8>>,
     // The reply being sent.
     act_src: DFF<Source>,
-    act_slot: DFF<Bits<4>>,
+    act_slot: DFF<Bits<SLOT_BITS>>,
     act_code: DFF<Bits<8>>,
     act_rcmd: DFF<Bits<8>>,
-    // Counters (STATS).
-    n_crc: DFF<Bits<32>>,
-    n_len: DFF<Bits<32>>,
-    n_unknown: DFF<Bits<32>>,
-    n_replay: DFF<Bits<32>>,
-    n_ok: DFF<Bits<32>>,
-    n_skipped: DFF<Bits<32>>,
-    // 64-bit counters as 32-bit halves; the carry reaches the top half a cycle later
-    // (long before any STATS can read them).
-    n_proc_lo: DFF<Bits<32>>,
-    n_proc_hi: DFF<Bits<32>>,
-    n_proc_c: DFF<Bit>,
-    n_rej_lo: DFF<Bits<32>>,
-    n_rej_hi: DFF<Bits<32>>,
-    n_rej_c: DFF<Bit>,
-    sum33: Signal<Local, Bits<33>>,
-    rsum33: Signal<Local, Bits<33>>,
-    snap: DFF<Bits<384>>,
     /// The payload byte for the transmitter, registered: its index changes at most
     /// once per UART byte (ten bit times), so two cycles of latency are free.
     byte_ff: DFF<Bits<8>>,
     // Combinational helpers.
-    key: Signal<Local, Bits<32>>,
-    hit: Signal<Local, Bit>,
-    hit_meta: Signal<Local, Bits<14>>,
+    key: Signal<Local, Bits<KEY_BITS>>,
     go: Signal<Local, Bit>,
     take: Signal<Local, Bit>,
+    /// Good requests executed in this cycle (for the counters).
     ok_inc: Signal<Local, Bits<2>>,
-    /// Good requests executed last cycle, added to `n_ok` a cycle later (timing; no
-    /// STATS can start in between).
-    ok_pend: DFF<Bits<2>>,
-    off_stats: Signal<Local, Bits<9>>,
     off_info: Signal<Local, Bits<7>>,
     byte_out: Signal<Local, Bits<8>>,
     commit: Signal<Local, Bit>,
     nj_cmd: Signal<Local, Bits<8>>,
     nj_len: Signal<Local, Bits<16>>,
     nj_src: Signal<Local, Source>,
-    nj_slot: Signal<Local, Bits<4>>,
+    nj_slot: Signal<Local, Bits<SLOT_BITS>>,
     nj_code: Signal<Local, Bits<8>>,
-    nj_meta: Signal<Local, Bits<14>>,
+    nj_meta: Signal<Local, Bits<META_BITS>>,
     // Constants from the spec.
     c_config: Constant<Bits<8>>,
     c_validate: Constant<Bits<8>>,
@@ -190,12 +180,15 @@ pub struct FrameEngine {
     err_crc: Constant<Bits<8>>,
     err_len: Constant<Bits<8>>,
     err_unknown: Constant<Bits<8>>,
-    d_reject: Constant<Bits<2>>,
+    d_reject: Constant<Bits<DECISION_BITS>>,
+    decision_lsb: Constant<Bits<8>>,
+    desc_last: Constant<Bits<DESC_BYTE_BITS>>,
     stats_len: Constant<Bits<16>>,
     info_len: Constant<Bits<16>>,
     info: Constant<Bits<128>>,
-    c_meta_valid: Constant<Bits<14>>,
-    c_meta_config: Constant<Bits<14>>,
+    /// Where the slot starts in a window entry's meta.
+    meta_slot_lsb: Constant<Bits<8>>,
+    c_meta_config: Constant<Bits<META_BITS>>,
 }
 
 impl FrameEngine {
@@ -221,20 +214,17 @@ impl FrameEngine {
             frame_done: Default::default(),
             rx: Default::default(),
             tx: Default::default(),
-            replies: Default::default(),
+            window: Default::default(),
+            slots: Default::default(),
+            stats: Default::default(),
             deny: Default::default(),
             appr: Default::default(),
             desc: Default::default(),
             bcnt: Default::default(),
             ndesc: Default::default(),
             issue: Default::default(),
-            widx: Default::default(),
-            prev: Default::default(),
             cfg: Default::default(),
             rej: Default::default(),
-            slot: Default::default(),
-            wk: (0..REPLAY_WINDOW).map(|_| Default::default()).collect(),
-            wm: (0..REPLAY_WINDOW).map(|_| Default::default()).collect(),
             f_done: Default::default(),
             f_bad_crc: Default::default(),
             f_bad_len: Default::default(),
@@ -258,30 +248,11 @@ impl FrameEngine {
             act_slot: Default::default(),
             act_code: Default::default(),
             act_rcmd: Default::default(),
-            n_crc: Default::default(),
-            n_len: Default::default(),
-            n_unknown: Default::default(),
-            n_replay: Default::default(),
-            n_ok: Default::default(),
-            n_skipped: Default::default(),
-            n_proc_lo: Default::default(),
-            n_proc_hi: Default::default(),
-            n_proc_c: Default::default(),
-            n_rej_lo: Default::default(),
-            n_rej_hi: Default::default(),
-            n_rej_c: Default::default(),
-            sum33: Default::default(),
-            rsum33: Default::default(),
-            snap: Default::default(),
             byte_ff: Default::default(),
             key: Default::default(),
-            hit: Default::default(),
-            hit_meta: Default::default(),
             go: Default::default(),
             take: Default::default(),
             ok_inc: Default::default(),
-            ok_pend: Default::default(),
-            off_stats: Default::default(),
             off_info: Default::default(),
             byte_out: Default::default(),
             commit: Default::default(),
@@ -301,10 +272,12 @@ impl FrameEngine {
             err_len: c8(ErrorCode::BadLength as u8),
             err_unknown: c8(ErrorCode::UnknownCommand as u8),
             d_reject: Constant::new((D::Reject as u64).into()),
+            decision_lsb: Constant::new((Verdict::DECISION_SHIFT as u64).into()),
+            desc_last: Constant::new(((DESCRIPTOR_LEN - 1) as u64).into()),
             stats_len: Constant::new((Stats::LEN as u64).into()),
             info_len: Constant::new((Info::LEN as u64).into()),
             info: Constant::new(info_word.to_bits()),
-            c_meta_valid: Constant::new((1u64 << 13).into()),
+            meta_slot_lsb: Constant::new((BATCH_BITS as u64).into()),
             c_meta_config: Constant::new(8u64.into()),
         }
     }
@@ -314,18 +287,11 @@ impl Logic for FrameEngine {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clk, deny, appr, desc, bcnt, ndesc, issue, widx, prev, cfg, rej, slot, f_done,
-            f_bad_crc, f_bad_len, f_hit, f_meta, f_key, f_cfg, f_val, f_stats, f_info, f_unknown,
-            job, job_src, job_cmd, job_seq, job_len, job_slot, job_code, job_rcmd, act_src,
-            act_slot, act_code, act_rcmd, n_crc, n_len, n_unknown, n_replay, n_ok, n_skipped,
-            byte_ff, ok_pend, n_proc_lo, n_proc_hi, n_proc_c, n_rej_lo, n_rej_hi, n_rej_c, snap
+            self, clk, deny, appr, desc, bcnt, ndesc, issue, cfg, rej, f_done, f_bad_crc,
+            f_bad_len, f_hit, f_meta, f_key, f_cfg, f_val, f_stats, f_info, f_unknown, job,
+            job_src, job_cmd, job_seq, job_len, job_slot, job_code, job_rcmd, act_src, act_slot,
+            act_code, act_rcmd, byte_ff
         );
-        for i in 0..self.wk.len() {
-            self.wk[i].clock.next = self.clk.val();
-            self.wk[i].d.next = self.wk[i].q.val();
-            self.wm[i].clock.next = self.clk.val();
-            self.wm[i].d.next = self.wm[i].q.val();
-        }
         self.rx.clk.next = self.clk.val();
         self.rx.rst.next = self.rst.val();
         self.rx.rx_byte.next = self.rx_byte.val();
@@ -335,25 +301,32 @@ impl Logic for FrameEngine {
         self.tx.tx_ready.next = self.tx_ready.val();
         self.tx_data.next = self.tx.tx_data.val();
         self.tx_start.next = self.tx.tx_start.val();
-        self.replies.read_clock.next = self.clk.val();
-        self.replies.write_clock.next = self.clk.val();
+        self.window.clk.next = self.clk.val();
+        self.window.rst.next = self.rst.val();
+        self.slots.clk.next = self.clk.val();
+        self.slots.rst.next = self.rst.val();
+        self.stats.clk.next = self.clk.val();
+        self.stats.rst.next = self.rst.val();
+        self.stats.cycles.next = self.cycles.val();
         self.frame_done.next = self.rx.done.val();
         self.core_valid.next = self.issue.q.val();
         self.core_data.next = self.desc.q.val();
         self.deny_mask.next = self.deny.q.val();
         self.approval_mask.next = self.appr.q.val();
 
-        // ---- The request being received: descriptors to the core, CONFIG bytes. ----
+        // ---- Step 1, the request being received: descriptors to the core, their
+        // results and the CONFIG bytes into the pending slot. ----
         self.issue.d.next = false;
-        self.replies.write_enable.next = false;
-        self.replies.write_address.next = (bit_cast::<MEM_BITS, 4>(self.slot.q.val()) << 8)
-            | bit_cast::<MEM_BITS, 8>(self.widx.q.val());
-        self.replies.write_data.next = bit_cast::<16, VERDICT_BITS>(self.res_verdict.val());
+        self.slots.verdict_valid.next = self.res_valid.val();
+        self.slots.verdict.next = self.res_verdict.val();
+        self.slots.byte_valid.next = false;
+        self.slots.cfg_byte.next = self.rx.pl_byte.val();
+        self.slots.byte_odd.next = self.rx.pl_index.val().get_bit(0);
         if self.rx.pl_valid.val() {
             if self.rx.cmd.val() == self.c_validate.val() {
                 self.desc.d.next = (self.desc.q.val() << 8)
                     | bit_cast::<DESCRIPTOR_BITS, 8>(self.rx.pl_byte.val());
-                if self.bcnt.q.val() == 23 {
+                if self.bcnt.q.val() == self.desc_last.val() {
                     self.bcnt.d.next = 0.into();
                     self.issue.d.next = true;
                     self.ndesc.d.next = self.ndesc.q.val() + 1;
@@ -364,33 +337,28 @@ impl Logic for FrameEngine {
             if self.rx.cmd.val() == self.c_config.val() {
                 self.cfg.d.next =
                     (self.cfg.q.val() << 8) | bit_cast::<64, 8>(self.rx.pl_byte.val());
-                self.prev.d.next = self.rx.pl_byte.val();
-                if self.rx.pl_index.val().get_bit(0) {
-                    self.replies.write_enable.next = true;
-                    self.replies.write_data.next = (bit_cast::<16, 8>(self.prev.q.val()) << 8)
-                        | bit_cast::<16, 8>(self.rx.pl_byte.val());
-                    self.widx.d.next = self.widx.q.val() + 1;
-                }
+                self.slots.byte_valid.next = true;
             }
         }
-        if self.res_valid.val() {
-            self.replies.write_enable.next = true;
-            self.widx.d.next = self.widx.q.val() + 1;
-            if self.res_verdict.val().get_bits::<2>(0) == self.d_reject.val() {
-                self.rej.d.next = self.rej.q.val() + 1;
-            }
+        if self.res_valid.val()
+            & (self
+                .res_verdict
+                .val()
+                .get_bits::<DECISION_BITS>(self.decision_lsb.val().index())
+                == self.d_reject.val())
+        {
+            self.rej.d.next = self.rej.q.val() + 1;
         }
-        if self.rx.skipped.val() {
-            self.n_skipped.d.next = self.n_skipped.q.val() + 1;
-        }
+        self.stats.skipped.next = self.rx.skipped.val();
 
-        // ---- The transmitter takes the waiting reply when it is idle. ----
+        // ---- Step 2, the transmitter takes the waiting reply when it is idle. ----
         self.go.next = self.job.q.val() & self.tx.ready.val();
         self.tx.go.next = self.go.val();
         self.tx.cmd.next = self.job_cmd.q.val();
         self.tx.seq.next = self.job_seq.q.val();
         self.tx.len.next = self.job_len.q.val();
         self.ok_inc.next = 0.into();
+        self.stats.snapshot.next = false;
         if self.go.val() {
             self.job.d.next = false;
             self.act_src.d.next = self.job_src.q.val();
@@ -400,44 +368,25 @@ impl Logic for FrameEngine {
             if self.job_src.q.val() == Source::Stats {
                 // The STATS request executes now: the counters before it.
                 self.ok_inc.next = 1.into();
-                self.snap.d.next = (bit_cast::<384, 64>(self.cycles.val()) << 320)
-                    | (bit_cast::<384, 32>(self.n_proc_hi.q.val()) << 288)
-                    | (bit_cast::<384, 32>(self.n_proc_lo.q.val()) << 256)
-                    | (bit_cast::<384, 32>(self.n_rej_hi.q.val()) << 224)
-                    | (bit_cast::<384, 32>(self.n_rej_lo.q.val()) << 192)
-                    | (bit_cast::<384, 32>(self.n_crc.q.val()) << 160)
-                    | (bit_cast::<384, 32>(self.n_len.q.val()) << 128)
-                    | (bit_cast::<384, 32>(self.n_unknown.q.val()) << 96)
-                    | (bit_cast::<384, 32>(self.n_replay.q.val()) << 64)
-                    | (bit_cast::<384, 32>(self.n_ok.q.val()) << 32)
-                    | bit_cast::<384, 32>(self.n_skipped.q.val());
+                self.stats.snapshot.next = true;
             }
         }
         // A finished frame is taken unless a reply is already waiting (one that leaves
         // in this very cycle frees the place).
         self.take.next = !self.job.q.val() | self.go.val();
 
-        // ---- End of a frame: execute, replay or refuse. ----
-        self.key.next = (bit_cast::<32, 8>(self.rx.cmd.val()) << 24)
-            | (bit_cast::<32, 8>(self.rx.seq.val()) << 16)
-            | bit_cast::<32, 16>(self.rx.crc_out.val());
-        self.hit.next = false;
-        self.hit_meta.next = 0.into();
-        // Valid entries have distinct keys (a request enters the window only if it
-        // matched none), so at most one entry hits and the order does not matter.
-        for i in 0..self.wk.len() {
-            if self.wm[i].q.val().get_bit(13) & (self.wk[i].q.val() == self.key.val()) {
-                self.hit.next = true;
-                self.hit_meta.next = self.wm[i].q.val();
-            }
-        }
-        // Classify the frame as it ends; it executes in the next cycle (the header, the
-        // CRC and the payload counters hold still: the next byte is bits away).
+        // ---- Step 3, the end of a frame: looked up in the replay window and
+        // classified; it executes in the next cycle (the header, the CRC and the
+        // payload counters hold still: the next byte is bits away). ----
+        self.key.next = (bit_cast::<KEY_BITS, 8>(self.rx.cmd.val()) << 24)
+            | (bit_cast::<KEY_BITS, 8>(self.rx.seq.val()) << 16)
+            | bit_cast::<KEY_BITS, 16>(self.rx.crc_out.val());
+        self.window.key.next = self.key.val();
         self.f_done.d.next = self.rx.done.val();
         self.f_bad_crc.d.next = self.rx.bad_crc.val();
         self.f_bad_len.d.next = self.rx.bad_len.val();
-        self.f_hit.d.next = self.hit.val();
-        self.f_meta.d.next = self.hit_meta.val();
+        self.f_hit.d.next = self.window.hit.val();
+        self.f_meta.d.next = self.window.hit_meta.val();
         self.f_key.d.next = self.key.val();
         self.f_cfg.d.next = (self.rx.cmd.val() == self.c_config.val()) & (self.rx.len.val() == 8);
         self.f_val.d.next = (self.rx.cmd.val() == self.c_validate.val())
@@ -446,43 +395,46 @@ impl Logic for FrameEngine {
         self.f_stats.d.next = (self.rx.cmd.val() == self.c_stats.val()) & (self.rx.len.val() == 0);
         self.f_info.d.next = (self.rx.cmd.val() == self.c_info.val()) & (self.rx.len.val() == 0);
         self.f_unknown.d.next = (self.rx.cmd.val() == 0) | (self.rx.cmd.val() > self.c_info.val());
-        // The reply to a finished frame; by default an error about it.
+
+        // ---- Step 4, execute, replay or refuse the classified frame; its reply
+        // waits for the transmitter (by default an error about it). ----
         self.nj_cmd.next = self.c_error.val();
         self.nj_len.next = 2.into();
         self.nj_src.next = Source::Error;
         self.nj_code.next = self.err_len.val();
-        self.nj_slot.next = self.slot.q.val();
-        self.nj_meta.next = self.c_meta_valid.val()
-            | (bit_cast::<14, 4>(self.slot.q.val()) << 9)
-            | bit_cast::<14, 9>(self.ndesc.q.val() << 1);
+        self.nj_slot.next = self.slots.slot.val();
+        self.nj_meta.next = (bit_cast::<META_BITS, SLOT_BITS>(self.slots.slot.val())
+            << self.meta_slot_lsb.val())
+            | bit_cast::<META_BITS, BATCH_BITS>(self.ndesc.q.val() << 1);
         self.commit.next = false;
-        self.sum33.next =
-            bit_cast::<33, 32>(self.n_proc_lo.q.val()) + bit_cast::<33, 9>(self.ndesc.q.val());
-        self.rsum33.next =
-            bit_cast::<33, 32>(self.n_rej_lo.q.val()) + bit_cast::<33, 9>(self.rej.q.val());
-        self.n_proc_c.d.next = false;
-        self.n_rej_c.d.next = false;
-        if self.n_proc_c.q.val() {
-            self.n_proc_hi.d.next = self.n_proc_hi.q.val() + 1;
-        }
-        if self.n_rej_c.q.val() {
-            self.n_rej_hi.d.next = self.n_rej_hi.q.val() + 1;
-        }
+        self.stats.crc_error.next = false;
+        self.stats.length_error.next = false;
+        self.stats.unknown_command.next = false;
+        self.stats.replay.next = false;
+        self.stats.add.next = false;
+        self.stats.processed.next = self.ndesc.q.val();
+        self.stats.rejected.next = self.rej.q.val();
+        self.slots.restart.next = self.f_done.q.val();
         if self.f_done.q.val() {
             if self.f_bad_crc.q.val() {
-                self.n_crc.d.next = self.n_crc.q.val() + 1;
+                self.stats.crc_error.next = true;
                 self.nj_code.next = self.err_crc.val();
             } else if self.f_bad_len.q.val() {
-                self.n_len.d.next = self.n_len.q.val() + 1;
+                self.stats.length_error.next = true;
             } else if !self.take.val() {
                 // A good request while a reply is waiting: dropped before it executes;
                 // the host retransmits it.
             } else if self.f_hit.q.val() {
-                self.n_replay.d.next = self.n_replay.q.val() + 1;
+                self.stats.replay.next = true;
                 self.nj_cmd.next = self.rx.cmd.val() | self.c_reply.val();
                 self.nj_src.next = Source::Slot;
-                self.nj_slot.next = self.f_meta.q.val().get_bits::<4>(9);
-                self.nj_len.next = bit_cast::<16, 9>(self.f_meta.q.val().get_bits::<9>(0));
+                self.nj_slot.next = self
+                    .f_meta
+                    .q
+                    .val()
+                    .get_bits::<SLOT_BITS>(self.meta_slot_lsb.val().index());
+                self.nj_len.next =
+                    bit_cast::<16, BATCH_BITS>(self.f_meta.q.val().get_bits::<BATCH_BITS>(0));
             } else if self.f_cfg.q.val() {
                 self.deny.d.next = self.cfg.q.val().get_bits::<32>(32);
                 self.appr.d.next = self.cfg.q.val().get_bits::<32>(0);
@@ -490,20 +442,17 @@ impl Logic for FrameEngine {
                 self.nj_cmd.next = self.rx.cmd.val() | self.c_reply.val();
                 self.nj_src.next = Source::Slot;
                 self.nj_len.next = 8.into();
-                self.nj_meta.next = self.c_meta_valid.val()
-                    | (bit_cast::<14, 4>(self.slot.q.val()) << 9)
+                self.nj_meta.next = (bit_cast::<META_BITS, SLOT_BITS>(self.slots.slot.val())
+                    << self.meta_slot_lsb.val())
                     | self.c_meta_config.val();
             } else if self.f_val.q.val() {
-                self.n_proc_lo.d.next = self.sum33.val().get_bits::<32>(0);
-                self.n_proc_c.d.next = self.sum33.val().get_bit(32);
-                self.n_rej_lo.d.next = self.rsum33.val().get_bits::<32>(0);
-                self.n_rej_c.d.next = self.rsum33.val().get_bit(32);
+                self.stats.add.next = true;
                 self.commit.next = true;
                 self.nj_cmd.next = self.rx.cmd.val() | self.c_reply.val();
                 self.nj_src.next = Source::Slot;
-                self.nj_len.next = bit_cast::<16, 9>(self.ndesc.q.val() << 1);
+                self.nj_len.next = bit_cast::<16, BATCH_BITS>(self.ndesc.q.val() << 1);
             } else if self.f_stats.q.val() {
-                // Counted as executed when its reply starts (above).
+                // Counted as executed when its reply starts (step 2).
                 self.nj_cmd.next = self.rx.cmd.val() | self.c_reply.val();
                 self.nj_src.next = Source::Stats;
                 self.nj_len.next = self.stats_len.val();
@@ -513,10 +462,10 @@ impl Logic for FrameEngine {
                 self.nj_src.next = Source::Info;
                 self.nj_len.next = self.info_len.val();
             } else if self.f_unknown.q.val() {
-                self.n_unknown.d.next = self.n_unknown.q.val() + 1;
+                self.stats.unknown_command.next = true;
                 self.nj_code.next = self.err_unknown.val();
             } else {
-                self.n_len.d.next = self.n_len.q.val() + 1;
+                self.stats.length_error.next = true;
             }
             if self.take.val() {
                 self.job.d.next = true;
@@ -528,41 +477,31 @@ impl Logic for FrameEngine {
                 self.job_code.d.next = self.nj_code.val();
                 self.job_rcmd.d.next = self.rx.cmd.val();
             }
-            // The next frame starts from scratch.
+            // The next frame starts from scratch (the pending slot too: `restart`).
             self.bcnt.d.next = 0.into();
             self.ndesc.d.next = 0.into();
-            self.widx.d.next = 0.into();
             self.rej.d.next = 0.into();
         }
         // A committed CONFIG or VALIDATE: the newest window entry, the next slot.
+        self.window.push.next = self.commit.val();
+        self.window.push_key.next = self.f_key.q.val();
+        self.window.push_meta.next = self.nj_meta.val();
+        self.slots.advance.next = self.commit.val();
         if self.commit.val() {
             self.ok_inc.next = self.ok_inc.val() + 1;
-            self.slot.d.next = self.slot.q.val() + 1;
-            for i in 1..self.wk.len() {
-                self.wk[i].d.next = self.wk[i - 1].q.val();
-                self.wm[i].d.next = self.wm[i - 1].q.val();
-            }
-            self.wk[0].d.next = self.f_key.q.val();
-            self.wm[0].d.next = self.nj_meta.val();
         }
-        self.ok_pend.d.next = self.ok_inc.val();
-        self.n_ok.d.next = self.n_ok.q.val() + bit_cast::<32, 2>(self.ok_pend.q.val());
+        self.stats.frames_ok.next = self.ok_inc.val();
 
-        // ---- The payload byte the transmitter asks for. ----
-        self.replies.read_address.next = (bit_cast::<MEM_BITS, 4>(self.act_slot.q.val()) << 8)
-            | bit_cast::<MEM_BITS, 8>(self.tx.pl_index.val().get_bits::<8>(1));
-        self.off_stats.next =
-            bits::<9>(376) - (bit_cast::<9, 6>(self.tx.pl_index.val().get_bits::<6>(0)) << 3);
+        // ---- Step 5, the payload byte the transmitter asks for. ----
+        self.slots.rd_slot.next = self.act_slot.q.val();
+        self.slots.rd_index.next = self.tx.pl_index.val();
+        self.stats.rd_index.next = self.tx.pl_index.val();
         self.off_info.next =
             bits::<7>(120) - (bit_cast::<7, 4>(self.tx.pl_index.val().get_bits::<4>(0)) << 3);
         self.byte_out.next = self.act_rcmd.q.val();
         match self.act_src.q.val() {
             Source::Slot => {
-                if self.tx.pl_index.val().get_bit(0) {
-                    self.byte_out.next = self.replies.read_data.val().get_bits::<8>(0);
-                } else {
-                    self.byte_out.next = self.replies.read_data.val().get_bits::<8>(8);
-                }
+                self.byte_out.next = self.slots.rd_byte.val();
             }
             Source::Error => {
                 if self.tx.pl_index.val() == 0 {
@@ -570,14 +509,7 @@ impl Logic for FrameEngine {
                 }
             }
             Source::Stats => {
-                // (Past the last byte the offset would wrap.)
-                if self.tx.pl_index.val() < self.stats_len.val() {
-                    self.byte_out.next = self
-                        .snap
-                        .q
-                        .val()
-                        .get_bits::<8>(self.off_stats.val().index());
-                }
+                self.byte_out.next = self.stats.rd_byte.val();
             }
             Source::Info => {
                 self.byte_out.next = self.info.val().get_bits::<8>(self.off_info.val().index());
@@ -592,28 +524,9 @@ impl Logic for FrameEngine {
             self.bcnt.d.next = 0.into();
             self.ndesc.d.next = 0.into();
             self.issue.d.next = false;
-            self.widx.d.next = 0.into();
             self.rej.d.next = 0.into();
-            self.slot.d.next = 0.into();
-            for i in 0..self.wm.len() {
-                self.wm[i].d.next = 0.into();
-            }
             self.job.d.next = false;
             self.f_done.d.next = false;
-            self.n_crc.d.next = 0.into();
-            self.n_len.d.next = 0.into();
-            self.n_unknown.d.next = 0.into();
-            self.n_replay.d.next = 0.into();
-            self.n_ok.d.next = 0.into();
-            self.ok_pend.d.next = 0.into();
-            self.n_skipped.d.next = 0.into();
-            self.n_proc_lo.d.next = 0.into();
-            self.n_proc_hi.d.next = 0.into();
-            self.n_proc_c.d.next = false;
-            self.n_rej_lo.d.next = 0.into();
-            self.n_rej_hi.d.next = 0.into();
-            self.n_rej_c.d.next = false;
-            self.replies.write_enable.next = false;
         }
     }
 }
@@ -692,8 +605,9 @@ mod tests {
             }
             if u.core_valid.val() {
                 let data = u.core_data.val();
-                let d: DescriptorBytes =
-                    std::array::from_fn(|i| data.get_bits::<8>(184 - 8 * i).to_u64() as u8);
+                let d: DescriptorBytes = std::array::from_fn(|i| {
+                    data.get_bits::<8>(DESCRIPTOR_BITS - 8 - 8 * i).to_u64() as u8
+                });
                 let policy = Policy {
                     deny_mask: u.deny_mask.val().to_u64() as u32,
                     approval_mask: u.approval_mask.val().to_u64() as u32,
@@ -862,8 +776,8 @@ mod tests {
     #[test]
     fn counters_carry_into_their_high_halves() {
         let mut b = Bench::new(1, 3);
-        b.u.n_proc_lo.q.next = 0xffff_fffdu64.into();
-        b.u.n_rej_lo.q.next = 0xffff_ffffu64.into();
+        b.u.stats.n_proc_lo.q.next = 0xffff_fffdu64.into();
+        b.u.stats.n_rej_lo.q.next = 0xffff_ffffu64.into();
         let batch = descriptors(5, 3);
         let policy = Policy::default();
         let rejected = batch

@@ -7,7 +7,8 @@
 //! ```
 //!
 //! * Hunt: bytes other than [`START`] pulse `skipped` (the parser's `skipped` count).
-//! * The CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) runs over `cmd, seq, len,
+//! * The frame CRC ([`tcp_spec::link::LINK_CRC`]: CRC-16/CCITT-FALSE, polynomial
+//!   [`LINK_CRC_POLY`], initial value [`LINK_CRC_INIT`]) runs over `cmd, seq, len,
 //!   payload`, one byte per accepted byte (eight unrolled bit steps).
 //! * A length above [`MAX_PAYLOAD`] ends the frame at the length field with
 //!   `done & bad_len`; the parser then hunts for the next start byte.
@@ -20,12 +21,7 @@
 //! All constants come from `tcp_spec::link` at generation time.
 
 use rust_hdl::prelude::*;
-use tcp_spec::link::{MAX_PAYLOAD, START};
-
-/// CRC-16/CCITT-FALSE polynomial (the spec's `CRC_16_IBM_3740`).
-pub const CRC_POLY: u64 = 0x1021;
-/// Its initial value.
-pub const CRC_INIT: u64 = 0xffff;
+use tcp_spec::link::{LINK_CRC_INIT, LINK_CRC_POLY, MAX_PAYLOAD, START};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, LogicState)]
 pub enum ParseState {
@@ -130,8 +126,8 @@ impl Default for FrameRx {
             len_full: Default::default(),
             start: Constant::new((START as u64).into()),
             max_payload: Constant::new((MAX_PAYLOAD as u64).into()),
-            poly: Constant::new(CRC_POLY.into()),
-            crc_init: Constant::new(CRC_INIT.into()),
+            poly: Constant::new((LINK_CRC_POLY as u64).into()),
+            crc_init: Constant::new((LINK_CRC_INIT as u64).into()),
         }
     }
 }

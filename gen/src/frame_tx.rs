@@ -6,17 +6,16 @@
 //!
 //! A cycle with `go` high while `ready` latches `cmd`, `seq` and `len`; the block then
 //! hands the frame to the UART one byte at a time (`tx_start` with `tx_data` whenever
-//! `tx_ready`), computing CRC-16/CCITT-FALSE over `cmd, seq, len, payload` on the way,
-//! byte for byte equal to [`tcp_spec::link::Frame::encode`].
+//! `tx_ready`), computing the frame CRC ([`tcp_spec::link::LINK_CRC`]) over `cmd, seq,
+//! len, payload` on the way, byte for byte equal to [`tcp_spec::link::Frame::encode`].
 //!
 //! Payload bytes are fetched by index: `pl_index` (registered) names the next payload
 //! byte and the source presents it on `pl_byte`. The index changes only when a byte is
 //! handed over, and the UART takes ten bit times per byte, so a source with one cycle
 //! of read latency (a block RAM) is in time.
 
-use crate::frame_rx::{CRC_INIT, CRC_POLY};
 use rust_hdl::prelude::*;
-use tcp_spec::link::START;
+use tcp_spec::link::{LINK_CRC_INIT, LINK_CRC_POLY, START};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, LogicState)]
 pub enum SendState {
@@ -88,8 +87,8 @@ impl Default for FrameTx {
             dsh: Default::default(),
             out_byte: Default::default(),
             start: Constant::new((START as u64).into()),
-            poly: Constant::new(CRC_POLY.into()),
-            crc_init: Constant::new(CRC_INIT.into()),
+            poly: Constant::new((LINK_CRC_POLY as u64).into()),
+            crc_init: Constant::new((LINK_CRC_INIT as u64).into()),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The generator: Verilog text and JSON sidecar for one [`Config`].
 
-use crate::lane::Partition;
+use crate::decision::{DECISION_BITS, REASON_BITS, RISK_BITS};
+use crate::partition::Partition;
 use crate::validator::{build, TOP};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -90,9 +91,9 @@ impl Sidecar {
                 port("approval_mask", "input", 32),
                 port("out_valid", "output", 1),
                 port("out_lanes", "output", l),
-                port("out_decision", "output", 2 * l),
-                port("out_reason", "output", 4 * l),
-                port("out_risk", "output", 5 * l),
+                port("out_decision", "output", DECISION_BITS * l),
+                port("out_reason", "output", REASON_BITS * l),
+                port("out_risk", "output", RISK_BITS * l),
                 port("cnt_cycles", "output", 64),
                 port("cnt_processed", "output", 64),
                 port("cnt_rejected", "output", 64),

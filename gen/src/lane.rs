@@ -27,67 +27,12 @@
 //! register holds.
 
 use crate::checksum::{Crc16, Sum16};
-use crate::decision::Decision;
+use crate::decision::{Decision, DECISION_BITS, REASON_BITS, RISK_BITS};
+use crate::partition::Partition;
 use crate::pipe::Pipe;
 use rust_hdl::prelude::*;
 use tcp_spec::descriptor::{offset, DESCRIPTOR_BITS, MAGIC};
 use tcp_spec::{Decision as D, Profile, Reason as R};
-
-/// Where the `STAGES` registers of a lane go.
-///
-/// | STAGES | registers, input to output                         |
-/// |--------|----------------------------------------------------|
-/// | 1      | A B C · out (select after the output register)     |
-/// | 2      | A · B C · out                                      |
-/// | 3      | A · B · C · out                                    |
-/// | S ≥ 4  | A · B · C · (S−3 decision registers) · out         |
-///
-/// The phases are cut to balance the checksum, the deepest logic: for `sum16` phases
-/// A and B hold two adder levels each (with two stages the checksum block moves the
-/// register one adder level further) and phase C three LUT levels and a 2:1 select.
-/// Beyond three stages the extra registers hold the checked verdict between the check
-/// and the select (so the first of them shortens phase C by the select): the counters
-/// then see each batch's counts one cycle before it reaches the outputs, which takes
-/// the carry out of the counters' critical path (see [`crate::counters`]). (Input
-/// registers, `input_regs`, remain available to a custom [`Partition`] but are not
-/// used by [`Partition::for_stages`].)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Partition {
-    /// Registers on the lane inputs (descriptor, valid bit, policy masks).
-    pub input_regs: usize,
-    /// A register between phases A and B.
-    pub after_a: bool,
-    /// A register between phases B and C.
-    pub after_b: bool,
-    /// Registers between the checksum check and the select (phase C).
-    pub after_c: usize,
-}
-
-impl Partition {
-    /// # Panics
-    /// If `stages` is 0.
-    pub fn for_stages(stages: usize) -> Partition {
-        assert!(stages > 0, "a validator needs at least one stage");
-        Partition {
-            input_regs: 0,
-            after_a: stages >= 2,
-            after_b: stages >= 3,
-            after_c: stages.saturating_sub(3),
-        }
-    }
-
-    /// No register inside the phases nor after them: the checksum check is registered
-    /// in parallel with the output register and the select follows both (one LUT level
-    /// between the registers and the output ports).
-    pub fn ok_registered(&self) -> bool {
-        !self.after_a && !self.after_b && self.after_c == 0
-    }
-
-    /// Registers from input to output, including the output register.
-    pub fn stages(&self) -> usize {
-        self.input_regs + self.after_a as usize + self.after_b as usize + self.after_c + 1
-    }
-}
 
 /// What a lane samples with a batch.
 #[derive(Clone, Copy, Debug, PartialEq, Default, LogicStruct)]
@@ -106,7 +51,7 @@ pub struct PhaseA {
     pub version_ok: Bit,
     pub deny_hit: Bit,
     pub approval_hit: Bit,
-    pub risk: Bits<5>,
+    pub risk: Bits<RISK_BITS>,
 }
 
 /// The provisional verdict after phase B (all zeros for a lane without a descriptor).
@@ -117,9 +62,9 @@ pub struct PhaseB {
     pub matters: Bit,
     /// The provisional decision is REJECT.
     pub reject: Bit,
-    pub decision: Bits<2>,
-    pub reason: Bits<4>,
-    pub risk: Bits<5>,
+    pub decision: Bits<DECISION_BITS>,
+    pub reason: Bits<REASON_BITS>,
+    pub risk: Bits<RISK_BITS>,
 }
 
 /// The provisional verdict and the checksum check, ahead of the select.
@@ -132,9 +77,9 @@ pub struct PhaseC {
     /// The final decision is REJECT: the provisional one, or the checksum override
     /// (not with [`Partition::ok_registered`], where the select comes later).
     pub reject: Bit,
-    pub decision: Bits<2>,
-    pub reason: Bits<4>,
-    pub risk: Bits<5>,
+    pub decision: Bits<DECISION_BITS>,
+    pub reason: Bits<REASON_BITS>,
+    pub risk: Bits<RISK_BITS>,
 }
 
 /// A lane's verdict.
@@ -146,9 +91,9 @@ pub struct LaneOut {
     pub matters: Bit,
     /// `valid` and the decision is REJECT (for the counters).
     pub reject: Bit,
-    pub decision: Bits<2>,
-    pub reason: Bits<4>,
-    pub risk: Bits<5>,
+    pub decision: Bits<DECISION_BITS>,
+    pub reason: Bits<REASON_BITS>,
+    pub risk: Bits<RISK_BITS>,
 }
 
 /// Bit position of the least significant bit of a field of `len` bytes at byte
@@ -173,9 +118,9 @@ pub struct Lane {
     pub approval: Signal<In, Bits<32>>,
     /// The output register: this lane carries a result.
     pub out_valid: Signal<Out, Bit>,
-    pub decision: Signal<Out, Bits<2>>,
-    pub reason: Signal<Out, Bits<4>>,
-    pub risk: Signal<Out, Bits<5>>,
+    pub decision: Signal<Out, Bits<DECISION_BITS>>,
+    pub reason: Signal<Out, Bits<REASON_BITS>>,
+    pub risk: Signal<Out, Bits<RISK_BITS>>,
     /// For the counters: a result the output register loads at the next edge (with
     /// decision registers), or holds now (without).
     pub cnt_valid: Signal<Out, Bit>,
@@ -208,13 +153,13 @@ pub struct Lane {
     magic_lsb: Constant<Bits<8>>,
     version_lsb: Constant<Bits<8>>,
     flags_lsb: Constant<Bits<8>>,
-    reject_code: Constant<Bits<2>>,
+    reject_code: Constant<Bits<DECISION_BITS>>,
     /// The select before the output register (all but [`Partition::ok_registered`]).
     select_early: Constant<Bit>,
     /// The select after the output register ([`Partition::ok_registered`]).
     select_late: Constant<Bit>,
-    bad_checksum: Constant<Bits<4>>,
-    no_risk: Constant<Bits<5>>,
+    bad_checksum: Constant<Bits<REASON_BITS>>,
+    no_risk: Constant<Bits<RISK_BITS>>,
     idle_b: Constant<PhaseB>,
 }
 
@@ -325,7 +270,7 @@ impl Logic for Lane {
             == self.version.val();
         self.a.next.deny_hit = (self.flags.val() & self.lane_in_q.val().deny).any();
         self.a.next.approval_hit = (self.flags.val() & self.lane_in_q.val().approval).any();
-        self.a.next.risk = self.flags.val().get_bits::<5>(0);
+        self.a.next.risk = self.flags.val().get_bits::<RISK_BITS>(0);
         for _k in 0..(1 - self.after_a.len()) {
             self.a_q.next = self.a.val();
         }
@@ -448,19 +393,6 @@ mod tests {
         assert!(simulate(l, 200));
         l.clk.next = false.into();
         assert!(simulate(l, 200));
-    }
-
-    #[test]
-    fn partition_table() {
-        for s in 1..=8 {
-            assert_eq!(Partition::for_stages(s).stages(), s);
-        }
-        assert!(Partition::for_stages(2).after_a);
-        assert!(!Partition::for_stages(2).after_b);
-        assert!(Partition::for_stages(3).after_b);
-        assert_eq!(Partition::for_stages(3).after_c, 0);
-        assert_eq!(Partition::for_stages(5).after_c, 2);
-        assert_eq!(Partition::for_stages(5).input_regs, 0);
     }
 
     /// One lane, every stage count 1..=5 and both profiles, against `decide`: the

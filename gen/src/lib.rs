@@ -1,8 +1,9 @@
 //! The parameterized `tcp_validator` RTL, written with rust-hdl 0.46.
 //!
 //! * Blocks, one per file: [`checksum`] (`sum16`, `crc16`), [`decision`] (rules and
-//!   codes), [`lane`] (one descriptor per clock through the pipeline), [`counters`],
-//!   [`pipe`] (pipeline registers) and the top [`validator`].
+//!   codes), [`lane`] (one descriptor per clock through the pipeline) and its
+//!   [`partition`] (where the pipeline registers go), [`counters`], [`pipe`] (pipeline
+//!   registers) and the top [`validator`].
 //! * [`generate()`](fn@generate) emits the Verilog of a [`Config`] and its JSON sidecar.
 //! * [`sim::RhdlValidator`] simulates the same design in rust-hdl's simulator, one
 //!   clock cycle per [`tcp_spec::CycleInput`]: the "rust-hdl simulation" column of every
@@ -29,6 +30,7 @@ pub mod frame_rx;
 pub mod frame_tx;
 pub mod generate;
 pub mod lane;
+pub mod partition;
 pub mod pipe;
 pub mod sim;
 pub mod tools;

@@ -1,27 +1,31 @@
 //! The top: `tcp_validator`, an array of [`Lane`]s, the batch-valid pipeline and the
 //! [`Counters`].
 //!
-//! Port widths depend on the lane count (`in_data` is `192 * LANES` bits). Stable Rust
-//! cannot compute `192 * L` from a const generic, so [`TcpValidator`] takes every width
+//! Port widths depend on the lane count (`in_data` is `DESCRIPTOR_BITS * LANES` bits).
+//! Stable Rust cannot compute `DESCRIPTOR_BITS * L` from a const generic, so
+//! [`TcpValidator`] takes every width
 //! as its own const parameter and checks them at construction; [`build`] maps a
 //! run-time lane count 1..=16 to the concrete type through a macro, and the rest of the
 //! crate talks to it through the object-safe [`ValidatorCore`] trait.
 
 use crate::counters::Counters;
-use crate::lane::{Lane, Partition};
+use crate::decision::{DECISION_BITS, REASON_BITS, RISK_BITS};
+use crate::lane::Lane;
+use crate::partition::Partition;
 use crate::pipe::Pipe;
 use rust_hdl::core::check_error::check_all;
 use rust_hdl::core::module_defines::ModuleDefines;
 use rust_hdl::prelude::*;
 use tcp_spec::cycle::MAX_LANES;
-use tcp_spec::descriptor::DESCRIPTOR_BITS;
+use tcp_spec::descriptor::{DESCRIPTOR_BITS, DESCRIPTOR_LEN};
 use tcp_spec::{Config, CycleInput, CycleOutput};
 
 /// Name of the emitted top module.
 pub const TOP: &str = "tcp_validator";
 
-/// The validator for `L` lanes. `W`, `W2`, `W4`, `W5` must be `192 L`, `2 L`, `4 L`,
-/// `5 L` (checked by [`TcpValidator::new`]).
+/// The validator for `L` lanes. `W`, `W2`, `W4`, `W5` must be `DESCRIPTOR_BITS L`,
+/// `DECISION_BITS L`, `REASON_BITS L`, `RISK_BITS L` (192, 2, 4 and 5 times `L`; checked
+/// by [`TcpValidator::new`]).
 #[derive(LogicBlock)]
 pub struct TcpValidator<
     const L: usize,
@@ -53,9 +57,9 @@ pub struct TcpValidator<
     lane_valid: Signal<Local, Bits<1>>,
     lane_pre_valid: Signal<Local, Bits<1>>,
     lane_pre_reject: Signal<Local, Bits<1>>,
-    lane_decision: Signal<Local, Bits<2>>,
-    lane_reason: Signal<Local, Bits<4>>,
-    lane_risk: Signal<Local, Bits<5>>,
+    lane_decision: Signal<Local, Bits<DECISION_BITS>>,
+    lane_reason: Signal<Local, Bits<REASON_BITS>>,
+    lane_risk: Signal<Local, Bits<RISK_BITS>>,
     // The output buses, assembled by shifting each lane in from the top.
     acc_lanes: Signal<Local, Bits<L>>,
     acc_decision: Signal<Local, Bits<W2>>,
@@ -100,8 +104,12 @@ impl<const L: usize, const W: usize, const W2: usize, const W4: usize, const W5:
     pub fn new(config: Config) -> Self {
         assert_eq!(config.lanes, L, "configuration lanes vs type");
         assert!(
-            W == DESCRIPTOR_BITS * L && W2 == 2 * L && W4 == 4 * L && W5 == 5 * L,
-            "TcpValidator<{L}, {W}, {W2}, {W4}, {W5}>: widths must be 192L, 2L, 4L, 5L"
+            W == DESCRIPTOR_BITS * L
+                && W2 == DECISION_BITS * L
+                && W4 == REASON_BITS * L
+                && W5 == RISK_BITS * L,
+            "TcpValidator<{L}, {W}, {W2}, {W4}, {W5}>: widths must be \
+             {DESCRIPTOR_BITS}L, {DECISION_BITS}L, {REASON_BITS}L, {RISK_BITS}L"
         );
         let partition = Partition::for_stages(config.stages);
         TcpValidator {
@@ -143,13 +151,24 @@ impl<const L: usize, const W: usize, const W2: usize, const W4: usize, const W5:
             no_reason: Constant::new(Bits::default()),
             no_risk: Constant::new(Bits::default()),
             top_lane: Constant::new(((L - 1) as u64).into()),
-            top_decision: Constant::new(((W2 - 2) as u64).into()),
-            top_reason: Constant::new(((W4 - 4) as u64).into()),
-            top_risk: Constant::new(((W5 - 5) as u64).into()),
+            top_decision: Constant::new(((W2 - DECISION_BITS) as u64).into()),
+            top_reason: Constant::new(((W4 - REASON_BITS) as u64).into()),
+            top_risk: Constant::new(((W5 - RISK_BITS) as u64).into()),
             config_: ConfigHolder(config),
         }
     }
 }
+
+// `#[hdl_gen]` copies a number literal into the Verilog as it stands, but emits a named
+// constant as a signal name; an offset or shift amount can only be a literal or a
+// `Constant` signal, and a `Constant` would change the golden `rtl/`. So `update`
+// spells the lane layout with literals: `192 * i` (a lane's descriptor in `in_data`),
+// `>> 2`, `>> 4`, `>> 5` (a lane's verdict fields in the output buses). This ties them
+// to the spec; widths in generics use the spec's constants directly.
+const _: () = assert!(
+    DESCRIPTOR_BITS == 192 && DECISION_BITS == 2 && REASON_BITS == 4 && RISK_BITS == 5,
+    "the spec changed a lane width: update the literals in TcpValidator::update"
+);
 
 impl<const L: usize, const W: usize, const W2: usize, const W4: usize, const W5: usize> Logic
     for TcpValidator<L, W, W2, W4, W5>
@@ -187,13 +206,14 @@ impl<const L: usize, const W: usize, const W2: usize, const W4: usize, const W5:
             // (rust-hdl cannot bit_cast an expression that names a loop variable.)
             self.lane_decision.next = self.lanes[i].decision.val();
             self.acc_decision.next = (self.acc_decision.val() >> 2)
-                | (bit_cast::<W2, 2>(self.lane_decision.val()) << self.top_decision.val());
+                | (bit_cast::<W2, DECISION_BITS>(self.lane_decision.val())
+                    << self.top_decision.val());
             self.lane_reason.next = self.lanes[i].reason.val();
             self.acc_reason.next = (self.acc_reason.val() >> 4)
-                | (bit_cast::<W4, 4>(self.lane_reason.val()) << self.top_reason.val());
+                | (bit_cast::<W4, REASON_BITS>(self.lane_reason.val()) << self.top_reason.val());
             self.lane_risk.next = self.lanes[i].risk.val();
             self.acc_risk.next = (self.acc_risk.val() >> 5)
-                | (bit_cast::<W5, 5>(self.lane_risk.val()) << self.top_risk.val());
+                | (bit_cast::<W5, RISK_BITS>(self.lane_risk.val()) << self.top_risk.val());
             self.lane_pre_valid.next = self.lanes[i].cnt_valid.val().into();
             self.acc_pre_valid.next = (self.acc_pre_valid.val() >> 1)
                 | (bit_cast::<L, 1>(self.lane_pre_valid.val()) << self.top_lane.val());
@@ -260,10 +280,11 @@ impl<const L: usize, const W: usize, const W2: usize, const W4: usize, const W5:
         self.rst.next = input.rst;
         self.in_valid.next = input.valid;
         self.in_lanes.next = bits_from_fn(|i| input.lanes >> i & 1 == 1);
-        // Lane i occupies bits [192 i + 191 : 192 i]; its byte 0 is the top byte.
+        // Lane i occupies bits [B i + B - 1 : B i] (B = DESCRIPTOR_BITS); its byte 0 is
+        // the top byte.
         self.in_data.next = bits_from_fn(|bit| {
             let (lane, within) = (bit / DESCRIPTOR_BITS, bit % DESCRIPTOR_BITS);
-            let byte = input.data[lane][23 - within / 8];
+            let byte = input.data[lane][DESCRIPTOR_LEN - 1 - within / 8];
             byte >> (within % 8) & 1 == 1
         });
         self.deny_mask.next = (input.policy.deny_mask as u64).into();
@@ -300,9 +321,9 @@ macro_rules! build_lanes {
                     let mut core = TcpValidator::<
                         $l,
                         { DESCRIPTOR_BITS * $l },
-                        { 2 * $l },
-                        { 4 * $l },
-                        { 5 * $l },
+                        { DECISION_BITS * $l },
+                        { REASON_BITS * $l },
+                        { RISK_BITS * $l },
                     >::new($config);
                     core.connect_all();
                     Some(Box::new(core) as Box<dyn ValidatorCore>)

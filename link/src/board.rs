@@ -2,9 +2,55 @@
 
 use crate::pty::{BoardModel, ReferenceBoard, VerilatorBoard};
 use anyhow::Context;
-use tcp_spec::error::{Mark, UsageError};
+use std::fmt;
+use std::str::FromStr;
+use tcp_spec::error::Mark;
 use tcp_spec::link::{DeviceModel, Info, PROTOCOL_VERSION};
 use tcp_spec::Profile;
+
+/// The simulated boards there are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BoardModelKind {
+    /// The generated board top in Verilator, UART at bit level.
+    #[default]
+    Verilator,
+    /// The spec's device model (functional, no timing).
+    Reference,
+}
+
+impl BoardModelKind {
+    /// Every model, in the order the command line lists them.
+    pub const ALL: [BoardModelKind; 2] = [BoardModelKind::Verilator, BoardModelKind::Reference];
+
+    /// The name on the command line and in reports: `verilator`, `reference`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            BoardModelKind::Verilator => "verilator",
+            BoardModelKind::Reference => "reference",
+        }
+    }
+
+    /// Does the model have a clock (STATS `cycles` counts device cycles)?
+    pub const fn is_clocked(self) -> bool {
+        matches!(self, BoardModelKind::Verilator)
+    }
+}
+
+impl fmt::Display for BoardModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for BoardModelKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        BoardModelKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| format!("unknown board model `{s}` (expected: verilator, reference)"))
+    }
+}
 
 /// Which board model to build, and for what.
 #[derive(Debug, Clone)]
@@ -13,7 +59,7 @@ pub struct BoardModelSpec {
     pub board: String,
     /// `verilator` (the generated board top, UART at bit level) or `reference` (the
     /// spec's device model, functional).
-    pub model: String,
+    pub model: BoardModelKind,
     pub lanes: u8,
     pub stages: u8,
     pub profile: Profile,
@@ -32,8 +78,8 @@ pub fn board_model(a: &BoardModelSpec) -> anyhow::Result<Box<dyn BoardModel>> {
     };
     let config =
         tcp_spec::Config::new(a.lanes as usize, a.stages as usize, a.profile).mark_usage()?;
-    match a.model.as_str() {
-        "reference" => {
+    match a.model {
+        BoardModelKind::Reference => {
             let info = Info {
                 protocol_version: PROTOCOL_VERSION,
                 lanes: a.lanes,
@@ -45,7 +91,7 @@ pub fn board_model(a: &BoardModelSpec) -> anyhow::Result<Box<dyn BoardModel>> {
             };
             Ok(Box::new(ReferenceBoard(DeviceModel::new(info), info)))
         }
-        "verilator" => {
+        BoardModelKind::Verilator => {
             let params = tcp_gen::board::BoardParams {
                 clock_hz: clock_hz as u64,
                 baud: a.baud as u64,
@@ -54,9 +100,25 @@ pub fn board_model(a: &BoardModelSpec) -> anyhow::Result<Box<dyn BoardModel>> {
                 .context("building the Verilator model of the board top")?;
             Ok(Box::new(VerilatorBoard(board)))
         }
-        other => Err(UsageError::new(format!(
-            "unknown board model `{other}` (expected: verilator, reference)"
-        ))
-        .into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn board_models_by_name() {
+        for k in BoardModelKind::ALL {
+            assert_eq!(k.name().parse::<BoardModelKind>(), Ok(k));
+            assert_eq!(k.to_string(), k.name());
+        }
+        assert_eq!(BoardModelKind::default(), BoardModelKind::Verilator);
+        assert!(BoardModelKind::Verilator.is_clocked() && !BoardModelKind::Reference.is_clocked());
+        let e = "bogus".parse::<BoardModelKind>().unwrap_err();
+        assert_eq!(
+            e,
+            "unknown board model `bogus` (expected: verilator, reference)"
+        );
     }
 }

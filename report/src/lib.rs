@@ -15,9 +15,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tcp_fpga::board::Board;
 use tcp_fpga::flow::{self, SynthOptions};
-use tcp_link::board::{board_model, BoardModelSpec};
+use tcp_link::board::{board_model, BoardModelKind, BoardModelSpec};
 use tcp_link::pty::PtyServer;
 use tcp_link::{open_serial, Link, LinkOptions};
+use tcp_spec::descriptor::DESCRIPTOR_LEN;
+use tcp_spec::link::OVERHEAD;
 use tcp_spec::stream::StreamGen;
 use tcp_spec::{decide, BatchValidator, Config, CycleModel, CycleOutput, DescriptorBytes, Policy};
 
@@ -46,7 +48,7 @@ pub struct ReportOptions {
     pub batch: usize,
     /// Board model behind the pty: `verilator` (the board top, UART at bit level) or
     /// `reference` (the spec's device model).
-    pub board_model: String,
+    pub board_model: BoardModelKind,
     /// Skip the FPGA flow (no Yosys/nextpnr run).
     pub skip_synth: bool,
     /// Seed of the shared descriptor stream.
@@ -286,10 +288,28 @@ fn simulation(
     })
 }
 
+/// Bits the UART sends per byte: a start bit, 8 data bits and a stop bit (8N1).
+const UART_BITS_PER_BYTE: usize = 10;
+/// Bits on the wire per descriptor of payload, framing aside (240).
+const WIRE_BITS_PER_DESCRIPTOR: usize = UART_BITS_PER_BYTE * DESCRIPTOR_LEN;
+
+/// Descriptors per second the UART carries at `baud` in VALIDATE frames of `batch`
+/// descriptors: each frame is the descriptors plus the frame's overhead.
+fn link_bound(baud: u32, batch: usize) -> f64 {
+    let n = batch as f64;
+    baud as f64 / UART_BITS_PER_BYTE as f64 / (DESCRIPTOR_LEN as f64 * n + OVERHEAD as f64) * n
+}
+
+/// Descriptors per second the UART carries at `baud` with no framing at all
+/// (`baud / 240`).
+fn payload_bound(baud: u32) -> f64 {
+    baud as f64 / WIRE_BITS_PER_DESCRIPTOR as f64
+}
+
 fn link(cfg: &Config, a: &ReportOptions) -> anyhow::Result<LinkResult> {
     let sb = BoardModelSpec {
         board: a.board.clone(),
-        model: a.board_model.clone(),
+        model: a.board_model,
         lanes: cfg.lanes as u8,
         stages: cfg.stages as u8,
         profile: cfg.profile,
@@ -318,23 +338,25 @@ fn link(cfg: &Config, a: &ReportOptions) -> anyhow::Result<LinkResult> {
     let got = link.validate(&data)?;
     let secs = t.elapsed().as_secs_f64().max(1e-9);
     let after = link.stats()?;
-    let device_cycles = (a.board_model == "verilator").then(|| after.cycles - before.cycles);
+    let device_cycles = a
+        .board_model
+        .is_clocked()
+        .then(|| after.cycles - before.cycles);
     let per_s_device = device_cycles.map(|c| data.len() as f64 * clock_hz / (c.max(1) as f64));
     let first_mismatch = data.iter().zip(&got).enumerate().find_map(|(i, (d, v))| {
         let want = decide(d, cfg.profile, policy);
         (*v != want).then(|| format!("descriptor {i}: {v:?} vs {want:?}"))
     });
-    let n = a.batch as f64;
     Ok(LinkResult {
-        model: a.board_model.clone(),
+        model: a.board_model.name().into(),
         baud: a.baud,
         batch: a.batch,
         descriptors: data.len() as u64,
         descriptors_per_s_wall: data.len() as f64 / secs,
-        descriptors_per_s_link_bound: a.baud as f64 / 10.0 / (24.0 * n + 7.0) * n,
+        descriptors_per_s_link_bound: link_bound(a.baud, a.batch),
         device_cycles,
         descriptors_per_s_device: per_s_device,
-        efficiency: per_s_device.map(|r| r / (a.baud as f64 / 240.0)),
+        efficiency: per_s_device.map(|r| r / payload_bound(a.baud)),
         agreement: Agreement {
             agree: first_mismatch.is_none() && got.len() == data.len(),
             compared: data.len() as u64,
@@ -579,7 +601,7 @@ pub fn markdown(r: &Report) -> String {
         let l = &c.link;
         let device = match (l.descriptors_per_s_device, l.efficiency) {
             (Some(r), Some(e)) => format!(
-                "; {} in device time ({:.1} % of baud/240)",
+                "; {} in device time ({:.1} % of baud/{WIRE_BITS_PER_DESCRIPTOR})",
                 si(r),
                 e * 100.0
             ),
@@ -671,4 +693,23 @@ pub fn run(a: &ReportOptions) -> anyhow::Result<bool> {
         }
     );
     Ok(r.all_agree)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_link_bound_counts_ten_bits_a_byte_and_the_frame_overhead() {
+        // 3 Mbaud, 8N1: 300,000 bytes/s; a frame of 32 descriptors is 32 * 24 + 7 bytes.
+        let b = link_bound(3_000_000, 32);
+        assert_eq!(b, 3_000_000.0 / 10.0 / (24.0 * 32.0 + 7.0) * 32.0);
+        assert!((b - 12_387.1).abs() < 0.1, "{b}");
+        // One descriptor a frame: 31 bytes on the wire.
+        assert_eq!(link_bound(3_100, 1), 10.0);
+        // Without framing: baud / 240.
+        assert_eq!(WIRE_BITS_PER_DESCRIPTOR, 240);
+        assert_eq!(payload_bound(3_000_000), 12_500.0);
+        assert!(link_bound(3_000_000, 255) < payload_bound(3_000_000));
+    }
 }

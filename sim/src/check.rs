@@ -89,9 +89,10 @@ impl Checker {
     }
 }
 
-/// The outcome of a differential run.
+/// The outcome of a co-simulation (differential) run: whether the verilated core
+/// agreed with the reference at every cycle, and how fast each side ran.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct CosimReport {
     pub config: String,
     /// Which model: `shipped`, or the cache path of a built one.
     pub model: String,
@@ -225,7 +226,7 @@ pub fn run_differential<S, R>(
     mut reference: R,
     max_reports: usize,
     mut progress: impl FnMut(u64, u64),
-) -> Result<Report, SimError>
+) -> Result<CosimReport, SimError>
 where
     S: Iterator<Item = Vec<CycleInput>> + Send,
     R: FnMut(&CycleInput) -> CycleOutput + Send,
@@ -284,7 +285,7 @@ where
     let wall = start.elapsed().as_secs_f64();
     let cycles = checker.cycles();
     let per = |n: u64, s: f64| if s > 0.0 { n as f64 / s } else { 0.0 };
-    Ok(Report {
+    Ok(CosimReport {
         config: config.name(),
         model: String::new(),
         frontend: String::new(),

@@ -36,7 +36,7 @@ pub use tcp_eda::verilator as verilate;
 
 pub use board::SimBoard;
 pub use builder::VerilatorBuild;
-pub use check::{Checker, Report};
+pub use check::{Checker, CosimReport};
 pub use model::{Direction, Model, ModelLib, Port, PortInfo};
 pub use validator::{Counters, SimOptions, ValidatorSim};
 pub use verilate::Frontend;

@@ -63,6 +63,13 @@ enum Command {
     Classify(cli::check::ClassifyArgs),
     /// The memory-mapped descriptor database: build, import, lookup, stats.
     Db(cli::db::DbArgs),
+    /// The gate as a daemon: a versioned JSON API on a Unix socket and loopback TCP.
+    Serve(cli::serve::ServeArgs),
+    /// The gate as an agent's pre-execution hook (Claude Code, or any agent via exec).
+    #[command(subcommand)]
+    Hook(cli::hook::HookCommand),
+    /// The gate as an MCP server on stdio (tools check_command, lookup_tool, validate_descriptor).
+    Mcp(cli::mcp::McpArgs),
     /// Statistics on files of numbers (one per line): tests, effect sizes, power.
     #[cfg(feature = "lab")]
     Stats(cli::stats::StatsArgs),
@@ -76,6 +83,9 @@ enum Command {
     /// Run a descriptor stream through the Verilator model and the cycle model, compare.
     #[cfg(feature = "hw")]
     Sim(cli::sim::SimArgs),
+    /// Prove the core equal to the reference of the decision rules (k-induction, Yosys).
+    #[cfg(feature = "hw")]
+    Prove(cli::prove::ProveArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<bool> {
@@ -96,6 +106,9 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Check(a) => cli::check::check(&a),
         Command::Classify(a) => cli::check::classify(&a),
         Command::Db(a) => cli::db::run(&a),
+        Command::Serve(a) => cli::serve::run(&a),
+        Command::Hook(c) => cli::hook::run(&c),
+        Command::Mcp(a) => cli::mcp::run(&a),
         #[cfg(feature = "lab")]
         Command::Stats(a) => cli::stats::run(&a),
         #[cfg(feature = "lab")]
@@ -104,6 +117,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Synth(a) => cli::synth::run(&a),
         #[cfg(feature = "hw")]
         Command::Sim(a) => cli::sim::run(&a),
+        #[cfg(feature = "hw")]
+        Command::Prove(a) => cli::prove::run(&a),
     }
 }
 

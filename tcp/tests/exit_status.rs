@@ -2,6 +2,8 @@
 //! disagreement, timing missed; 2 bad usage; 3 any other failure). Every invocation
 //! here is quick: nothing synthesizes, and the simulations use shipped models.
 
+mod common;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -771,24 +773,6 @@ fn sim() {
     expect(&o, 2, "--input with --count");
 }
 
-/// Starts `tcp sim-board` (the spec's reference model) and returns it with its pty.
-fn reference_board() -> (std::process::Child, String) {
-    use std::io::BufRead;
-    let mut board = Command::new(env!("CARGO_BIN_EXE_tcp"))
-        .args(["sim-board", "--model", "reference"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut path = String::new();
-    std::io::BufReader::new(board.stdout.take().unwrap())
-        .read_line(&mut path)
-        .unwrap();
-    let path = path.trim().to_string();
-    assert!(path.starts_with("/dev/"), "sim-board printed {path:?}");
-    (board, path)
-}
-
 #[test]
 fn link_and_sim_board() {
     let dir = tempfile::tempdir().unwrap();
@@ -842,7 +826,7 @@ fn link_and_sim_board() {
             "a missing file",
         ),
     ] {
-        let (mut board, port) = reference_board();
+        let (mut board, port) = common::sim_board(&["--model", "reference"]);
         let o = validate(&port, file, profile);
         board.kill().unwrap();
         board.wait().unwrap();

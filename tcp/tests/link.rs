@@ -3,6 +3,9 @@
 //! The boards are the spec's reference device and the Verilator model of the generated
 //! board top (`tcp sim-board`), both served on a pty by `PtyServer`.
 
+mod common;
+
+use common::sim_board;
 use rand_xoshiro::rand_core::{RngCore, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::io::{Read, Write};
@@ -195,26 +198,6 @@ fn verilator_board_every_result_exactly_once_through_faults() {
     let board = tcp_sim::SimBoard::new(&cfg, tcp_gen::board::BoardParams::DEFAULT_12MHZ).unwrap();
     let srv = PtyServer::start(Box::new(VerilatorBoard(board))).unwrap();
     through_faults(srv, Profile::Crc16, 9, 3_000, Duration::from_millis(300));
-}
-
-/// Starts `tcp sim-board` with `args`; returns the child and the pty path it printed.
-fn sim_board(args: &[&str]) -> (std::process::Child, String) {
-    use std::io::BufRead;
-    use std::process::{Command, Stdio};
-    let mut board = Command::new(env!("CARGO_BIN_EXE_tcp"))
-        .arg("sim-board")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut path = String::new();
-    std::io::BufReader::new(board.stdout.take().unwrap())
-        .read_line(&mut path)
-        .unwrap();
-    let path = path.trim().to_string();
-    assert!(path.starts_with("/dev/"), "sim-board printed {path:?}");
-    (board, path)
 }
 
 /// `tcp sim-board` (the Verilator model of the board top) on a pty: 10,000

@@ -2,7 +2,11 @@
 //! score, decision and the reasons behind them.
 
 use super::cmdline::{self, Joint, SimpleCommand};
-use super::rules::{ArgRule, CapSet, Effect, EvidenceRule, Rules, RulesError};
+use super::program::{self, Tok};
+use super::rules::{
+    takes_next, ArgRule, CapSet, Effect, EvidenceRule, ExecAt, ExecRule, Interpreter, OptionSpec,
+    Rules, RulesError,
+};
 use serde::{Deserialize, Serialize};
 use tcp_spec::{
     decide, Decision, Descriptor, DescriptorBytes, Estimates, Policy, Profile, Reason, RiskLevel,
@@ -140,6 +144,8 @@ const KEYWORDS: [&str; 11] = [
     "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "{", "}",
 ];
 const NOT_COMMANDS: [&str; 5] = ["for", "case", "select", "function", "esac"];
+/// Builtins whose `NAME=value` arguments set (and export) variables.
+const ASSIGNING: [&str; 5] = ["export", "declare", "typeset", "readonly", "local"];
 const MAX_DEPTH: usize = 8;
 
 #[derive(Debug, Clone)]
@@ -166,6 +172,114 @@ impl Acc {
         let (fr, fc) = self.floor.unwrap_or((RiskLevel::Safe, CapSet::default()));
         self.floor = Some((worse(fr, r), fc.union(caps)));
     }
+
+    /// The worst level found so far (segments and floors).
+    fn worst(&self) -> Option<RiskLevel> {
+        let segs = self.segs.iter().map(|s| s.risk);
+        segs.chain(self.floor.map(|f| f.0)).reduce(worse)
+    }
+
+    fn merge(&mut self, other: Acc) {
+        self.segs.extend(other.segs);
+        self.reasons.extend(other.reasons);
+        if let Some((r, c)) = other.floor {
+            self.raise(r, c);
+        }
+    }
+}
+
+/// How a command given as a value is run.
+struct Run<'a> {
+    /// What gives it (`git -c`, `GIT_SSH_COMMAND`).
+    what: &'a str,
+    why: &'a str,
+    transport: &'a [String],
+    input: bool,
+    floor: Option<(RiskLevel, CapSet)>,
+}
+
+/// Indices of the operands in `args`: not options, not the values of options that take
+/// one, everything after `--`; with a spec whose options stop at the first operand,
+/// everything from the first operand on.
+fn operand_indices(args: &[String], spec: Option<&OptionSpec>) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut after_dd = false;
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if !after_dd && a == "--" {
+            after_dd = true;
+            i += 1;
+            continue;
+        }
+        if after_dd || !(a.len() > 1 && a.starts_with('-')) {
+            out.push(i);
+            if spec.is_some_and(|s| !s.anywhere) {
+                out.extend(i + 1..args.len());
+                break;
+            }
+            i += 1;
+            continue;
+        }
+        i += if spec.is_some_and(|s| s.takes_next(a)) {
+            2
+        } else {
+            1
+        };
+    }
+    out
+}
+
+/// Values of the options `opts` in `args` (`-o V`, `-oV`, `--opt V`, `--opt=V`, a short
+/// cluster ending in the option, `-avze V`), looking only where options can be.
+fn option_values(
+    args: &[String],
+    spec: Option<&OptionSpec>,
+    opts: &[String],
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let operands = operand_indices(args, spec);
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if a == "--" {
+            break;
+        }
+        if operands.contains(&i) {
+            if spec.is_some_and(|s| !s.anywhere) {
+                break;
+            }
+            i += 1;
+            continue;
+        }
+        let mut next = 1;
+        for o in opts {
+            let short = o.len() == 2 && o.starts_with('-') && !o.starts_with("--");
+            if a == o || (short && takes_next(std::slice::from_ref(o), a)) {
+                if let Some(v) = args.get(i + 1) {
+                    out.push((o.clone(), v.clone()));
+                }
+                next = 2;
+                break;
+            }
+            if let Some(v) = a.strip_prefix(o.as_str()) {
+                if o.starts_with("--") {
+                    if let Some(v) = v.strip_prefix('=') {
+                        out.push((o.clone(), v.to_string()));
+                        break;
+                    }
+                } else if short && !a.starts_with("--") && !v.is_empty() {
+                    out.push((o.clone(), v.to_string()));
+                    break;
+                }
+            }
+        }
+        if next == 1 && spec.is_some_and(|s| s.takes_next(a)) {
+            next = 2;
+        }
+        i += next;
+    }
+    out
 }
 
 /// The view of an argument list the argument rules test.
@@ -178,12 +292,13 @@ struct ArgView<'a> {
     /// The destination: the value of `-t`/`--target-directory`, else the last of two or
     /// more positionals.
     target: Option<&'a str>,
+    /// The positionals other than the destination.
+    sources: Vec<&'a str>,
 }
 
 impl<'a> ArgView<'a> {
-    fn new(args: &'a [String]) -> ArgView<'a> {
+    fn new(args: &'a [String], spec: Option<&OptionSpec>) -> ArgView<'a> {
         let mut flags = Vec::new();
-        let mut positionals = Vec::new();
         let mut paths = Vec::new();
         let mut after_dd = false;
         let mut target = None;
@@ -207,7 +322,6 @@ impl<'a> ArgView<'a> {
                     paths.push(v);
                 }
             } else {
-                positionals.push(a);
                 paths.push(a);
                 if let Some((k, v)) = a.split_once('=') {
                     if !k.contains('/') {
@@ -216,8 +330,29 @@ impl<'a> ArgView<'a> {
                 }
             }
         }
+        let positionals: Vec<&str> = match spec {
+            None => {
+                let mut after_dd = false;
+                args.iter()
+                    .map(String::as_str)
+                    .filter(|a| {
+                        if !after_dd && *a == "--" {
+                            after_dd = true;
+                            return false;
+                        }
+                        after_dd || !(a.len() > 1 && a.starts_with('-'))
+                    })
+                    .collect()
+            }
+            Some(_) => operand_indices(args, spec)
+                .into_iter()
+                .map(|i| args[i].as_str())
+                .collect(),
+        };
+        let mut sources = positionals.clone();
         if target.is_none() && positionals.len() >= 2 {
             target = positionals.last().copied();
+            sources.pop();
         }
         ArgView {
             all: args,
@@ -225,6 +360,7 @@ impl<'a> ArgView<'a> {
             positionals,
             paths,
             target,
+            sources,
         }
     }
 
@@ -462,35 +598,112 @@ impl Classifier {
         }
         // Index of the first segment of the current pipeline, to look back for pipe rules.
         let mut pipeline_start = acc.segs.len();
+        // What the previous command writes, when the line says it (`echo …`, `cat <<EOF`).
+        let mut known: Option<String> = None;
         for cmd in &parsed.commands {
             if cmd.joint != Joint::Pipe {
                 pipeline_start = acc.segs.len();
+                known = None;
+            }
+            let mut stdin: Vec<String> = cmd.here.iter().map(|h| h.body.clone()).collect();
+            if let Some(k) = known.take() {
+                stdin.push(k);
             }
             let before = acc.segs.len();
-            self.simple(cmd, db, depth, acc);
+            self.simple(cmd, &stdin, db, depth, acc);
             self.redirects(cmd, acc);
             if cmd.joint == Joint::Pipe && acc.segs.len() > before {
                 self.pipes(pipeline_start, before, acc);
             }
+            known = known_output(cmd, &stdin);
         }
     }
 
     fn redirects(&self, cmd: &SimpleCommand, acc: &mut Acc) {
         for r in &cmd.redirects {
-            let hit = self.rules.redirects.iter().find(|rule| {
-                rule.paths.is_empty()
-                    || rule
-                        .paths
-                        .iter()
-                        .any(|&c| self.rules.in_class(c, &r.target))
-            });
-            if let Some(rule) = hit {
-                acc.reasons.push(format!(
-                    "redirect `{} {}`: {} — {}",
-                    r.op, r.target, rule.effect.risk, rule.effect.why
-                ));
-                acc.raise(rule.effect.risk, rule.effect.caps);
-            }
+            self.redirect_to(&format!("redirect `{} {}`", r.op, r.target), &r.target, acc);
+        }
+    }
+
+    /// Applies the first `[[redirect]]` rule that matches a file being written.
+    fn redirect_to(&self, what: &str, target: &str, acc: &mut Acc) {
+        let hit = self.rules.redirects.iter().find(|rule| {
+            rule.paths.is_empty() || rule.paths.iter().any(|&c| self.rules.in_class(c, target))
+        });
+        if let Some(rule) = hit {
+            acc.reasons.push(format!(
+                "{what}: {} — {}",
+                rule.effect.risk, rule.effect.why
+            ));
+            acc.raise(rule.effect.risk, rule.effect.caps);
+        }
+    }
+
+    /// Checks `line` as a command line run by something else, raising what it finds to
+    /// `floor`.
+    fn inner(
+        &self,
+        line: &str,
+        db: Option<&dyn DescriptorSource>,
+        depth: usize,
+        acc: &mut Acc,
+        floor: Option<(RiskLevel, CapSet)>,
+    ) {
+        let before = acc.segs.len();
+        self.check_line(line, db, depth + 1, acc);
+        apply_floor(acc, before, floor);
+    }
+
+    /// Like [`Self::inner`], for text that may or may not be a command (a string in a
+    /// program): it counts only when it is worse than `than`.
+    fn inner_if_worse(
+        &self,
+        line: &str,
+        db: Option<&dyn DescriptorSource>,
+        depth: usize,
+        acc: &mut Acc,
+        floor: Option<(RiskLevel, CapSet)>,
+        than: RiskLevel,
+    ) {
+        let mut sub = Acc::default();
+        self.check_line(line, db, depth + 1, &mut sub);
+        apply_floor(&mut sub, 0, floor);
+        if sub.worst().is_some_and(|w| severity(w) > severity(than)) {
+            acc.reasons
+                .push(format!("the string `{}` is a command line:", shorten(line)));
+            acc.merge(sub);
+        }
+    }
+
+    /// `NAME=value` before a command, after `env`, or given to `export`: variables whose
+    /// value is a command, or that change what runs.
+    fn assignment(
+        &self,
+        word: &str,
+        db: Option<&dyn DescriptorSource>,
+        depth: usize,
+        acc: &mut Acc,
+    ) {
+        let Some((var, value)) = word.split_once('=') else {
+            return;
+        };
+        let Some(rule) = self.rules.env_rule(var) else {
+            return;
+        };
+        let floor = rule.risk.map(|r| (r, rule.caps));
+        if rule.command && !value.trim().is_empty() {
+            let run = Run {
+                what: var,
+                why: &rule.why,
+                transport: &rule.transport,
+                input: rule.input,
+                floor,
+            };
+            self.run_value(&run, value, db, depth, acc);
+        } else if !rule.command {
+            let (r, c) = floor.unwrap_or((RiskLevel::Safe, rule.caps));
+            acc.reasons.push(format!("{var}: {r} — {}", rule.why));
+            acc.raise(r, c);
         }
     }
 
@@ -515,25 +728,37 @@ impl Classifier {
         }
     }
 
-    /// Classifies one simple command (after unwrapping `sudo`, `env`, `sh -c`, …).
+    /// Classifies one simple command (after unwrapping `sudo`, `env`, `sh -c`, …);
+    /// `stdin` is what the line itself feeds it (here-documents, `echo … |`).
     fn simple(
         &self,
         cmd: &SimpleCommand,
+        stdin: &[String],
         db: Option<&dyn DescriptorSource>,
         depth: usize,
         acc: &mut Acc,
     ) {
-        self.words(&cmd.words, db, depth, acc, None);
+        for a in &cmd.assignments {
+            self.assignment(a, db, depth, acc);
+        }
+        self.words(&cmd.words, stdin, db, depth, acc, None);
     }
 
     fn words(
         &self,
         words: &[String],
+        stdin: &[String],
         db: Option<&dyn DescriptorSource>,
         depth: usize,
         acc: &mut Acc,
         floor: Option<(RiskLevel, CapSet)>,
     ) {
+        if depth > MAX_DEPTH {
+            acc.reasons
+                .push("commands nested too deeply to follow → UNKNOWN".into());
+            acc.raise(RiskLevel::Unknown, CapSet::default());
+            return;
+        }
         let mut i = 0;
         while words
             .get(i)
@@ -549,7 +774,17 @@ impl Classifier {
         }
         let name = basename(first);
         let args = &words[i + 1..];
-        if let Some(w) = self.rules.wrapper(name) {
+        if ASSIGNING.contains(&name) {
+            for a in args.iter().filter(|a| cmdline::is_assignment(a)) {
+                self.assignment(a, db, depth, acc);
+            }
+        }
+        let wrapper = self.rules.wrapper(name);
+        if wrapper.is_some() {
+            // Options of a wrapper that are command lines (`env -S`, `flock -c`).
+            self.exec_checks(name, args, db, depth, acc);
+        }
+        if let Some(w) = wrapper {
             let wfloor = |f: Option<(RiskLevel, CapSet)>| {
                 let (r, c) = f.unwrap_or((RiskLevel::Safe, CapSet::default()));
                 Some((w.risk.map_or(r, |x| worse(r, x)), c.union(w.caps)))
@@ -586,6 +821,20 @@ impl Classifier {
                         return;
                     }
                 }
+                // `bash <<< 'cmd'`, `sh <<EOF`: with no script named (or `-s`), the
+                // shell reads its commands from standard input.
+                if w.stdin_commands && !stdin.is_empty() && reads_stdin(args, &w.value_options) {
+                    let before = acc.segs.len();
+                    for body in stdin {
+                        acc.reasons.push(format!(
+                            "{name}: reads its commands from standard input — checking `{}`",
+                            shorten(body)
+                        ));
+                        self.check_line(body, db, depth + 1, acc);
+                    }
+                    apply_floor(acc, before, wfloor(floor));
+                    return;
+                }
             } else if w.exec_options.is_empty() {
                 // A prefix wrapper: skip its options and classify the command it runs.
                 let mut j = 0;
@@ -595,6 +844,7 @@ impl Classifier {
                         break;
                     }
                     if cmdline::is_assignment(a) {
+                        self.assignment(a, db, depth, acc);
                         j += 1;
                         continue;
                     }
@@ -610,7 +860,24 @@ impl Classifier {
                 j += w.positionals;
                 if j < args.len() {
                     acc.reasons.push(format!("{name}: {}", w.why));
-                    return self.words(&args[j..], db, depth, acc, wfloor(floor));
+                    if w.join {
+                        // `watch 'cmd; cmd'`: the words are joined and run by `sh -c`.
+                        let before = acc.segs.len();
+                        self.check_line(&args[j..].join(" "), db, depth + 1, acc);
+                        apply_floor(acc, before, wfloor(floor));
+                        return;
+                    }
+                    if w.stdin_args && !stdin.is_empty() {
+                        // `xargs rm -rf <<< /`: the input's words are arguments.
+                        let mut v = args[j..].to_vec();
+                        v.extend(
+                            stdin
+                                .iter()
+                                .flat_map(|b| b.split_whitespace().map(str::to_string)),
+                        );
+                        return self.words(&v, &[], db, depth, acc, wfloor(floor));
+                    }
+                    return self.words(&args[j..], stdin, db, depth, acc, wfloor(floor));
                 }
             }
         }
@@ -624,7 +891,14 @@ impl Classifier {
             }
             seg.caps = seg.caps.union(fc);
         }
+        let seg_index = acc.segs.len();
         acc.segs.push(seg);
+        if wrapper.is_none() {
+            self.exec_checks(name, args, db, depth, acc);
+        }
+        if let Some(lang) = self.rules.interpreter(name) {
+            self.interpreter(name, lang, args, stdin, db, depth, acc, seg_index);
+        }
         // Embedded commands (`find … -exec CMD ;`).
         if let Some(w) = self.rules.wrapper(name) {
             if !w.exec_options.is_empty() {
@@ -643,12 +917,335 @@ impl Classifier {
                                 w.why,
                                 args[start..end].join(" ")
                             ));
-                            self.words(&args[start..end], db, depth + 1, acc, None);
+                            self.words(&args[start..end], stdin, db, depth + 1, acc, None);
                         }
                         k = end;
                     }
                     k += 1;
                 }
+            }
+        }
+    }
+
+    /// `[[exec]]` rules: options and operands of `name` that are command lines.
+    fn exec_checks(
+        &self,
+        name: &str,
+        args: &[String],
+        db: Option<&dyn DescriptorSource>,
+        depth: usize,
+        acc: &mut Acc,
+    ) {
+        let spec = self.rules.option_spec(name);
+        let mut operands: Option<Vec<usize>> = None;
+        for r in self.rules.exec_rules(name) {
+            let ops = operands.get_or_insert_with(|| operand_indices(args, spec));
+            if !r.subcommand.is_empty()
+                && !ops
+                    .first()
+                    .is_some_and(|&k| r.subcommand.iter().any(|c| c == &args[k]))
+            {
+                continue;
+            }
+            let values: Vec<(String, String)> = match &r.at {
+                ExecAt::Options(opts) => option_values(args, spec, opts),
+                ExecAt::Operand(n) => ops
+                    .get(n - 1)
+                    .map(|&k| (format!("operand {n}"), args[k].clone()))
+                    .into_iter()
+                    .collect(),
+                ExecAt::OperandsAfter(n) => {
+                    let from = if *n == 0 {
+                        ops.first().copied()
+                    } else {
+                        ops.get(*n).copied()
+                    };
+                    from.map(|k| (format!("after operand {n}"), args[k..].join(" ")))
+                        .into_iter()
+                        .collect()
+                }
+                ExecAt::After(marks) => args
+                    .iter()
+                    .position(|a| marks.contains(a))
+                    .and_then(|k| {
+                        let rest: Vec<&String> = args[k + 1..]
+                            .iter()
+                            .skip_while(|a| a.starts_with('-'))
+                            .collect();
+                        (!rest.is_empty()).then(|| {
+                            (
+                                args[k].clone(),
+                                rest.iter()
+                                    .map(|s| s.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(" "),
+                            )
+                        })
+                    })
+                    .into_iter()
+                    .collect(),
+                ExecAt::EachOperand => ops
+                    .iter()
+                    .map(|&k| ("operand".to_string(), args[k].clone()))
+                    .collect(),
+            };
+            for (opt, value) in values {
+                if let Some(cmd) = exec_command(r, &value) {
+                    self.exec_value(name, &opt, r, &cmd, db, depth, acc);
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn exec_value(
+        &self,
+        name: &str,
+        opt: &str,
+        r: &ExecRule,
+        cmd: &str,
+        db: Option<&dyn DescriptorSource>,
+        depth: usize,
+        acc: &mut Acc,
+    ) {
+        let what = format!("{name} {opt}");
+        if r.opaque {
+            let (fr, fc) = r.risk.map_or((RiskLevel::Safe, r.caps), |x| (x, r.caps));
+            acc.reasons
+                .push(format!("{what} `{}`: {fr} — {}", shorten(cmd), r.why));
+            acc.raise(fr, fc);
+            return;
+        }
+        let run = Run {
+            what: &what,
+            why: &r.why,
+            transport: &r.transport,
+            input: r.input,
+            floor: r.risk.map(|x| (x, r.caps)),
+        };
+        self.run_value(&run, cmd, db, depth, acc);
+    }
+
+    /// A command line given as an option's or a variable's value: checked like `sh -c`.
+    fn run_value(
+        &self,
+        run: &Run<'_>,
+        cmd: &str,
+        db: Option<&dyn DescriptorSource>,
+        depth: usize,
+        acc: &mut Acc,
+    ) {
+        // An ordinary transport (`rsync -e 'ssh -p 22'`): only its own options matter.
+        if !run.transport.is_empty() && depth < MAX_DEPTH {
+            if let Ok(p) = cmdline::parse(cmd) {
+                if let [only] = p.commands.as_slice() {
+                    if let Some(t) = only.words.first() {
+                        let t = basename(t);
+                        if p.substitutions.is_empty()
+                            && only.assignments.is_empty()
+                            && run.transport.iter().any(|x| x == t)
+                        {
+                            acc.reasons.push(format!(
+                                "{}: `{}` is the usual transport",
+                                run.what,
+                                shorten(cmd)
+                            ));
+                            self.exec_checks(t, &only.words[1..], db, depth + 1, acc);
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        acc.reasons.push(format!(
+            "{}: {} — checking `{}`",
+            run.what,
+            run.why,
+            shorten(cmd)
+        ));
+        self.inner(cmd, db, depth, acc, run.floor);
+        if run.input {
+            self.input_as_code(run.what, cmd, acc);
+        }
+    }
+
+    /// A command that is fed data (a pager, a filter) and would run it as code: a shell
+    /// or interpreter reading its program from standard input, or `xargs`.
+    fn input_as_code(&self, what: &str, cmd: &str, acc: &mut Acc) {
+        let Ok(p) = cmdline::parse(cmd) else {
+            return;
+        };
+        let Some(first) = p.commands.first() else {
+            return;
+        };
+        let Some((tool, args)) = first.words.split_first() else {
+            return;
+        };
+        let tool = basename(tool);
+        let runs = match (self.rules.wrapper(tool), self.rules.interpreter(tool)) {
+            (Some(w), _) if w.stdin_commands => {
+                let opt = w.command_option.as_deref().unwrap_or("-c");
+                !args.iter().any(|a| a == opt) && reads_stdin(args, &w.value_options)
+            }
+            (Some(w), _) if w.stdin_args => true,
+            (_, Some(lang)) => matches!(program_source(lang, args), Source::Stdin),
+            _ => false,
+        };
+        if runs {
+            acc.reasons.push(format!(
+                "{what}: `{tool}` would run the data it is fed as code → HIGH_RISK"
+            ));
+            acc.raise(
+                RiskLevel::HighRisk,
+                CapSet {
+                    caps: tcp_spec::Capabilities::PROCESS,
+                    privilege_escalation: false,
+                },
+            );
+        }
+    }
+
+    /// An interpreter's inline program (`-c`, `-e`, awk's first operand, a
+    /// here-document): the commands it runs and the files it writes.
+    #[allow(clippy::too_many_arguments)]
+    fn interpreter(
+        &self,
+        name: &str,
+        lang: &Interpreter,
+        args: &[String],
+        stdin: &[String],
+        db: Option<&dyn DescriptorSource>,
+        depth: usize,
+        acc: &mut Acc,
+        seg: usize,
+    ) {
+        for src in programs(lang, args, stdin) {
+            self.program(name, lang, &src, db, depth, acc, seg);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn program(
+        &self,
+        name: &str,
+        lang: &Interpreter,
+        src: &str,
+        db: Option<&dyn DescriptorSource>,
+        depth: usize,
+        acc: &mut Acc,
+        seg: usize,
+    ) {
+        if depth > MAX_DEPTH {
+            acc.reasons
+                .push("programs nested too deeply to follow → UNKNOWN".into());
+            acc.raise(RiskLevel::Unknown, CapSet::default());
+            return;
+        }
+        let toks = program::tokens(src, lang);
+        let floor = lang.risk.map(|r| (r, lang.caps));
+        // What shows that the program runs commands, and the command lines it names.
+        let mut runs: Option<String> = None;
+        let mut lines: Vec<String> = Vec::new();
+        let mut maybe: Vec<String> = Vec::new();
+        for t in &toks {
+            if let Tok::Cmd(c) = &t.tok {
+                runs.get_or_insert_with(|| src[t.start..t.end].to_string());
+                lines.push(c.clone());
+            }
+        }
+        for re in &lang.runs {
+            for c in re.captures_iter(src) {
+                let m = c.get(0).expect("group 0");
+                runs.get_or_insert_with(|| m.as_str().trim().to_string());
+                let strs = program::call_strings(&toks, args_at(&c));
+                match strs.as_slice() {
+                    [] => {}
+                    [one] => lines.push(one.clone()),
+                    many => {
+                        lines.push(program::argv_line(many));
+                        maybe.extend(many.iter().cloned());
+                    }
+                }
+            }
+        }
+        for re in &lang.pipe_opens {
+            for c in re.captures_iter(src) {
+                let m = c.get(0).expect("group 0");
+                let strs = program::call_strings(&toks, args_at(&c));
+                if let Some(c) = program::pipe_command(&strs) {
+                    runs.get_or_insert_with(|| m.as_str().trim().to_string());
+                    lines.push(c);
+                }
+            }
+        }
+        let strings: Vec<&String> = toks
+            .iter()
+            .filter_map(|t| match &t.tok {
+                Tok::Str(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        if let Some(what) = &runs {
+            let s = &mut acc.segs[seg];
+            if let Some((fr, fc)) = floor {
+                if severity(fr) > severity(s.risk) {
+                    s.risk = fr;
+                }
+                s.caps = s.caps.union(fc);
+            }
+            acc.reasons.push(format!(
+                "{name}: the program runs commands (`{}`): at least {} — {}",
+                shorten(what),
+                floor.map_or(RiskLevel::Safe, |f| f.0),
+                lang.why
+            ));
+            let than = acc.segs[seg].risk;
+            let mut seen = std::collections::HashSet::new();
+            lines.retain(|l| seen.insert(l.clone()));
+            for l in &lines {
+                acc.reasons
+                    .push(format!("{name}: the program runs `{}`", shorten(l)));
+                self.inner(l, db, depth, acc, floor);
+            }
+            // Any string of a program that runs commands may be one (`cmd = "…"`).
+            for s in maybe.iter().chain(strings.iter().copied()) {
+                if !lines.contains(s) {
+                    self.inner_if_worse(s, db, depth, acc, floor, than);
+                }
+            }
+        }
+        for (re, command) in &lang.commands {
+            for c in re.captures_iter(src) {
+                let m = c.get(0).expect("group 0");
+                let strs = program::call_strings(&toks, args_at(&c));
+                if !strs.is_empty() {
+                    let args: Vec<String> = strs.iter().map(|a| program::shell_quote(a)).collect();
+                    let line = format!("{command} {}", args.join(" "));
+                    acc.reasons.push(format!(
+                        "{name}: `{}` does what `{line}` does",
+                        m.as_str().trim()
+                    ));
+                    self.inner(&line, db, depth, acc, None);
+                }
+            }
+        }
+        for re in &lang.writes {
+            for m in re.find_iter(src) {
+                if let Some(file) = program::string_after(src, &toks, m.end()) {
+                    self.redirect_to(&format!("{name} writes `{file}`"), &file, acc);
+                }
+            }
+        }
+        // Code inside strings (`exec("os.system('…')")`).
+        for s in strings {
+            let code = lang
+                .runs
+                .iter()
+                .chain(&lang.pipe_opens)
+                .any(|re| re.is_match(s))
+                || lang.commands.iter().any(|(re, _)| re.is_match(s));
+            if code && s.as_str() != src {
+                self.program(name, lang, s, db, depth + 1, acc, seg);
             }
         }
     }
@@ -708,7 +1305,7 @@ impl Classifier {
             }
         }
         // Argument rules: the worst matching rule replaces the tool's level.
-        let view = ArgView::new(args);
+        let view = ArgView::new(args, self.rules.option_spec(name));
         let mut hit: Option<&Effect> = None;
         for r in self.rules.arg_rules(name) {
             if self.arg_matches(r, &view) {
@@ -760,6 +1357,9 @@ impl Classifier {
         if r.args_none.iter().any(any_arg) {
             return false;
         }
+        if !r.args_all.iter().all(any_arg) {
+            return false;
+        }
         if !r.args_only.is_empty()
             && (v.all.is_empty()
                 || !v
@@ -777,6 +1377,17 @@ impl Classifier {
             return false;
         }
         if target_in(&r.target_none) {
+            return false;
+        }
+        let source_in = |classes: &[usize]| {
+            classes
+                .iter()
+                .any(|&c| v.sources.iter().any(|p| self.rules.in_class(c, p)))
+        };
+        if !r.sources_any.is_empty() && !source_in(&r.sources_any) {
+            return false;
+        }
+        if source_in(&r.sources_none) {
             return false;
         }
         let in_any = |classes: &[usize]| {
@@ -862,6 +1473,182 @@ fn evidence_matches(
         return false;
     }
     !r.unless.iter().any(|re| re.is_match(summary))
+}
+
+/// Where a call's arguments start: after the match, or at its first group.
+fn args_at(c: &regex::Captures<'_>) -> usize {
+    c.get(1).or_else(|| c.get(0)).map_or(0, |g| {
+        if c.len() > 1 && c.get(1).is_some() {
+            g.start()
+        } else {
+            g.end()
+        }
+    })
+}
+
+/// The command an `[[exec]]` rule finds in an option's value, if the value qualifies.
+fn exec_command(r: &ExecRule, value: &str) -> Option<String> {
+    let mut cmd = value;
+    if let Some(k) = &r.key {
+        let cut = cmd.find(|c: char| c == '=' || c.is_whitespace())?;
+        if !k.is_match(&cmd[..cut]) {
+            return None;
+        }
+        cmd = cmd[cut + 1..].trim_start();
+    }
+    let cmd = match &r.value {
+        Some(re) => {
+            let c = re.captures(cmd)?;
+            c.get(1).or_else(|| c.get(0))?.as_str()
+        }
+        None => cmd,
+    };
+    let cmd = format!("{}{cmd}", r.prefix);
+    (!cmd.trim().is_empty()).then_some(cmd)
+}
+
+/// Does a shell with these arguments read its commands from standard input: no script
+/// operand (options and their values skipped), or `-s`?
+fn reads_stdin(args: &[String], value_options: &[String]) -> bool {
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        if a == "-" || a == "--" {
+            return args.get(i + 1).is_none();
+        }
+        if a == "-s" || flag_matches(a, "-s") {
+            return true;
+        }
+        if !(a.len() > 1 && (a.starts_with('-') || a.starts_with('+'))) {
+            return false;
+        }
+        i += if value_options.iter().any(|v| v == a) {
+            2
+        } else {
+            1
+        };
+    }
+    true
+}
+
+/// Where an interpreter invocation takes its program from.
+enum Source {
+    /// Inline text (`-c`, `-e`, awk's first operand).
+    Code(Vec<String>),
+    /// Standard input.
+    Stdin,
+    /// A file or module, or nothing this check can read.
+    Elsewhere,
+}
+
+/// The program texts an interpreter invocation carries.
+fn programs(lang: &Interpreter, args: &[String], stdin: &[String]) -> Vec<String> {
+    match program_source(lang, args) {
+        Source::Code(c) => c,
+        Source::Stdin => stdin.to_vec(),
+        Source::Elsewhere => Vec::new(),
+    }
+}
+
+fn program_source(lang: &Interpreter, args: &[String]) -> Source {
+    let mut code = Vec::new();
+    let mut elsewhere = false;
+    let mut operand: Option<&String> = None;
+    let short = |o: &String| o.len() == 2 && o.starts_with('-') && !o.starts_with("--");
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        if a == "--" {
+            operand = args.get(i + 1);
+            break;
+        }
+        if !(a.len() > 1 && a.starts_with('-')) {
+            operand = Some(a);
+            break;
+        }
+        if let Some((k, v)) = a.split_once('=').filter(|_| a.starts_with("--")) {
+            if lang.code_options.iter().any(|o| o == k) {
+                code.push(v.to_string());
+            } else if lang.file_options.iter().any(|o| o == k) {
+                elsewhere = true;
+            }
+            i += 1;
+            continue;
+        }
+        if takes_next(&lang.code_options, a) {
+            code.extend(args.get(i + 1).cloned());
+            i += 2;
+            continue;
+        }
+        if let Some(v) = lang
+            .code_options
+            .iter()
+            .filter(|o| short(o))
+            .find_map(|o| a.strip_prefix(o.as_str()).filter(|v| !v.is_empty()))
+        {
+            code.push(v.to_string());
+            i += 1;
+            continue;
+        }
+        if takes_next(&lang.file_options, a) {
+            elsewhere = true;
+            i += 2;
+            continue;
+        }
+        if lang
+            .file_options
+            .iter()
+            .filter(|o| short(o))
+            .any(|o| a.starts_with(o.as_str()))
+        {
+            elsewhere = true;
+            i += 1;
+            continue;
+        }
+        i += if takes_next(&lang.value_options, a) {
+            2
+        } else {
+            1
+        };
+    }
+    if !code.is_empty() {
+        return Source::Code(code);
+    }
+    if elsewhere {
+        return Source::Elsewhere;
+    }
+    if lang.program_operand {
+        return operand.map_or(Source::Elsewhere, |o| Source::Code(vec![o.clone()]));
+    }
+    if lang.stdin_program && operand.is_none_or(|o| o == "-") {
+        return Source::Stdin;
+    }
+    Source::Elsewhere
+}
+
+/// What a command writes to standard output when the line says it: `echo WORDS`,
+/// `printf FORMAT ARGS` (roughly), `cat` of its here-document.
+fn known_output(cmd: &SimpleCommand, stdin: &[String]) -> Option<String> {
+    let (first, rest) = cmd.words.split_first()?;
+    match basename(first) {
+        "echo" => {
+            let words: Vec<&str> = rest
+                .iter()
+                .map(String::as_str)
+                .skip_while(|w| matches!(*w, "-n" | "-e" | "-E" | "-ne" | "-en"))
+                .collect();
+            Some(format!("{}\n", words.join(" ")))
+        }
+        "printf" => {
+            let (fmt, args) = rest.split_first()?;
+            let mut out = fmt.replace("\\n", "\n").replace("\\t", "\t");
+            for a in args {
+                out.push('\n');
+                out.push_str(a);
+            }
+            Some(out)
+        }
+        "cat" if rest.iter().all(|w| w == "-") && !stdin.is_empty() => Some(stdin.concat()),
+        _ => None,
+    }
 }
 
 fn shorten(s: &str) -> String {

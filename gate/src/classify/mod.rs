@@ -6,12 +6,15 @@
 //! * [`engine`] — the classifier: a tool and its evidence → risk, capabilities and
 //!   reasons; a command line (plus an optional descriptor database) → a decision. This
 //!   is `tcp check`, the call an agent makes before it runs a command.
+//! * [`program`] — a scanner for interpreters' inline programs: strings, command quotes,
+//!   the string arguments of a call.
 //! * [`expert`] — the curated expert table (`data/expert.toml`), the accuracy report
 //!   (confusion matrix) and the agreement with the knowledge-base labels.
 
 pub mod cmdline;
 pub mod engine;
 pub mod expert;
+pub mod program;
 pub mod rules;
 
 pub use engine::{Assessment, Basis, CheckReport, Classifier, DescriptorSource, Evidence};

@@ -15,7 +15,15 @@
 //!   classes and subcommand. When any matches, the highest matching risk *replaces* the
 //!   tool's own level for that invocation (so `rm file` can be lower than `rm` and
 //!   `rm -rf /` higher); capabilities only ever add up.
-//! * `[[wrapper]]` — commands that run another command (`sudo`, `env`, `xargs`, `sh -c`).
+//! * `[[options]]` — per tool, the options that take a separate value, so that their
+//!   values are not taken for operands (`git -c k=v log`: the subcommand is `log`).
+//! * `[[wrapper]]` — commands that run another command (`sudo`, `env`, `xargs`, `sh -c`),
+//!   and shells that read commands from a here-document.
+//! * `[[exec]]` — tool options and operands that are command lines (`tar --to-command`,
+//!   `git -c core.pager=…`, `ssh host CMD`): the command line is checked too.
+//! * `[[interpreter]]` — how to find an interpreter's inline program (`python3 -c`, `awk
+//!   'prog'`, a here-document) and the constructs in it that run commands or write files.
+//! * `[[env]]` — environment variables whose value is a command or changes what runs.
 //! * `[[pipe]]`, `[[redirect]]` — effects of pipelines and output redirections.
 //!
 //! Every regular expression is compiled when the file is loaded; a bad rule is an error
@@ -114,7 +122,15 @@ struct FileSpec {
     #[serde(default)]
     arg: Vec<ArgSpec>,
     #[serde(default)]
+    options: Vec<OptionsSpec>,
+    #[serde(default)]
     wrapper: Vec<WrapperSpec>,
+    #[serde(default)]
+    exec: Vec<ExecSpec>,
+    #[serde(default)]
+    interpreter: Vec<InterpreterSpec>,
+    #[serde(default)]
+    env: Vec<EnvSpec>,
     #[serde(default)]
     pipe: Vec<PipeSpec>,
     #[serde(default)]
@@ -176,6 +192,8 @@ struct ArgSpec {
     #[serde(default)]
     args_none: Vec<String>,
     #[serde(default)]
+    args_all: Vec<String>,
+    #[serde(default)]
     paths_any: Vec<String>,
     #[serde(default)]
     paths_none: Vec<String>,
@@ -185,6 +203,10 @@ struct ArgSpec {
     target_any: Vec<String>,
     #[serde(default)]
     target_none: Vec<String>,
+    #[serde(default)]
+    sources_any: Vec<String>,
+    #[serde(default)]
+    sources_none: Vec<String>,
     no_args: Option<bool>,
     risk: String,
     #[serde(default)]
@@ -206,6 +228,120 @@ struct WrapperSpec {
     exec_options: Vec<String>,
     #[serde(default)]
     exec_end: Vec<String>,
+    #[serde(default)]
+    join: bool,
+    #[serde(default)]
+    stdin_commands: bool,
+    #[serde(default)]
+    stdin_args: bool,
+    risk: Option<String>,
+    #[serde(default)]
+    caps: Vec<String>,
+    why: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OptionsSpec {
+    tools: Vec<String>,
+    value_options: Vec<String>,
+    #[serde(default)]
+    anywhere: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExecSpec {
+    tools: Vec<String>,
+    #[serde(default)]
+    options: Vec<String>,
+    operand: Option<usize>,
+    operands_after: Option<usize>,
+    #[serde(default)]
+    after: Vec<String>,
+    #[serde(default)]
+    each_operand: bool,
+    #[serde(default)]
+    subcommand: Vec<String>,
+    key: Option<String>,
+    value: Option<String>,
+    #[serde(default)]
+    prefix: String,
+    #[serde(default)]
+    transport: Vec<String>,
+    #[serde(default)]
+    opaque: bool,
+    #[serde(default)]
+    input: bool,
+    risk: Option<String>,
+    #[serde(default)]
+    caps: Vec<String>,
+    why: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommandSpec {
+    call: String,
+    command: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InterpreterSpec {
+    names: Vec<String>,
+    #[serde(default)]
+    code_options: Vec<String>,
+    #[serde(default)]
+    value_options: Vec<String>,
+    #[serde(default)]
+    file_options: Vec<String>,
+    #[serde(default)]
+    program_operand: bool,
+    #[serde(default)]
+    stdin_program: bool,
+    #[serde(default = "default_quotes")]
+    quotes: String,
+    #[serde(default)]
+    triple_quotes: bool,
+    #[serde(default)]
+    string_ops: Vec<String>,
+    #[serde(default)]
+    command_ops: Vec<String>,
+    #[serde(default = "default_backticks")]
+    backticks: String,
+    #[serde(default)]
+    runs: Vec<String>,
+    #[serde(default)]
+    pipe_opens: Vec<String>,
+    #[serde(default)]
+    writes: Vec<String>,
+    #[serde(default)]
+    commands: Vec<CommandSpec>,
+    risk: Option<String>,
+    #[serde(default)]
+    caps: Vec<String>,
+    why: String,
+}
+
+fn default_quotes() -> String {
+    "'\"".into()
+}
+
+fn default_backticks() -> String {
+    "none".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvSpec {
+    names: Vec<String>,
+    #[serde(default)]
+    command: bool,
+    #[serde(default)]
+    input: bool,
+    #[serde(default)]
+    transport: Vec<String>,
     risk: Option<String>,
     #[serde(default)]
     caps: Vec<String>,
@@ -339,6 +475,8 @@ pub struct ArgRule {
     pub flags_none: Vec<String>,
     pub args_any: Vec<Regex>,
     pub args_none: Vec<Regex>,
+    /// Every one of these matches some argument.
+    pub args_all: Vec<Regex>,
     pub paths_any: Vec<usize>,
     pub paths_none: Vec<usize>,
     /// Every argument matches one of these (and there is at least one).
@@ -347,6 +485,10 @@ pub struct ArgRule {
     /// of these classes.
     pub target_any: Vec<usize>,
     pub target_none: Vec<usize>,
+    /// An operand other than the destination (what `mv`/`cp` take from) is in one of
+    /// these classes.
+    pub sources_any: Vec<usize>,
+    pub sources_none: Vec<usize>,
     pub no_args: Option<bool>,
     pub effect: Effect,
 }
@@ -362,7 +504,152 @@ pub struct Wrapper {
     pub exec_options: Vec<String>,
     /// Words that end an embedded command (`;`, `+`).
     pub exec_end: Vec<String>,
+    /// The words after the options are joined and run as a command line (`watch`).
+    pub join: bool,
+    /// Without a script operand, the here-document or here-string is the script (shells).
+    pub stdin_commands: bool,
+    /// The words of a here-document or here-string become arguments (`xargs`).
+    pub stdin_args: bool,
     /// A floor for the wrapped command's risk (e.g. `sudo` → HIGH_RISK).
+    pub risk: Option<RiskLevel>,
+    pub caps: CapSet,
+    pub why: String,
+}
+
+/// Options of one tool that take a separate value.
+#[derive(Debug, Clone, Default)]
+pub struct OptionSpec {
+    /// `-c`, `--git-dir`, …: the next word is the value (a short option also takes it
+    /// attached, `-ofoo`, or as the next word after a cluster ending in it, `-tp 22`).
+    pub value_options: Vec<String>,
+    /// Options may follow operands (GNU style); otherwise the first operand ends them
+    /// (`git -c k=v log -c`, `ssh -p 22 host ls -l`).
+    pub anywhere: bool,
+}
+
+impl OptionSpec {
+    /// Does the option word `w` take the next word as its value?
+    pub fn takes_next(&self, w: &str) -> bool {
+        takes_next(&self.value_options, w)
+    }
+}
+
+/// Does the option word `w` take the next word as its value, given the options that
+/// take one? Exact (`-o`, `--file`), or a cluster of short options that ends in one
+/// (`-tp 22`, `-avze ssh`).
+pub fn takes_next(value_options: &[String], w: &str) -> bool {
+    if value_options.iter().any(|o| o == w) {
+        return true;
+    }
+    let b = w.as_bytes();
+    b.len() > 2
+        && b[0] == b'-'
+        && b[1] != b'-'
+        && b[1..].iter().all(|c| c.is_ascii_alphanumeric())
+        && value_options
+            .iter()
+            .any(|o| o.len() == 2 && o.starts_with('-') && o.as_bytes()[1] == b[b.len() - 1])
+}
+
+/// Where an `[[exec]]` rule finds its command line.
+#[derive(Debug, Clone)]
+pub enum ExecAt {
+    /// The value of one of these options.
+    Options(Vec<String>),
+    /// The n-th operand (1-based).
+    Operand(usize),
+    /// The operands after the n-th, joined (`ssh host CMD…`; 0: all of them).
+    OperandsAfter(usize),
+    /// The words after the first argument that is one of these, joined (`bisect run`).
+    After(Vec<String>),
+    /// Every operand on its own (`alias name=value`).
+    EachOperand,
+}
+
+/// A tool option or operand that is a command line.
+#[derive(Debug, Clone)]
+pub struct ExecRule {
+    pub at: ExecAt,
+    /// Only when the first operand is one of these.
+    pub subcommand: Vec<String>,
+    /// The value is `KEY=VALUE` (or `KEY VALUE`); the key must match; the command is VALUE.
+    pub key: Option<Regex>,
+    /// The command must match; group 1, when there is one, is the command.
+    pub value: Option<Regex>,
+    /// Put before the command (alias values are git arguments).
+    pub prefix: String,
+    /// Tools that are an ordinary transport (`ssh` for `rsync -e`): only their own
+    /// `[[exec]]` rules apply, not their level.
+    pub transport: Vec<String>,
+    /// The value names a script, a directory or a file of settings: nothing to check
+    /// but the floor.
+    pub opaque: bool,
+    /// The command is fed data on its standard input (a pager, a filter): a shell or
+    /// interpreter there would run that data as code.
+    pub input: bool,
+    pub risk: Option<RiskLevel>,
+    pub caps: CapSet,
+    pub why: String,
+}
+
+/// How backticks read in a language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backticks {
+    /// A backtick string runs a command (perl, ruby, php).
+    Command,
+    /// A string (JavaScript template literals).
+    String,
+    /// Not special.
+    None,
+}
+
+/// An interpreter: where its program is and what in it runs commands.
+#[derive(Debug, Clone)]
+pub struct Interpreter {
+    /// `-c CODE`, `-e CODE`, `--eval CODE`: the value is program text.
+    pub code_options: Vec<String>,
+    /// Other options that take a separate value (skipped when looking for operands).
+    pub value_options: Vec<String>,
+    /// Options that name the program elsewhere (`-f file`, `-m module`).
+    pub file_options: Vec<String>,
+    /// The first operand is the program text (awk).
+    pub program_operand: bool,
+    /// With no script operand (or `-`), a here-document is the program.
+    pub stdin_program: bool,
+    /// Characters that delimit strings.
+    pub quotes: String,
+    /// Triple-quoted strings (Python).
+    pub triple_quotes: bool,
+    /// Quote operators whose text is a string (`q`, `qq`, `qw`, `%w`).
+    pub string_ops: Vec<String>,
+    /// Quote operators whose text is a command line (`qx`, `%x`).
+    pub command_ops: Vec<String>,
+    pub backticks: Backticks,
+    /// Calls that run commands: their string arguments are command lines.
+    pub runs: Vec<Regex>,
+    /// Calls that run a command only with a pipe mode (`open(F, "|sh")`).
+    pub pipe_opens: Vec<Regex>,
+    /// The string right after a match is a file the program writes (awk `print > "f"`).
+    pub writes: Vec<Regex>,
+    /// Calls that do what a command does (`shutil.rmtree` is `rm -rf`): their string
+    /// arguments are that command's arguments.
+    pub commands: Vec<(Regex, String)>,
+    /// Floor when the program runs commands.
+    pub risk: Option<RiskLevel>,
+    pub caps: CapSet,
+    pub why: String,
+}
+
+/// An environment variable that runs commands or changes what runs.
+#[derive(Debug, Clone)]
+pub struct EnvRule {
+    pub names: NameSet,
+    /// The value is a command line (`GIT_SSH_COMMAND`, `PAGER`): it is checked.
+    pub command: bool,
+    /// The command is fed data on its standard input (`PAGER`).
+    pub input: bool,
+    /// Ordinary programs for the variable (`ssh` for `GIT_SSH_COMMAND`).
+    pub transport: Vec<String>,
     pub risk: Option<RiskLevel>,
     pub caps: CapSet,
     pub why: String,
@@ -400,6 +687,12 @@ pub struct Rules {
     args_glob: Vec<(NameSet, usize)>,
     pub wrappers: Vec<Wrapper>,
     wrapper_by_name: HashMap<String, usize>,
+    pub options: Vec<OptionSpec>,
+    options_by_tool: HashMap<String, usize>,
+    pub execs: Vec<ExecRule>,
+    execs_by_tool: HashMap<String, Vec<usize>>,
+    pub interpreters: Vec<(NameSet, Interpreter)>,
+    pub envs: Vec<EnvRule>,
     pub pipes: Vec<PipeRule>,
     pub redirects: Vec<RedirectRule>,
 }
@@ -554,11 +847,14 @@ impl Rules {
                 flags_none: a.flags_none.clone(),
                 args_any: regexes(&a.args_any, &context)?,
                 args_none: regexes(&a.args_none, &context)?,
+                args_all: regexes(&a.args_all, &context)?,
                 paths_any: classes(&a.paths_any, &context)?,
                 paths_none: classes(&a.paths_none, &context)?,
                 args_only: regexes(&a.args_only, &context)?,
                 target_any: classes(&a.target_any, &context)?,
                 target_none: classes(&a.target_none, &context)?,
+                sources_any: classes(&a.sources_any, &context)?,
+                sources_none: classes(&a.sources_none, &context)?,
                 no_args: a.no_args,
                 effect: effect(&a.risk, &a.caps, &a.why, &context)?,
             });
@@ -582,9 +878,154 @@ impl Rules {
                 command_option: w.command_option.clone(),
                 exec_options: w.exec_options.clone(),
                 exec_end: w.exec_end.clone(),
+                join: w.join,
+                stdin_commands: w.stdin_commands,
+                stdin_args: w.stdin_args,
                 risk: w.risk.as_deref().map(|r| risk(r, &context)).transpose()?,
                 caps: CapSet::parse(&w.caps, &context)?,
                 why: w.why.trim().to_string(),
+            });
+        }
+
+        let mut options = Vec::new();
+        let mut options_by_tool = HashMap::new();
+        for (i, o) in f.options.iter().enumerate() {
+            let context = format!("options #{} ({})", i + 1, o.tools.join(", "));
+            for t in &o.tools {
+                if options_by_tool.insert(t.clone(), i).is_some() {
+                    return Err(invalid(context, format!("`{t}` is listed twice")));
+                }
+            }
+            options.push(OptionSpec {
+                value_options: o.value_options.clone(),
+                anywhere: o.anywhere,
+            });
+        }
+
+        let mut execs = Vec::new();
+        let mut execs_by_tool: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, e) in f.exec.iter().enumerate() {
+            let context = format!("exec rule #{} ({}: {})", i + 1, e.tools.join(","), e.why);
+            if e.why.trim().is_empty() {
+                return Err(invalid(context, "every rule needs a `why`"));
+            }
+            if e.tools.is_empty() {
+                return Err(invalid(context, "no tools"));
+            }
+            let mut at = Vec::new();
+            if !e.options.is_empty() {
+                at.push(ExecAt::Options(e.options.clone()));
+            }
+            if let Some(n) = e.operand {
+                if n == 0 {
+                    return Err(invalid(context, "`operand` counts from 1"));
+                }
+                at.push(ExecAt::Operand(n));
+            }
+            if let Some(n) = e.operands_after {
+                at.push(ExecAt::OperandsAfter(n));
+            }
+            if !e.after.is_empty() {
+                at.push(ExecAt::After(e.after.clone()));
+            }
+            if e.each_operand {
+                at.push(ExecAt::EachOperand);
+            }
+            if at.len() != 1 {
+                return Err(invalid(
+                    context,
+                    "give exactly one of options, operand, operands_after, after, each_operand",
+                ));
+            }
+            for t in &e.tools {
+                execs_by_tool.entry(t.clone()).or_default().push(i);
+            }
+            let one = |r: &Option<String>| -> Result<Option<Regex>, RulesError> {
+                r.as_ref()
+                    .map(|r| {
+                        Regex::new(r).map_err(|er| invalid(&context, format!("regex `{r}`: {er}")))
+                    })
+                    .transpose()
+            };
+            execs.push(ExecRule {
+                at: at.remove(0),
+                subcommand: e.subcommand.clone(),
+                key: one(&e.key)?,
+                value: one(&e.value)?,
+                prefix: e.prefix.clone(),
+                transport: e.transport.clone(),
+                opaque: e.opaque,
+                input: e.input,
+                risk: e.risk.as_deref().map(|r| risk(r, &context)).transpose()?,
+                caps: CapSet::parse(&e.caps, &context)?,
+                why: e.why.trim().to_string(),
+            });
+        }
+
+        let mut interpreters = Vec::new();
+        for (i, p) in f.interpreter.iter().enumerate() {
+            let context = format!("interpreter #{} ({})", i + 1, p.names.join(", "));
+            if p.why.trim().is_empty() {
+                return Err(invalid(context, "every rule needs a `why`"));
+            }
+            let backticks = match p.backticks.as_str() {
+                "command" => Backticks::Command,
+                "string" => Backticks::String,
+                "none" => Backticks::None,
+                other => {
+                    return Err(invalid(
+                        context,
+                        format!("backticks = `{other}`: use command, string or none"),
+                    ))
+                }
+            };
+            let commands = p
+                .commands
+                .iter()
+                .map(|c| {
+                    Regex::new(&c.call)
+                        .map(|r| (r, c.command.clone()))
+                        .map_err(|e| invalid(&context, format!("regex `{}`: {e}", c.call)))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            interpreters.push((
+                NameSet::new(&p.names, &context)?,
+                Interpreter {
+                    code_options: p.code_options.clone(),
+                    value_options: p.value_options.clone(),
+                    file_options: p.file_options.clone(),
+                    program_operand: p.program_operand,
+                    stdin_program: p.stdin_program,
+                    quotes: p.quotes.clone(),
+                    triple_quotes: p.triple_quotes,
+                    string_ops: p.string_ops.clone(),
+                    command_ops: p.command_ops.clone(),
+                    backticks,
+                    runs: regexes(&p.runs, &context)?,
+                    pipe_opens: regexes(&p.pipe_opens, &context)?,
+                    writes: regexes(&p.writes, &context)?,
+                    commands,
+                    risk: p.risk.as_deref().map(|r| risk(r, &context)).transpose()?,
+                    caps: CapSet::parse(&p.caps, &context)?,
+                    why: p.why.trim().to_string(),
+                },
+            ));
+        }
+
+        let mut envs = Vec::new();
+        for (i, e) in f.env.iter().enumerate() {
+            let context = format!("env rule #{} ({})", i + 1, e.names.join(", "));
+            if e.why.trim().is_empty() {
+                return Err(invalid(context, "every rule needs a `why`"));
+            }
+            envs.push(EnvRule {
+                names: NameSet::new(&e.names, &context)?,
+                command: e.command,
+                input: e.input,
+                transport: e.transport.clone(),
+                risk: e.risk.as_deref().map(|r| risk(r, &context)).transpose()?,
+                caps: CapSet::parse(&e.caps, &context)?,
+                why: e.why.trim().to_string(),
             });
         }
 
@@ -621,6 +1062,12 @@ impl Rules {
             args_glob,
             wrappers,
             wrapper_by_name,
+            options,
+            options_by_tool,
+            execs,
+            execs_by_tool,
+            interpreters,
+            envs,
             pipes,
             redirects,
         })
@@ -654,6 +1101,33 @@ impl Rules {
 
     pub fn wrapper(&self, name: &str) -> Option<&Wrapper> {
         self.wrapper_by_name.get(name).map(|&i| &self.wrappers[i])
+    }
+
+    /// The options of `tool` that take a separate value.
+    pub fn option_spec(&self, tool: &str) -> Option<&OptionSpec> {
+        self.options_by_tool.get(tool).map(|&i| &self.options[i])
+    }
+
+    /// `[[exec]]` rules for `tool`, in file order.
+    pub fn exec_rules(&self, tool: &str) -> impl Iterator<Item = &ExecRule> {
+        self.execs_by_tool
+            .get(tool)
+            .into_iter()
+            .flatten()
+            .map(move |&i| &self.execs[i])
+    }
+
+    /// The first `[[interpreter]]` naming `tool`.
+    pub fn interpreter(&self, tool: &str) -> Option<&Interpreter> {
+        self.interpreters
+            .iter()
+            .find(|(n, _)| n.contains(tool))
+            .map(|(_, i)| i)
+    }
+
+    /// The first `[[env]]` rule naming the variable.
+    pub fn env_rule(&self, var: &str) -> Option<&EnvRule> {
+        self.envs.iter().find(|e| e.names.contains(var))
     }
 
     /// Is `name` on the never-execute list?

@@ -25,19 +25,27 @@
 //!
 //! Opening checks everything a lookup relies on — magic, version, both checksums, the
 //! lengths against the real file size, every name's bounds and UTF-8, the sort order
-//! and uniqueness — and refuses the file with a [`DbError`] that says what is wrong. A
-//! lookup after a successful open cannot read out of bounds or loop. Building writes a
-//! temporary file in the same directory, fsyncs it, renames it over the target and
-//! fsyncs the directory, so a reader sees the old file or the new one, never half.
+//! and uniqueness — and refuses the file with a [`DbError`] that says what is wrong.
+//! The header is checked on every open; the part that reads the whole file (the body
+//! CRC, every entry) is done once per file identity and remembered in a small
+//! verification cache ([`verified`]), so that `tcp check` with a 1M-entry file starts
+//! in about a millisecond. Lookups never trust the entries beyond what the header
+//! guarantees: whatever the bytes, a lookup cannot read out of bounds, panic or loop.
+//! Building writes a temporary file in the same directory, fsyncs it, renames it over
+//! the target and fsyncs the directory, so a reader sees the old file or the new one,
+//! never half.
 
 pub mod kb;
+pub mod verified;
 
 use std::borrow::Cow;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 use tcp_spec::descriptor::{command_hash, DescriptorBytes, DESCRIPTOR_LEN};
 use tcp_spec::Profile;
+pub use verified::{FileId, VerifyCache};
 
 /// File magic.
 pub const MAGIC: [u8; 8] = *b"TCPDB\0\r\n";
@@ -132,10 +140,13 @@ impl Header {
 
 /// A validated view of database bytes (from a memory map or a slice).
 ///
-/// Besides the bytes it holds a small radix index built while validating: for the top
-/// `bits` bits of the command hash, where that bucket's entries start. A lookup reads
-/// one index slot and binary-searches a handful of entries instead of the whole table,
-/// which keeps it to a few cache misses in a database of millions.
+/// [`DbView::parse`] also builds a small radix index while validating: for the top
+/// `bits` bits of the command hash, where that bucket's entries start, and the keys in
+/// one array; a lookup then reads one index slot and binary-searches a handful of keys.
+/// A view without the index (a [`Database`], whose open does not read every entry)
+/// finds the key by interpolation in the entries themselves: the keys are MD5 prefixes,
+/// uniform, so the first guess lands within a few hundred entries of the key and two or
+/// three more probes finish — a few cache misses either way.
 #[derive(Debug, Clone)]
 pub struct DbView<'a> {
     bytes: &'a [u8],
@@ -177,8 +188,41 @@ impl Entry<'_> {
 }
 
 impl<'a> DbView<'a> {
-    /// Validates `bytes` as a database. Never panics, whatever the input.
+    /// Validates `bytes` as a database completely (header, body CRC, every entry) and
+    /// builds the lookup index. Never panics, whatever the input.
     pub fn parse(bytes: &'a [u8]) -> Result<DbView<'a>, DbError> {
+        let (header, profile) = Self::parse_header(bytes)?;
+        let body_crc = crc32fast::hash(&bytes[HEADER_LEN..]);
+        if body_crc != header.body_crc {
+            return Err(DbError::BodyChecksum {
+                found: header.body_crc,
+                expected: body_crc,
+            });
+        }
+        let mut view = DbView::unindexed(bytes, header, profile);
+        view.check_entries()?;
+        view.build_index();
+        Ok(view)
+    }
+
+    /// A view over bytes whose header [`DbView::parse_header`] accepted, without the
+    /// index. The entries are not trusted: lookups check what they read.
+    fn unindexed(bytes: &'a [u8], header: Header, profile: Profile) -> DbView<'a> {
+        DbView {
+            bytes,
+            header,
+            profile,
+            strings_at: HEADER_LEN + header.count as usize * ENTRY_LEN,
+            bits: 0,
+            buckets: Cow::Owned(Vec::new()),
+            keys: Cow::Owned(Vec::new()),
+        }
+    }
+
+    /// The checks of the first 64 bytes, and of the declared lengths against the real
+    /// length of `bytes` (steps 1–6 of docs/database.md): constant time. After them the
+    /// entries and the string table lie inside `bytes`.
+    pub fn parse_header(bytes: &[u8]) -> Result<(Header, Profile), DbError> {
         let actual = bytes.len() as u64;
         if bytes.len() < HEADER_LEN {
             if bytes.len() >= MAGIC.len() && bytes[..MAGIC.len()] != MAGIC {
@@ -265,25 +309,7 @@ impl<'a> DbView<'a> {
                 extra: actual - header.file_len,
             });
         }
-        let body_crc = crc32fast::hash(&bytes[HEADER_LEN..]);
-        if body_crc != header.body_crc {
-            return Err(DbError::BodyChecksum {
-                found: header.body_crc,
-                expected: body_crc,
-            });
-        }
-        let mut view = DbView {
-            bytes,
-            header,
-            profile,
-            strings_at: HEADER_LEN + header.count as usize * ENTRY_LEN,
-            bits: 0,
-            buckets: Cow::Owned(Vec::new()),
-            keys: Cow::Owned(Vec::new()),
-        };
-        view.check_entries()?;
-        view.build_index();
-        Ok(view)
+        Ok((header, profile))
     }
 
     /// `buckets[b]..buckets[b + 1]` are the entries whose hash starts with `b`.
@@ -363,24 +389,39 @@ impl<'a> DbView<'a> {
         be32(self.bytes, HEADER_LEN + i * ENTRY_LEN + 6)
     }
 
-    /// Entry `i` (panics if out of range; bounds were checked at open).
+    /// The name bytes of entry `i`, when its offset and length lie inside the string
+    /// table (always, in a completely verified file).
+    #[inline]
+    fn name_bytes(&self, e: &[u8]) -> Option<&'a [u8]> {
+        let bytes: &'a [u8] = self.bytes;
+        let off = self.strings_at.checked_add(be32(e, 24) as usize)?;
+        bytes.get(off..off.checked_add(be16(e, 28) as usize)?)
+    }
+
+    /// Entry `i` (panics if `i` is not below [`DbView::len`]). A name that is not inside
+    /// the string table or not UTF-8 (impossible in a completely verified file) reads as
+    /// the empty string.
     #[inline]
     pub fn entry(&self, i: usize) -> Entry<'a> {
+        let bytes: &'a [u8] = self.bytes;
         let at = HEADER_LEN + i * ENTRY_LEN;
-        let e = &self.bytes[at..at + ENTRY_LEN];
-        let off = self.strings_at + be32(e, 24) as usize;
-        let len = be16(e, 28) as usize;
-        let descriptor: &DescriptorBytes = self.bytes[at..at + DESCRIPTOR_LEN]
+        let e = &bytes[at..at + ENTRY_LEN];
+        let descriptor: &'a DescriptorBytes = bytes[at..at + DESCRIPTOR_LEN]
             .try_into()
             .expect("an entry starts with 24 descriptor bytes");
-        // UTF-8 was checked at open.
-        let name = std::str::from_utf8(&self.bytes[off..off + len]).unwrap_or("");
+        let name = self
+            .name_bytes(e)
+            .and_then(|n| std::str::from_utf8(n).ok())
+            .unwrap_or("");
         Entry { name, descriptor }
     }
 
     /// The index range of entries whose command hash is `hash`.
     #[inline]
     pub fn hash_range(&self, hash: u32) -> std::ops::Range<usize> {
+        if self.buckets.is_empty() {
+            return self.hash_range_unindexed(hash);
+        }
         let b = bucket_of(hash, self.bits);
         let (mut lo, mut hi) = match (self.buckets.get(b), self.buckets.get(b + 1)) {
             (Some(&lo), Some(&hi)) => (lo as usize, hi as usize),
@@ -404,14 +445,93 @@ impl<'a> DbView<'a> {
         lo..end
     }
 
-    /// Looks a command up by name: binary search on its hash, then name comparison
-    /// (the 32-bit hash collides now and then in large databases).
+    /// [`DbView::hash_range`] without the index. The keys are MD5 prefixes, uniform:
+    /// entry `n·hash/2^32` is within a few hundred of the first key `>= hash`, and
+    /// each refinement by the key found there (`n·(hash − key)/2^32` entries further)
+    /// shrinks the error to about its square root, so three probes land within a few
+    /// entries; a gallop from the last probe and a binary search finish. Every probe is
+    /// inside the entry table and every step narrows the range or ends, so this
+    /// terminates with a valid range whatever the entries (keys that are not uniform
+    /// only cost probes; entries that are not sorted, in a file not completely
+    /// verified, give a wrong range, never a fault).
+    fn hash_range_unindexed(&self, hash: u32) -> std::ops::Range<usize> {
+        let n = self.len();
+        if n == 0 {
+            return 0..0;
+        }
+        let key = |i: usize| self.hash_at(i);
+        // Invariant: keys[..lo] < hash <= keys[hi..] (for sorted keys).
+        let (mut lo, mut hi) = (0usize, n);
+        let mut pos = ((u64::from(hash) * n as u64) >> 32) as usize;
+        let mut below = false;
+        for _ in 0..4 {
+            let k = key(pos);
+            below = k < hash;
+            if below {
+                lo = pos + 1;
+            } else {
+                hi = pos;
+            }
+            if lo >= hi {
+                break;
+            }
+            let d = ((i64::from(hash) - i64::from(k)) * n as i64) >> 32;
+            if d.abs() <= 2 {
+                break;
+            }
+            pos = (pos as i64 + d).clamp(lo as i64, hi as i64 - 1) as usize;
+        }
+        // Gallop away from the last probe, towards the key.
+        let mut step = 1;
+        if below {
+            while lo + step <= hi {
+                let j = lo + step - 1;
+                if key(j) < hash {
+                    lo = j + 1;
+                    step *= 2;
+                } else {
+                    hi = j;
+                    break;
+                }
+            }
+        } else {
+            while hi >= lo + step {
+                let j = hi - step;
+                if key(j) >= hash {
+                    hi = j;
+                    step *= 2;
+                } else {
+                    lo = j + 1;
+                    break;
+                }
+            }
+        }
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if key(mid) < hash {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let mut end = lo;
+        while end < n && key(end) == hash {
+            end += 1;
+        }
+        lo..end
+    }
+
+    /// Looks a command up by name: search on its hash, then name comparison (the
+    /// 32-bit hash collides now and then in large databases).
     #[inline]
     pub fn lookup(&self, name: &str) -> Option<Entry<'a>> {
         let h = u32::from_be_bytes(command_hash(name));
         self.hash_range(h)
+            .find(|&i| {
+                let at = HEADER_LEN + i * ENTRY_LEN;
+                self.name_bytes(&self.bytes[at..at + ENTRY_LEN]) == Some(name.as_bytes())
+            })
             .map(|i| self.entry(i))
-            .find(|e| e.name == name)
     }
 
     /// Every entry whose command hash is `hash`.
@@ -434,6 +554,16 @@ impl<'a> DbView<'a> {
     }
 }
 
+/// How an open database was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    /// Every check of docs/database.md, on this open.
+    Full,
+    /// The header checks on this open; the rest was done by an earlier open of the
+    /// same file identity, recorded in the [`VerifyCache`].
+    Cached,
+}
+
 /// An open, validated, memory-mapped database.
 #[derive(Debug)]
 pub struct Database {
@@ -444,14 +574,26 @@ pub struct Database {
     buckets: Vec<u32>,
     keys: Vec<u32>,
     path: PathBuf,
+    verification: Verification,
 }
 
 impl Database {
-    /// Maps and validates a database file.
+    /// Maps and validates a database file, with the user's verification cache
+    /// ([`VerifyCache::from_env`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Database, DbError> {
+        Database::open_with(path, &VerifyCache::from_env())
+    }
+
+    /// Maps and validates a database file. The header is checked every time (magic,
+    /// version, header CRC, fields, lengths against the real size); the body CRC and
+    /// the entries are checked unless `cache` records this file identity as completely
+    /// verified, and a complete verification of a large, settled file is recorded.
+    pub fn open_with(path: impl AsRef<Path>, cache: &VerifyCache) -> Result<Database, DbError> {
         let path = path.as_ref();
+        let started = SystemTime::now();
         let file = File::open(path).map_err(io_err(path))?;
-        let len = file.metadata().map_err(io_err(path))?.len();
+        let meta = file.metadata().map_err(io_err(path))?;
+        let len = meta.len();
         if len == 0 {
             return Err(DbError::Truncated {
                 what: "the header",
@@ -464,10 +606,34 @@ impl Database {
         // cannot change under us; a file truncated by someone else would fault, which
         // is outside what this format can defend against.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err(path))?;
+        let (header, profile) = DbView::parse_header(&map)?;
+        let id = FileId::of(&meta, be32(&map, 60), header.body_crc);
+        let use_cache = cache.applies_to(len);
+        if use_cache && cache.contains(&id) {
+            return Ok(Database {
+                map,
+                header,
+                profile,
+                bits: 0,
+                buckets: Vec::new(),
+                keys: Vec::new(),
+                path: path.to_path_buf(),
+                verification: Verification::Cached,
+            });
+        }
         let view = DbView::parse(&map)?;
-        let (header, profile, bits) = (view.header, view.profile, view.bits);
-        let buckets = view.buckets.into_owned();
-        let keys = view.keys.into_owned();
+        let (bits, buckets, keys) = (view.bits, view.buckets.into_owned(), view.keys.into_owned());
+        if use_cache {
+            // Recorded only if the file did not change while it was read (and, inside
+            // `record`, had not changed shortly before). A cache that cannot be written
+            // costs the next open a complete verification, nothing else.
+            let unchanged = file
+                .metadata()
+                .is_ok_and(|after| FileId::of(&after, id.header_crc, id.body_crc) == id);
+            if unchanged {
+                let _ = cache.record(&id, started);
+            }
+        }
         Ok(Database {
             map,
             header,
@@ -476,7 +642,13 @@ impl Database {
             buckets,
             keys,
             path: path.to_path_buf(),
+            verification: Verification::Full,
         })
+    }
+
+    /// Whether this open verified the whole file or trusted the cache's record of it.
+    pub fn verification(&self) -> Verification {
+        self.verification
     }
 
     /// The validated view (cheap: no re-validation).
@@ -722,5 +894,287 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("duplicate"));
+    }
+
+    fn big(n: usize, tag: &str) -> Vec<NewEntry> {
+        (0..n)
+            .map(|i| entry(&format!("{tag}-{i}"), RiskLevel::ALL[i % 6]))
+            .collect()
+    }
+
+    /// The same answers with and without the index, for every name, for absent names
+    /// and for every hash (collisions included).
+    fn same_answers(bytes: &[u8], names: &[String]) {
+        let full = DbView::parse(bytes).unwrap();
+        assert!(!full.buckets.is_empty());
+        let (h, p) = DbView::parse_header(bytes).unwrap();
+        let bare = DbView::unindexed(bytes, h, p);
+        for n in names {
+            let a = full.lookup(n).map(|e| (e.name, *e.descriptor));
+            assert!(a.is_some(), "{n}");
+            assert_eq!(a, bare.lookup(n).map(|e| (e.name, *e.descriptor)), "{n}");
+        }
+        for i in 0..3000 {
+            let n = format!("absent-{i}");
+            assert!(bare.lookup(&n).is_none() && full.lookup(&n).is_none());
+        }
+        for i in (0..full.len()).step_by(7) {
+            let k = full.entry(i).hash();
+            assert_eq!(full.hash_range(k), bare.hash_range(k));
+            assert_eq!(
+                full.hash_range(k.wrapping_add(1)),
+                bare.hash_range(k.wrapping_add(1))
+            );
+        }
+        for k in [0, 1, u32::MAX - 1, u32::MAX] {
+            assert_eq!(full.hash_range(k), bare.hash_range(k));
+        }
+    }
+
+    #[test]
+    fn interpolation_search_agrees_with_the_index() {
+        for n in [0usize, 1, 2, 17, 1000, 50_000] {
+            let es = big(n, "t");
+            let names: Vec<String> = es.iter().map(|e| e.name.clone()).collect();
+            same_answers(&encode(&es, Profile::Sum16).unwrap(), &names);
+        }
+        // Keys crowded at both ends of the range, and a 32-bit collision.
+        let mut seen = std::collections::HashMap::new();
+        let mut es = Vec::new();
+        for i in 0..400_000u32 {
+            let n = format!("c{i}");
+            let h = u32::from_be_bytes(command_hash(&n));
+            if !(1 << 22..=u32::MAX - (1 << 22)).contains(&h) {
+                es.push(entry(&n, RiskLevel::Safe));
+            }
+            if let Some(prev) = seen.insert(h, n.clone()) {
+                if !es.iter().any(|e: &NewEntry| e.name == prev) {
+                    es.push(entry(&prev, RiskLevel::Safe));
+                }
+                if !es.iter().any(|e: &NewEntry| e.name == n) {
+                    es.push(entry(&n, RiskLevel::Safe));
+                }
+                break;
+            }
+        }
+        let names: Vec<String> = es.iter().map(|e| e.name.clone()).collect();
+        same_answers(&encode(&es, Profile::Sum16).unwrap(), &names);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 1000, .. Default::default() })]
+
+        /// A view whose entries were never checked (what a cached open trusts) over
+        /// arbitrary entries and names: lookups, hash ranges and iteration never panic
+        /// or loop.
+        #[test]
+        fn unverified_entries_never_panic(
+            count in 0u32..60, strings in 0u64..300,
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2400),
+            probe in proptest::prelude::any::<u32>(),
+        ) {
+            let need = count as usize * ENTRY_LEN + strings as usize;
+            let mut b = vec![0u8; HEADER_LEN];
+            b.extend((0..need).map(|i| body.get(i % body.len().max(1)).copied().unwrap_or(0)));
+            b[..8].copy_from_slice(&MAGIC);
+            b[8..10].copy_from_slice(&FORMAT_VERSION.to_be_bytes());
+            b[10..12].copy_from_slice(&2u16.to_be_bytes());
+            b[12..16].copy_from_slice(&count.to_be_bytes());
+            b[16..20].copy_from_slice(&(ENTRY_LEN as u32).to_be_bytes());
+            b[24..32].copy_from_slice(&strings.to_be_bytes());
+            let len = b.len() as u64;
+            b[32..40].copy_from_slice(&len.to_be_bytes());
+            let body_crc = crc32fast::hash(&b[HEADER_LEN..]);
+            b[40..44].copy_from_slice(&body_crc.to_be_bytes());
+            let hcrc = crc32fast::hash(&b[..60]);
+            b[60..64].copy_from_slice(&hcrc.to_be_bytes());
+            let (h, p) = DbView::parse_header(&b).unwrap();
+            let v = DbView::unindexed(&b, h, p);
+            for e in v.iter() {
+                let _ = v.lookup(e.name);
+                let r = v.hash_range(e.hash());
+                proptest::prop_assert!(r.start <= r.end && r.end <= v.len());
+            }
+            let r = v.hash_range(probe);
+            proptest::prop_assert!(r.start <= r.end && r.end <= v.len());
+            let _ = v.lookup("ls");
+        }
+    }
+
+    /// A cache in its own folder, with the default limits (so the tests see what a
+    /// user sees: 1 MiB, 2 s).
+    fn cache_in(dir: &Path) -> VerifyCache {
+        VerifyCache::in_dir(dir.join("cache"))
+    }
+
+    fn set_mtime(path: &Path, t: std::time::SystemTime) {
+        let f = OpenOptions::new().write(true).open(path).unwrap();
+        f.set_times(fs::FileTimes::new().set_modified(t)).unwrap();
+    }
+
+    #[test]
+    fn verification_is_cached_per_file_identity_and_never_for_a_changed_file() {
+        use std::io::{Seek, SeekFrom};
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let cache = cache_in(dir.path());
+        let es = big(40_000, "tool");
+        let bytes = encode(&es, Profile::Sum16).unwrap();
+        assert!(bytes.len() as u64 >= cache.min_size);
+        let paths: Vec<PathBuf> = (0..8).map(|i| dir.path().join(format!("db{i}"))).collect();
+        for p in &paths {
+            write_atomic(p, &bytes).unwrap();
+        }
+        // Just written: verified completely, and not recorded (a write in the same
+        // clock tick could keep every timestamp).
+        let d = Database::open_with(&paths[0], &cache).unwrap();
+        assert_eq!(d.verification(), Verification::Full);
+        assert_eq!(
+            Database::open_with(&paths[0], &cache)
+                .unwrap()
+                .verification(),
+            Verification::Full
+        );
+        assert!(cache.records().is_empty());
+        // Small files never use the cache.
+        let small = dir.path().join("small.db");
+        write_atomic(&small, &encode(&big(100, "s"), Profile::Sum16).unwrap()).unwrap();
+
+        std::thread::sleep(cache.settle + std::time::Duration::from_millis(100));
+        for p in paths.iter().chain([&small]) {
+            assert_eq!(
+                Database::open_with(p, &cache).unwrap().verification(),
+                Verification::Full
+            );
+        }
+        assert_eq!(cache.records().len(), paths.len());
+        assert_eq!(
+            Database::open_with(&small, &cache).unwrap().verification(),
+            Verification::Full
+        );
+        let d = Database::open_with(&paths[0], &cache).unwrap();
+        assert_eq!(d.verification(), Verification::Cached);
+        for e in es.iter().step_by(13) {
+            assert_eq!(d.lookup(&e.name).map(|x| *x.descriptor), Some(e.descriptor));
+        }
+        assert!(d.lookup("tool-40000").is_none());
+        assert_eq!(d.len(), es.len());
+
+        let poke = |p: &Path, at: usize, bytes: &[u8]| {
+            let mut f = OpenOptions::new().write(true).open(p).unwrap();
+            f.seek(SeekFrom::Start(at as u64)).unwrap();
+            f.write_all(bytes).unwrap();
+        };
+        let last = bytes.len() - 1;
+
+        // 1. A byte of the string table changed in place (same size, header untouched):
+        // the timestamps changed, so the file is verified again and refused.
+        poke(&paths[1], last, &[bytes[last] ^ 0x20]);
+        let e = Database::open_with(&paths[1], &cache).unwrap_err();
+        assert!(matches!(e, DbError::BodyChecksum { .. }), "{e}");
+
+        // 2. The same, and the modification time put back as it was: the status-change
+        // time still differs.
+        let before = fs::metadata(&paths[2]).unwrap();
+        poke(&paths[2], HEADER_LEN + 100, &[bytes[HEADER_LEN + 100] ^ 1]);
+        set_mtime(&paths[2], before.modified().unwrap());
+        let m2 = fs::metadata(&paths[2]).unwrap();
+        assert_eq!(
+            (m2.ino(), m2.len(), m2.mtime(), m2.mtime_nsec()),
+            (
+                before.ino(),
+                before.len(),
+                before.mtime(),
+                before.mtime_nsec()
+            )
+        );
+        assert_ne!(
+            (m2.ctime(), m2.ctime_nsec()),
+            (before.ctime(), before.ctime_nsec())
+        );
+        let e = Database::open_with(&paths[2], &cache).unwrap_err();
+        assert!(matches!(e, DbError::BodyChecksum { .. }), "{e}");
+        // Still refused on every later open (a refused file is never recorded).
+        assert!(Database::open_with(&paths[2], &cache).is_err());
+
+        // 3. Two entries swapped and both checksums recomputed (a deliberate edit):
+        // refused by the structural checks.
+        let mut s = bytes.clone();
+        let (a, c) = (HEADER_LEN, HEADER_LEN + ENTRY_LEN);
+        let first: Vec<u8> = s[a..a + ENTRY_LEN].to_vec();
+        s.copy_within(c..c + ENTRY_LEN, a);
+        s[c..c + ENTRY_LEN].copy_from_slice(&first);
+        let body_crc = crc32fast::hash(&s[HEADER_LEN..]);
+        s[40..44].copy_from_slice(&body_crc.to_be_bytes());
+        let hcrc = crc32fast::hash(&s[..60]);
+        s[60..64].copy_from_slice(&hcrc.to_be_bytes());
+        let before = fs::metadata(&paths[3]).unwrap();
+        poke(&paths[3], 0, &s);
+        set_mtime(&paths[3], before.modified().unwrap());
+        let e = Database::open_with(&paths[3], &cache).unwrap_err();
+        assert!(e.to_string().contains("not sorted"), "{e}");
+
+        // 4. Cut short in place: the header checks run on every open.
+        OpenOptions::new()
+            .write(true)
+            .open(&paths[4])
+            .unwrap()
+            .set_len(bytes.len() as u64 - 5)
+            .unwrap();
+        assert!(matches!(
+            Database::open_with(&paths[4], &cache).unwrap_err(),
+            DbError::Truncated { .. }
+        ));
+
+        // 5. A header byte flipped in place, and 6. data appended: header checks.
+        poke(&paths[6], 13, &[bytes[13] ^ 1]);
+        assert!(matches!(
+            Database::open_with(&paths[6], &cache).unwrap_err(),
+            DbError::HeaderChecksum { .. }
+        ));
+        OpenOptions::new()
+            .append(true)
+            .open(&paths[7])
+            .unwrap()
+            .write_all(b"junk")
+            .unwrap();
+        assert!(matches!(
+            Database::open_with(&paths[7], &cache).unwrap_err(),
+            DbError::TrailingData { extra: 4, .. }
+        ));
+
+        // 7. Another valid file renamed over it: a new inode, verified completely.
+        let other = encode(&big(40_001, "other"), Profile::Sum16).unwrap();
+        write_atomic(&paths[5], &other).unwrap();
+        let d = Database::open_with(&paths[5], &cache).unwrap();
+        assert_eq!(d.verification(), Verification::Full);
+        assert!(d.lookup("other-40000").is_some() && d.lookup("tool-1").is_none());
+
+        // The record of the untouched file still holds; a damaged cache file counts as
+        // empty; a disabled cache verifies everything.
+        assert_eq!(
+            Database::open_with(&paths[0], &cache)
+                .unwrap()
+                .verification(),
+            Verification::Cached
+        );
+        let cf = cache.file.clone().unwrap();
+        let mut text = fs::read(&cf).unwrap();
+        let mid = text.len() / 2;
+        text[mid] ^= 1;
+        fs::write(&cf, &text).unwrap();
+        assert!(cache.records().is_empty());
+        assert_eq!(
+            Database::open_with(&paths[0], &cache)
+                .unwrap()
+                .verification(),
+            Verification::Full
+        );
+        assert_eq!(
+            Database::open_with(&paths[0], &VerifyCache::disabled())
+                .unwrap()
+                .verification(),
+            Verification::Full
+        );
     }
 }

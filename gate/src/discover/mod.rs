@@ -357,30 +357,128 @@ pub fn discover(
     opts: &Options,
     classifier: &Classifier,
 ) -> anyhow::Result<(Summary, Vec<ToolRecord>)> {
-    let mut scan = scan(&opts.dirs);
-    if let Some(n) = opts.limit {
-        scan.tools.truncate(n);
-    }
+    let scan = scan_tools(opts);
     let mut summary = Summary {
         found: scan.tools.len(),
         state: opts.state.clone(),
         skipped: scan.skipped.clone(),
         ..Summary::default()
     };
+    let binaries = Binaries::group(&scan.tools, classifier);
+    let mut done = resume(opts, classifier, &scan.tools, &mut summary)?;
+    summary.resumed = done.len();
+    let sandbox = open_sandbox(opts, &mut summary)?;
 
-    // Every binary with all its names (hard links and symlinks alike).
-    let mut groups: BTreeMap<(u64, u64), Vec<&Found>> = BTreeMap::new();
-    for f in &scan.tools {
-        groups.entry(f.file_id).or_default().push(f);
+    // Work: binaries with at least one name still to do.
+    let todo = binaries.todo(&done);
+    let exec_every = exec_every(opts.exec_limit, todo.len());
+    let sources = EvidenceSources {
+        man: man::ManIndex::build(&opts.man_roots),
+        dpkg: dpkg::Dpkg::load(&opts.dpkg_root, &scan.dirs),
+    };
+    let bar = progress_bar(
+        opts.progress,
+        todo.iter().map(|(_, n)| n.len() as u64).sum(),
+    );
+    let mut state = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&opts.state)
+        .with_context(|| format!("opening state file {}", opts.state.display()))?;
+    // Records the resumed run already had stay in the file; the new ones are appended.
+    let work = Work {
+        todo: &todo,
+        never: &binaries.never,
+        sandbox: sandbox.as_ref(),
+        exec_every,
+        sources: &sources,
+        classifier,
+        profile: opts.profile,
+    };
+    summary.executed += work.run(opts.jobs, |rec| {
+        bar.set_message(rec.name.clone());
+        bar.inc(1);
+        let line = serde_json::to_string(&rec)?;
+        writeln!(state, "{line}")
+            .and_then(|()| state.flush())
+            .with_context(|| format!("writing state file {}", opts.state.display()))?;
+        done.insert(rec.name.clone(), rec);
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    state.sync_all().ok();
+
+    let records: Vec<ToolRecord> = scan
+        .tools
+        .iter()
+        .filter_map(|f| done.get(&f.name).cloned())
+        .collect();
+    tally(&mut summary, &records);
+    build_database(opts, &records, &mut summary)?;
+    Ok((summary, records))
+}
+
+/// Step 1: the search path's executables, the first `--limit` of them.
+fn scan_tools(opts: &Options) -> Scan {
+    let mut scan = scan(&opts.dirs);
+    if let Some(n) = opts.limit {
+        scan.tools.truncate(n);
     }
-    let mut never: HashMap<(u64, u64), String> = HashMap::new();
-    for (id, names) in &groups {
-        if let Some(why) = never_execute_reason(classifier, names) {
-            never.insert(*id, why);
+    scan
+}
+
+/// A binary: the (device, inode) of its file.
+type FileId = (u64, u64);
+
+/// Every binary with all its names (hard links and symlinks alike), and why some of
+/// them must never run.
+struct Binaries<'a> {
+    groups: BTreeMap<FileId, Vec<&'a Found>>,
+    never: HashMap<FileId, String>,
+}
+
+impl<'a> Binaries<'a> {
+    fn group(tools: &'a [Found], classifier: &Classifier) -> Binaries<'a> {
+        let mut groups: BTreeMap<FileId, Vec<&Found>> = BTreeMap::new();
+        for f in tools {
+            groups.entry(f.file_id).or_default().push(f);
         }
+        let mut never: HashMap<FileId, String> = HashMap::new();
+        for (id, names) in &groups {
+            if let Some(why) = never_execute_reason(classifier, names) {
+                never.insert(*id, why);
+            }
+        }
+        Binaries { groups, never }
     }
 
-    // Resume.
+    /// The binaries with at least one name not in `done`, with those names.
+    fn todo(&self, done: &BTreeMap<String, ToolRecord>) -> Vec<(&FileId, Vec<&'a Found>)> {
+        self.groups
+            .iter()
+            .map(|(id, names)| {
+                (
+                    id,
+                    names
+                        .iter()
+                        .copied()
+                        .filter(|f| !done.contains_key(&f.name))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .filter(|(_, names)| !names.is_empty())
+            .collect()
+    }
+}
+
+/// Step 2: the state file's records of tools that have not changed since (same target,
+/// same mtime), classified again with the current rules; a fresh run removes the file.
+fn resume(
+    opts: &Options,
+    classifier: &Classifier,
+    tools: &[Found],
+    summary: &mut Summary,
+) -> anyhow::Result<BTreeMap<String, ToolRecord>> {
     let (previous, torn) = if opts.fresh {
         (HashMap::new(), 0)
     } else {
@@ -397,7 +495,7 @@ pub fn discover(
             .with_context(|| format!("removing old state {}", opts.state.display()))?;
     }
     let mut done: BTreeMap<String, ToolRecord> = BTreeMap::new();
-    for f in &scan.tools {
+    for f in tools {
         if let Some(r) = previous.get(&f.name) {
             if r.target == f.target.display().to_string() && r.mtime == f.mtime {
                 // Reuse the evidence, not the conclusion: rules may have changed.
@@ -412,177 +510,213 @@ pub fn discover(
             }
         }
     }
-    summary.resumed = done.len();
+    Ok(done)
+}
 
-    // The sandbox, or the reason there is none.
-    let sandbox = if opts.exec {
-        match Sandbox::probe(opts.limits) {
-            Ok(sb) => {
-                let sb = match &opts.record {
-                    Some(p) => sb.with_record(p)?,
-                    None => sb,
-                };
-                summary.sandbox = match sb.runs_as() {
-                    Some((u, _)) => format!("ok (bubblewrap, tools run as uid {u})"),
-                    None => "ok (bubblewrap, unprivileged caller)".into(),
-                };
-                Some(sb)
-            }
-            Err(e) => {
-                summary.sandbox = format!("{e}; tools are not executed (man pages and names only)");
-                None
-            }
+/// Step 3: the sandbox, or the reason there is none (in `summary.sandbox`).
+fn open_sandbox(opts: &Options, summary: &mut Summary) -> anyhow::Result<Option<Sandbox>> {
+    if !opts.exec {
+        summary.sandbox = "execution disabled (--no-exec): man pages and names only".into();
+        return Ok(None);
+    }
+    match Sandbox::probe(opts.limits) {
+        Ok(sb) => {
+            let sb = match &opts.record {
+                Some(p) => sb.with_record(p)?,
+                None => sb,
+            };
+            summary.sandbox = match sb.runs_as() {
+                Some((u, _)) => format!("ok (bubblewrap, tools run as uid {u})"),
+                None => "ok (bubblewrap, unprivileged caller)".into(),
+            };
+            Ok(Some(sb))
+        }
+        Err(e) => {
+            summary.sandbox = format!("{e}; tools are not executed (man pages and names only)");
+            Ok(None)
+        }
+    }
+}
+
+/// With `--exec-limit N`, every how-many-th binary of `todo` binaries runs.
+fn exec_every(exec_limit: Option<usize>, todo: usize) -> usize {
+    match exec_limit {
+        Some(0) => usize::MAX,
+        Some(n) if n < todo => todo.div_ceil(n),
+        _ => 1,
+    }
+}
+
+fn progress_bar(show: bool, len: u64) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let b = indicatif::ProgressBar::new(len);
+    b.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} discover [{bar:30}] {pos}/{len} {msg} ({eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    b
+}
+
+/// Evidence that needs no execution: man pages and the package database.
+struct EvidenceSources {
+    man: man::ManIndex,
+    dpkg: dpkg::Dpkg,
+}
+
+impl EvidenceSources {
+    /// Step 4: everything known about one name of a binary (`help` and `version` from
+    /// the sandbox, if it ran). The man page and the package are looked up under the
+    /// name, then under the target's.
+    fn evidence(&self, f: &Found, help: Option<String>, version: Option<String>) -> Evidence {
+        let target_name = f
+            .target
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(&f.name);
+        let page = self
+            .man
+            .lookup(&f.name)
+            .or_else(|| self.man.lookup(target_name));
+        let pkg = self
+            .dpkg
+            .package_of(&f.path)
+            .or_else(|| self.dpkg.package_of(&f.target));
+        Evidence {
+            man_section: page.as_ref().map(|p| p.section.clone()),
+            man_summary: page.as_ref().and_then(|p| p.summary.clone()),
+            man_text: page.as_ref().and_then(|p| p.text.clone()),
+            package: pkg.map(|p| p.name.clone()),
+            package_section: pkg.and_then(|p| p.section.clone()),
+            package_version: pkg.and_then(|p| p.version.clone()),
+            help,
+            version,
+        }
+    }
+}
+
+/// Step 5: whether a binary runs, and what its `--help` and `--version` said: never
+/// when it is on the never-execute list (`never`), only in the sandbox, and only when
+/// this run's sample (`--exec-limit`) takes it.
+fn help_step(
+    never: Option<&String>,
+    sandbox: Option<&Sandbox>,
+    sampled: bool,
+    target: &Path,
+) -> (Execution, Option<String>, Option<String>) {
+    let not_executed = |because: &str| {
+        (
+            Execution::NotExecuted {
+                because: because.into(),
+            },
+            None,
+            None,
+        )
+    };
+    if let Some(why) = never {
+        (
+            Execution::NeverExecute {
+                because: why.clone(),
+            },
+            None,
+            None,
+        )
+    } else if let Some(sb) = sandbox {
+        if sampled {
+            sandbox_evidence(sb, target)
+        } else {
+            not_executed("not in this run's execution sample (--exec-limit)")
         }
     } else {
-        summary.sandbox = "execution disabled (--no-exec): man pages and names only".into();
-        None
-    };
+        not_executed("no sandbox: tools are never executed without one")
+    }
+}
 
-    // Work: binaries with at least one name still to do.
-    let todo: Vec<(&(u64, u64), Vec<&Found>)> = groups
-        .iter()
-        .map(|(id, names)| {
-            (
-                id,
-                names
-                    .iter()
-                    .copied()
-                    .filter(|f| !done.contains_key(&f.name))
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .filter(|(_, names)| !names.is_empty())
-        .collect();
-    let exec_every = match opts.exec_limit {
-        Some(0) => usize::MAX,
-        Some(n) if n < todo.len() => todo.len().div_ceil(n),
-        _ => 1,
-    };
-    let man_index = man::ManIndex::build(&opts.man_roots);
-    let dpkg = dpkg::Dpkg::load(&opts.dpkg_root, &scan.dirs);
+/// Steps 4 to 6 over every binary still to do, on `jobs` threads.
+struct Work<'w, 'a> {
+    todo: &'w [(&'w FileId, Vec<&'a Found>)],
+    never: &'w HashMap<FileId, String>,
+    sandbox: Option<&'w Sandbox>,
+    exec_every: usize,
+    sources: &'w EvidenceSources,
+    classifier: &'w Classifier,
+    profile: Profile,
+}
 
-    let bar = if opts.progress {
-        let b = indicatif::ProgressBar::new(todo.iter().map(|(_, n)| n.len() as u64).sum());
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} discover [{bar:30}] {pos}/{len} {msg} ({eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        b
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-
-    let mut state = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&opts.state)
-        .with_context(|| format!("opening state file {}", opts.state.display()))?;
-    // Records the resumed run already had stay in the file; the new ones are appended.
-
-    let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<(ToolRecord, bool)>();
-    let jobs = opts.jobs.max(1);
-    let write_result: anyhow::Result<()> = std::thread::scope(|s| {
-        for _ in 0..jobs {
-            let tx = tx.clone();
-            let (todo, never, sandbox, man_index, dpkg, next) =
-                (&todo, &never, &sandbox, &man_index, &dpkg, &next);
-            s.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((id, names)) = todo.get(i) else {
-                    break;
-                };
-                let representative = names[0];
-                let (execution, help, version) = if let Some(why) = never.get(id) {
-                    (
-                        Execution::NeverExecute {
-                            because: why.clone(),
-                        },
-                        None,
-                        None,
-                    )
-                } else if let Some(sb) = sandbox {
-                    if i % exec_every == 0 {
-                        sandbox_evidence(sb, &representative.target)
-                    } else {
-                        (
-                            Execution::NotExecuted {
-                                because: "not in this run's execution sample (--exec-limit)".into(),
-                            },
-                            None,
-                            None,
-                        )
-                    }
-                } else {
-                    (
-                        Execution::NotExecuted {
-                            because: "no sandbox: tools are never executed without one".into(),
-                        },
-                        None,
-                        None,
-                    )
-                };
-                let executed = matches!(execution, Execution::Sandboxed { .. });
-                for f in names {
-                    let target_name = f
-                        .target
-                        .file_name()
-                        .and_then(|n| n.to_str())
-                        .unwrap_or(&f.name);
-                    let page = man_index
-                        .lookup(&f.name)
-                        .or_else(|| man_index.lookup(target_name));
-                    let pkg = dpkg
-                        .package_of(&f.path)
-                        .or_else(|| dpkg.package_of(&f.target));
-                    let ev = Evidence {
-                        man_section: page.as_ref().map(|p| p.section.clone()),
-                        man_summary: page.as_ref().and_then(|p| p.summary.clone()),
-                        man_text: page.as_ref().and_then(|p| p.text.clone()),
-                        package: pkg.map(|p| p.name.clone()),
-                        package_section: pkg.and_then(|p| p.section.clone()),
-                        package_version: pkg.and_then(|p| p.version.clone()),
-                        help: help.clone(),
-                        version: version.clone(),
+impl Work<'_, '_> {
+    /// Step 6: classifies every name and hands each record to `record` as soon as it is
+    /// done (on the calling thread). Returns how many binaries ran in the sandbox.
+    fn run(
+        &self,
+        jobs: usize,
+        mut record: impl FnMut(ToolRecord) -> anyhow::Result<()>,
+    ) -> anyhow::Result<usize> {
+        let next = AtomicUsize::new(0);
+        let (tx, rx) = mpsc::channel::<(ToolRecord, bool)>();
+        std::thread::scope(|s| {
+            for _ in 0..jobs.max(1) {
+                let tx = tx.clone();
+                let next = &next;
+                s.spawn(move || loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((id, names)) = self.todo.get(i) else {
+                        break;
                     };
-                    let rec = classify_record(classifier, f, ev, execution.clone(), opts.profile);
-                    if tx
-                        .send((rec, executed && std::ptr::eq(*f, representative)))
-                        .is_err()
-                    {
+                    if !self.binary(i, id, names, &tx) {
                         return;
                     }
-                }
-            });
-        }
-        drop(tx);
-        for (rec, counted_exec) in rx {
-            if counted_exec {
-                summary.executed += 1;
+                });
             }
-            bar.set_message(rec.name.clone());
-            bar.inc(1);
-            let line = serde_json::to_string(&rec)?;
-            writeln!(state, "{line}")
-                .and_then(|()| state.flush())
-                .with_context(|| format!("writing state file {}", opts.state.display()))?;
-            done.insert(rec.name.clone(), rec);
-        }
-        Ok(())
-    });
-    write_result?;
-    bar.finish_and_clear();
-    state.sync_all().ok();
+            drop(tx);
+            let mut executed = 0;
+            for (rec, counted_exec) in rx {
+                if counted_exec {
+                    executed += 1;
+                }
+                record(rec)?;
+            }
+            Ok(executed)
+        })
+    }
 
-    let records: Vec<ToolRecord> = scan
-        .tools
-        .iter()
-        .filter_map(|f| done.get(&f.name).cloned())
-        .collect();
-    for r in &records {
+    /// One binary (the `i`-th to do): its help, then a record per name. False when the
+    /// receiver has gone.
+    fn binary(
+        &self,
+        i: usize,
+        id: &FileId,
+        names: &[&Found],
+        tx: &mpsc::Sender<(ToolRecord, bool)>,
+    ) -> bool {
+        let representative = names[0];
+        let (execution, help, version) = help_step(
+            self.never.get(id),
+            self.sandbox,
+            i.is_multiple_of(self.exec_every),
+            &representative.target,
+        );
+        let executed = matches!(execution, Execution::Sandboxed { .. });
+        for f in names {
+            let ev = self.sources.evidence(f, help.clone(), version.clone());
+            let rec = classify_record(self.classifier, f, ev, execution.clone(), self.profile);
+            if tx
+                .send((rec, executed && std::ptr::eq(*f, representative)))
+                .is_err()
+            {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Step 7: the counts of the summary.
+fn tally(summary: &mut Summary, records: &[ToolRecord]) {
+    for r in records {
         summary.classified += 1;
         *summary.by_risk.entry(r.risk.clone()).or_default() += 1;
         match &r.execution {
@@ -601,14 +735,21 @@ pub fn discover(
             summary.with_help += 1;
         }
     }
+}
 
+/// Step 8: the descriptor database, when the run asks for one.
+fn build_database(
+    opts: &Options,
+    records: &[ToolRecord],
+    summary: &mut Summary,
+) -> anyhow::Result<()> {
     if let Some(out) = &opts.out {
-        let entries = records_to_entries(&records)?;
+        let entries = records_to_entries(records)?;
         db::build(out, &entries, opts.profile)
             .with_context(|| format!("building {}", out.display()))?;
         summary.database = Some(out.clone());
     }
-    Ok((summary, records))
+    Ok(())
 }
 
 /// Database entries from state records.
@@ -624,4 +765,220 @@ pub fn records_to_entries(records: &[ToolRecord]) -> anyhow::Result<Vec<NewEntry
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(name: &str, target: &str, file_id: FileId, mtime: i64) -> Found {
+        Found {
+            name: name.into(),
+            path: PathBuf::from("/opt/bin").join(name),
+            target: PathBuf::from("/opt/bin").join(target),
+            file_id,
+            mtime,
+        }
+    }
+
+    fn options(state: &Path) -> Options {
+        Options {
+            dirs: Vec::new(),
+            state: state.to_path_buf(),
+            exec: false,
+            man_roots: Vec::new(),
+            dpkg_root: PathBuf::from("/nonexistent"),
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn names_of_one_binary_are_grouped_and_any_listed_name_keeps_it_from_running() {
+        let c = Classifier::builtin();
+        let tools = [
+            found("hello", "hello", (1, 1), 0),
+            // A symlink to a listed binary, under a harmless name.
+            found("innocent", "shutdown", (1, 2), 0),
+            // A hard link to a listed binary.
+            found("kill", "kill", (1, 3), 0),
+            found("stop-things", "stop-things", (1, 3), 0),
+        ];
+        let b = Binaries::group(&tools, &c);
+        assert_eq!(b.groups.len(), 3);
+        assert_eq!(b.groups[&(1, 3)].len(), 2);
+        assert!(!b.never.contains_key(&(1, 1)));
+        assert!(
+            b.never[&(1, 2)].contains("resolves to `shutdown`"),
+            "{:?}",
+            b.never
+        );
+        assert!(b.never[&(1, 3)].contains("`kill` is on the never-execute list"));
+        // Work is what is not done yet, binary by binary.
+        let mut done = BTreeMap::new();
+        for name in ["hello", "kill"] {
+            let f = tools.iter().find(|f| f.name == name).unwrap();
+            let rec = classify_record(
+                &c,
+                f,
+                Evidence::default(),
+                Execution::NotExecuted {
+                    because: "test".into(),
+                },
+                Profile::Sum16,
+            );
+            done.insert(name.to_string(), rec);
+        }
+        let todo = b.todo(&done);
+        let todo: Vec<(FileId, Vec<&str>)> = todo
+            .iter()
+            .map(|(id, n)| (**id, n.iter().map(|f| f.name.as_str()).collect()))
+            .collect();
+        assert_eq!(
+            todo,
+            [((1, 2), vec!["innocent"]), ((1, 3), vec!["stop-things"])]
+        );
+    }
+
+    #[test]
+    fn the_execution_sample_is_spread_over_the_list() {
+        assert_eq!(exec_every(None, 10), 1);
+        assert_eq!(exec_every(Some(10), 10), 1);
+        assert_eq!(exec_every(Some(40), 10), 1);
+        assert_eq!(exec_every(Some(3), 10), 4);
+        assert_eq!(exec_every(Some(1), 10), 10);
+        assert_eq!(exec_every(Some(0), 10), usize::MAX);
+    }
+
+    #[test]
+    fn without_a_sandbox_or_on_the_list_nothing_runs() {
+        let why = "`dd` is on the never-execute list".to_string();
+        let (e, help, version) = help_step(Some(&why), None, true, Path::new("/bin/dd"));
+        assert_eq!(e, Execution::NeverExecute { because: why });
+        assert_eq!((help, version), (None, None));
+        let (e, help, _) = help_step(None, None, true, Path::new("/bin/true"));
+        assert_eq!(
+            e,
+            Execution::NotExecuted {
+                because: "no sandbox: tools are never executed without one".into()
+            }
+        );
+        assert_eq!(help, None);
+    }
+
+    #[test]
+    fn a_resumed_run_reuses_the_evidence_of_unchanged_tools_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state.jsonl");
+        let c = Classifier::builtin();
+        let old = [
+            found("same", "same", (1, 1), 10),
+            found("touched", "touched", (1, 2), 10),
+        ];
+        let ev = Evidence {
+            help: Some("same - does one thing".into()),
+            ..Evidence::default()
+        };
+        let mut text = String::new();
+        for f in &old {
+            let exec = Execution::NotExecuted {
+                because: "earlier".into(),
+            };
+            let rec = classify_record(&c, f, ev.clone(), exec, Profile::Sum16);
+            text += &serde_json::to_string(&rec).unwrap();
+            text += "\n";
+        }
+        text += "{\"name\": \"torn";
+        std::fs::write(&state, &text).unwrap();
+        let now = [
+            found("same", "same", (1, 1), 10),
+            found("touched", "touched", (1, 2), 11),
+            found("new", "new", (1, 3), 10),
+        ];
+        let mut summary = Summary::default();
+        let done = resume(&options(&state), &c, &now, &mut summary).unwrap();
+        assert_eq!(done.keys().collect::<Vec<_>>(), ["same"]);
+        assert_eq!(done["same"].evidence, ev);
+        assert_eq!(
+            summary.skipped,
+            [(
+                state.display().to_string(),
+                "1 unreadable state lines ignored".to_string()
+            )]
+        );
+        // A fresh run starts over and removes the old state.
+        let mut o = options(&state);
+        o.fresh = true;
+        let mut summary = Summary::default();
+        assert!(resume(&o, &c, &now, &mut summary).unwrap().is_empty());
+        assert!(!state.exists() && summary.skipped.is_empty());
+    }
+
+    #[test]
+    fn man_pages_are_found_under_the_name_or_the_target_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let man1 = dir.path().join("man1");
+        std::fs::create_dir_all(&man1).unwrap();
+        std::fs::write(
+            man1.join("realtool.1"),
+            ".TH REALTOOL 1\n.SH NAME\nrealtool \\- counts things\n.SH DESCRIPTION\nCounts.\n",
+        )
+        .unwrap();
+        let sources = EvidenceSources {
+            man: man::ManIndex::build(&[dir.path().to_path_buf()]),
+            dpkg: dpkg::Dpkg::default(),
+        };
+        let alias = found("alias", "realtool", (1, 1), 0);
+        let ev = sources.evidence(&alias, Some("help".into()), Some("v1".into()));
+        assert_eq!(ev.man_section.as_deref(), Some("1"));
+        assert_eq!(ev.man_summary.as_deref(), Some("counts things"));
+        assert_eq!(
+            (ev.help.as_deref(), ev.version.as_deref()),
+            (Some("help"), Some("v1"))
+        );
+        assert_eq!(ev.package, None);
+        let other = found("other", "other", (1, 2), 0);
+        assert_eq!(sources.evidence(&other, None, None), Evidence::default());
+    }
+
+    #[test]
+    fn the_summary_counts_every_record() {
+        let c = Classifier::builtin();
+        let f = found("x", "x", (1, 1), 0);
+        let rec = |exec: Execution, ev: Evidence| classify_record(&c, &f, ev, exec, Profile::Sum16);
+        let records = [
+            rec(
+                Execution::Sandboxed {
+                    help_status: None,
+                    help_signal: Some(9),
+                    help_timed_out: true,
+                    version_status: None,
+                },
+                Evidence::default(),
+            ),
+            rec(
+                Execution::NeverExecute {
+                    because: "listed".into(),
+                },
+                Evidence {
+                    man_summary: Some("x - a thing".into()),
+                    ..Evidence::default()
+                },
+            ),
+            rec(
+                Execution::NotExecuted {
+                    because: "no".into(),
+                },
+                Evidence {
+                    help: Some("usage: x".into()),
+                    ..Evidence::default()
+                },
+            ),
+        ];
+        let mut s = Summary::default();
+        tally(&mut s, &records);
+        assert_eq!(s.classified, 3);
+        assert_eq!((s.timed_out, s.never_execute, s.not_executed), (1, 1, 1));
+        assert_eq!((s.with_man_page, s.with_help), (1, 1));
+        assert_eq!(s.by_risk.values().sum::<usize>(), 3);
+    }
 }

@@ -82,8 +82,9 @@ pub struct Comparison {
     pub speedup_mean: Option<Ci>,
 }
 
+/// The report of one experiment run (`report.json`; `report.md` renders it).
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub struct ExperimentReport {
     pub name: String,
     pub seed: u64,
     pub planned: usize,
@@ -260,7 +261,7 @@ pub fn db_path(run: &Path) -> PathBuf {
 }
 
 /// Computes the report of a run.
-pub fn build(run: &Path) -> anyhow::Result<Report> {
+pub fn build(run: &Path) -> anyhow::Result<ExperimentReport> {
     let store = Store::open_existing(&db_path(run))?;
     let name = store.meta("name")?.unwrap_or_default();
     let seed: u64 = store
@@ -382,7 +383,7 @@ pub fn build(run: &Path) -> anyhow::Result<Report> {
         })
         .collect();
 
-    Ok(Report {
+    Ok(ExperimentReport {
         name,
         seed,
         planned: plan.len(),
@@ -424,7 +425,7 @@ fn fci(c: &Option<Ci>) -> String {
 }
 
 /// Renders the Markdown report.
-pub fn markdown(r: &Report) -> String {
+pub fn markdown(r: &ExperimentReport) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Experiment report: {}\n", r.name);
     let _ = writeln!(
@@ -604,7 +605,7 @@ pub fn markdown(r: &Report) -> String {
     s
 }
 
-fn plot_latency(r: &Report, rows: &[Row], path: &Path) -> anyhow::Result<()> {
+fn plot_latency(r: &ExperimentReport, rows: &[Row], path: &Path) -> anyhow::Result<()> {
     let root = SVGBackend::new(path, (900, 500)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut series: Vec<(Arm, Vec<f64>)> = Vec::new();
@@ -727,7 +728,7 @@ fn plot_confusion(a: &ArmReport, path: &Path) -> anyhow::Result<()> {
 
 /// Writes `report.md`, `report.json`, `latency.svg` and `confusion-<arm>.svg` into the
 /// run folder; returns the report.
-pub fn write(run: &Path) -> anyhow::Result<Report> {
+pub fn write(run: &Path) -> anyhow::Result<ExperimentReport> {
     let r = build(run)?;
     let dir = db_path(run)
         .parent()

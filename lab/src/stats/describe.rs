@@ -1,5 +1,6 @@
-//! Descriptive statistics.
+//! Descriptive statistics, with the t-based confidence interval of the mean.
 
+use super::dist::t_quantile;
 use super::{check, sorted, StatsError};
 use serde::Serialize;
 
@@ -89,6 +90,27 @@ pub fn mad(x: &[f64]) -> Result<f64, StatsError> {
     median(&d)
 }
 
+/// The t-based confidence interval of the mean at `level` (e.g. 0.95).
+pub fn mean_ci(x: &[f64], level: f64) -> Result<(f64, f64), StatsError> {
+    check("confidence interval", x, 2)?;
+    check_level(level)?;
+    let n = x.len() as f64;
+    let m = mean(x)?;
+    let se = (variance(x)? / n).sqrt();
+    let q = t_quantile(0.5 + level / 2.0, n - 1.0);
+    Ok((m - q * se, m + q * se))
+}
+
+fn check_level(level: f64) -> Result<(), StatsError> {
+    if level > 0.0 && level < 1.0 {
+        Ok(())
+    } else {
+        Err(StatsError::Invalid(format!(
+            "confidence level {level} must be between 0 and 1"
+        )))
+    }
+}
+
 /// All descriptives of a sample (n ≥ 1; sd, cv and the CI need n ≥ 2).
 pub fn describe(x: &[f64]) -> Result<Descriptives, StatsError> {
     check("describe", x, 1)?;
@@ -96,7 +118,7 @@ pub fn describe(x: &[f64]) -> Result<Descriptives, StatsError> {
     let m = mean(x)?;
     let (sdv, ci) = if x.len() >= 2 {
         let sdv = sd(x)?;
-        (sdv, Some(super::tests::mean_ci(x, 0.95)?))
+        (sdv, Some(mean_ci(x, 0.95)?))
     } else {
         (f64::NAN, None)
     };

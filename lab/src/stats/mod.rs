@@ -20,24 +20,24 @@ mod agreement;
 mod describe;
 mod dist;
 mod effect;
+mod hypothesis;
 mod outliers;
 mod power;
 mod resample;
 mod shapiro;
-mod tests;
 
 pub use agreement::{cohens_kappa, ConfusionMatrix};
-pub use describe::{describe, mad, mean, median, quantile, sd, variance, Descriptives};
+pub use describe::{describe, mad, mean, mean_ci, median, quantile, sd, variance, Descriptives};
 pub use dist::{normal_cdf, normal_quantile, normal_sf, t_cdf, t_quantile, t_sf};
 pub use effect::{cohens_d, hedges_correction, hedges_g, EffectSize};
+pub use hypothesis::{
+    chi_square_gof, levene, mann_whitney_u, one_sample_t, student_t, tost_one_sample,
+    tost_two_sample, welch_t, Tost,
+};
 pub use outliers::{iqr_outliers, mad_outliers, Outliers};
 pub use power::{noncentral_t_cdf, t_test_power, t_test_sample_size, Design, SampleSize};
 pub use resample::{bootstrap_ci, bootstrap_ratio_ci, BootstrapCi};
 pub use shapiro::shapiro_wilk;
-pub use tests::{
-    chi_square_gof, levene, mann_whitney_u, mean_ci, one_sample_t, student_t, tost_one_sample,
-    tost_two_sample, welch_t, Tost,
-};
 
 use serde::Serialize;
 use std::fmt;

@@ -15,6 +15,7 @@ use tcp_gate::classify::expert::{
 };
 use tcp_gate::db::kb::open_given;
 use tcp_gate::discover::{dpkg::Dpkg, env_path_dirs, load_state, man::ManIndex};
+use tcp_gate::policy::PolicyFile;
 use tcp_spec::Decision;
 
 #[derive(Debug, Args)]
@@ -30,6 +31,10 @@ pub struct CheckArgs {
     pub rules: Option<PathBuf>,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// Policy file: masks, per-tool overrides, allow/ask/deny rules (docs/policy.md);
+    /// `--deny-mask` and `--approval-mask` are OR-ed into its masks.
+    #[arg(long = "policy", value_name = "FILE")]
+    pub policy_file: Option<PathBuf>,
     /// One JSON object per command line.
     #[arg(long)]
     pub json: bool,
@@ -45,6 +50,13 @@ pub fn check(a: &CheckArgs) -> anyhow::Result<bool> {
             .transpose()?;
     let src: Option<&dyn DescriptorSource> = db.as_ref().map(|d| d as &dyn DescriptorSource);
     let policy = a.policy.policy();
+    let policy_file = a.policy_file.as_deref().map(PolicyFile::load).transpose()?;
+    // Policy rules may be limited to directories: the command runs here.
+    let cwd = std::env::current_dir().ok();
+    let check_one = |line: &str| match &policy_file {
+        Some(p) => p.check(&c, line, src, policy, cwd.as_deref()),
+        None => c.check(line, src, policy),
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut all_ok = true;
@@ -64,10 +76,10 @@ pub fn check(a: &CheckArgs) -> anyhow::Result<bool> {
                 if line.trim().is_empty() {
                     continue;
                 }
-                emit(c.check(&line, src, policy), &mut out)?;
+                emit(check_one(&line), &mut out)?;
             }
         } else {
-            emit(c.check(l, src, policy), &mut out)?;
+            emit(check_one(l), &mut out)?;
         }
     }
     out.flush()?;

@@ -5,11 +5,11 @@ use crate::args::{parse_profile, parse_u32};
 use crate::commands::validate::{for_each_chunk, open_input, ResultLine, Summary, ValidateArgs};
 use crate::exit::UsageError;
 use anyhow::Context;
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 use std::io::{BufWriter, Write};
 use std::time::{Duration, Instant};
-use tcp_link::board::{board_model, BoardModelSpec};
+use tcp_link::board::{board_model, BoardModelKind, BoardModelSpec};
 use tcp_link::pty::PtyServer;
 use tcp_link::{open_serial, Link, LinkOptions};
 use tcp_spec::link::Info;
@@ -184,6 +184,24 @@ fn validate<T: tcp_link::Transport>(link: &mut Link<T>, a: &ValidateArgs) -> any
     Ok(summary.malformed == 0)
 }
 
+/// A board model on the command line (`tcp sim-board --model`, `tcp report
+/// --board-model`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BoardModelArg {
+    // The variants carry no doc comments: the options' help describes them.
+    Verilator,
+    Reference,
+}
+
+impl From<BoardModelArg> for BoardModelKind {
+    fn from(m: BoardModelArg) -> BoardModelKind {
+        match m {
+            BoardModelArg::Verilator => BoardModelKind::Verilator,
+            BoardModelArg::Reference => BoardModelKind::Reference,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct SimBoardArgs {
     /// Board whose clock the model runs at (`--clock-hz` overrides it).
@@ -191,8 +209,8 @@ pub struct SimBoardArgs {
     pub board: String,
     /// `verilator`: the generated board top in Verilator, UART at bit level;
     /// `reference`: the spec's device model (functional, no timing).
-    #[arg(long, default_value = "verilator")]
-    pub model: String,
+    #[arg(long, value_enum, default_value = "verilator")]
+    pub model: BoardModelArg,
     #[arg(long, default_value_t = 1)]
     pub lanes: u8,
     #[arg(long, default_value_t = 1)]
@@ -212,7 +230,7 @@ impl SimBoardArgs {
     pub fn spec(&self) -> BoardModelSpec {
         BoardModelSpec {
             board: self.board.clone(),
-            model: self.model.clone(),
+            model: self.model.into(),
             lanes: self.lanes,
             stages: self.stages,
             profile: self.profile,

@@ -9,10 +9,15 @@ pub mod discover;
 pub mod experiment;
 #[cfg(feature = "hw")]
 pub mod gen;
+pub mod hook;
 #[cfg(feature = "hw")]
 pub mod link;
+pub mod mcp;
+#[cfg(feature = "hw")]
+pub mod prove;
 #[cfg(feature = "hw")]
 pub mod report;
+pub mod serve;
 #[cfg(feature = "hw")]
 pub mod sim;
 #[cfg(feature = "lab")]

@@ -1,5 +1,6 @@
 //! `tcp report`: the command line of the side-by-side report (`tcp-report`).
 
+use super::link::BoardModelArg;
 use clap::Args;
 use std::path::PathBuf;
 use tcp_report::ReportOptions;
@@ -38,8 +39,8 @@ pub struct ReportArgs {
     pub batch: usize,
     /// Board model behind the pty: `verilator` (the board top, UART at bit level) or
     /// `reference` (the spec's device model).
-    #[arg(long, default_value = "verilator")]
-    pub board_model: String,
+    #[arg(long, value_enum, default_value = "verilator")]
+    pub board_model: BoardModelArg,
     /// Skip the FPGA flow (no Yosys/nextpnr run).
     #[arg(long)]
     pub skip_synth: bool,
@@ -68,7 +69,7 @@ impl ReportArgs {
             link_count: self.link_count,
             baud: self.baud,
             batch: self.batch,
-            board_model: self.board_model.clone(),
+            board_model: self.board_model.into(),
             skip_synth: self.skip_synth,
             seed: self.seed,
             json: self.json,

@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::Read;
 use std::path::PathBuf;
-use tcp_sim::check::{batches_of, model_reference, run_differential, GenStream, Report};
+use tcp_sim::check::{batches_of, model_reference, run_differential, CosimReport, GenStream};
 use tcp_sim::validator::{SimOptions, ValidatorSim};
 use tcp_sim::verilate::Frontend;
 use tcp_spec::error::Mark;
@@ -104,7 +104,7 @@ fn human(x: f64) -> String {
 }
 
 /// The text report.
-pub fn render(r: &Report) -> String {
+pub fn render(r: &CosimReport) -> String {
     let mut s = format!(
         "tcp sim {}: Verilator ({} model, {} frontend) vs the cycle model\n",
         r.config, r.model, r.frontend

@@ -6,7 +6,7 @@
 //! of range, `--freq` out of range, `--seeds 0`, `--core` with `--top board`); 3 a tool
 //! or file failed.
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use tcp_fpga::flow::{self, CoreSource, SynthOptions};
@@ -71,11 +71,19 @@ pub struct SynthArgs {
     pub quiet: bool,
     /// What to build: `bench` (the core fed on chip, to measure it) or `board` (the
     /// UART link: frame engine and core, the bitstream `tcp link` talks to).
-    #[arg(long, default_value = "bench", value_parser = ["bench", "board"])]
-    pub top: String,
+    #[arg(long, value_enum, default_value = "bench")]
+    pub top: TopArg,
     /// UART baud rate of the board top.
     #[arg(long, default_value_t = 3_000_000)]
     pub baud: u64,
+}
+
+/// `--top` on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TopArg {
+    // The variants carry no doc comments: the option's help describes them.
+    Bench,
+    Board,
 }
 
 fn options(a: &SynthArgs, seeds_default: u64) -> Result<SynthOptions, SynthError> {
@@ -97,9 +105,9 @@ fn options(a: &SynthArgs, seeds_default: u64) -> Result<SynthOptions, SynthError
     o.split_core = !a.flat;
     o.synth_flags = a.synth_flags.clone();
     o.progress = !a.quiet && std::io::stderr().is_terminal();
-    o.top = match a.top.as_str() {
-        "board" => flow::SynthTop::Board { baud: a.baud },
-        _ => flow::SynthTop::Bench,
+    o.top = match a.top {
+        TopArg::Board => flow::SynthTop::Board { baud: a.baud },
+        TopArg::Bench => flow::SynthTop::Bench,
     };
     Ok(o)
 }

@@ -7,27 +7,6 @@ use super::{check, Alternative, StatsError, TestResult};
 use serde::Serialize;
 use statrs::distribution::{ChiSquared, ContinuousCDF, FisherSnedecor};
 
-/// The t-based confidence interval of the mean at `level` (e.g. 0.95).
-pub fn mean_ci(x: &[f64], level: f64) -> Result<(f64, f64), StatsError> {
-    check("confidence interval", x, 2)?;
-    check_level(level)?;
-    let n = x.len() as f64;
-    let m = mean(x)?;
-    let se = (variance(x)? / n).sqrt();
-    let q = t_quantile(0.5 + level / 2.0, n - 1.0);
-    Ok((m - q * se, m + q * se))
-}
-
-fn check_level(level: f64) -> Result<(), StatsError> {
-    if level > 0.0 && level < 1.0 {
-        Ok(())
-    } else {
-        Err(StatsError::Invalid(format!(
-            "confidence level {level} must be between 0 and 1"
-        )))
-    }
-}
-
 /// p-value and CI of a t statistic for `estimate` with standard error `se`.
 fn t_inference(
     t: f64,
