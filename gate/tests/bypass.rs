@@ -339,6 +339,199 @@ fn ansi_c_quoting_is_decoded() {
     );
 }
 
+// --- shapes found by trying to talk around the gate once the classes above held ---
+
+#[test]
+fn more_interpreter_shapes() {
+    class(
+        &[
+            (r#"env python3 -c 'import os; os.system("rm -rf /")'"#, R),
+            (
+                r#"/usr/bin/python3 -c 'import os; os.system("rm -rf /")'"#,
+                R,
+            ),
+            (r#"python3 -c "__import__('os').system('rm -rf /')""#, R),
+            (r#"python3 -Ic 'import os; os.system("rm -rf /")'"#, R),
+            (r#"python3 -u -c 'import os; os.system("rm -rf /")'"#, R),
+            (r#"python3 -c 'import os; os.system("r"+"m -rf /")'"#, Q),
+            (r#"perl -we 'system("rm -rf /")'"#, R),
+            (r#"perl -Mstrict -e 'system "rm -rf /"'"#, R),
+            (
+                r#"node -p 'require("child_process").execSync("rm -rf /")'"#,
+                R,
+            ),
+            (r#"awk -e 'BEGIN{system("rm -rf /")}'"#, R),
+            (r#"lua -e 'os.execute("rm -rf /")'"#, R),
+            ("busybox ash -c 'rm -rf /'", R),
+            ("env busybox sh -c 'rm -rf /'", R),
+            ("eval 'rm -rf /'", R),
+            (r"\rm -rf /", R),
+            (r#"'r'"m" -rf /"#, R),
+            ("/usr/bin/env rm -rf /", R),
+        ],
+        &[
+            (r"env python3 -c 'print(1)'", W),
+            (r"python3 -Ic 'print(1)'", W),
+            ("busybox sh -c 'ls'", A),
+            ("eval 'ls'", A),
+        ],
+    );
+}
+
+#[test]
+fn more_here_string_shapes() {
+    class(
+        &[
+            ("bash <<< \"rm -rf /\"", R),
+            ("bash -s <<< 'rm -rf /'", R),
+            ("sh - <<< 'rm -rf /'", R),
+            ("bash 0<<< 'rm -rf /'", R),
+            ("sudo sh <<< 'rm -rf /'", R),
+            ("env bash <<EOF\nrm -rf /\nEOF", R),
+            (r#"perl <<< 'system("rm -rf /")'"#, R),
+            ("cat <<< 'rm -rf /' | sh", R),
+        ],
+        &[("bash -s <<< 'echo hi'", A), ("echo ls | bash", A)],
+    );
+}
+
+#[test]
+fn git_alias_to_a_bare_shell() {
+    class(
+        &[
+            // The shell reads its commands from a standard input the gate never sees.
+            ("git -c alias.x='!sh' x", Q),
+            ("git -c alias.x='!bash -s' x", Q),
+            ("git -c credential.helper='!sh' fetch", Q),
+            ("git -c alias.x='!rm -rf /' x", R),
+            ("git -C /tmp -c core.pager='rm -rf /' log", R),
+            ("git -c core.editor='rm -rf /' commit", R),
+            ("GIT_SSH_COMMAND='rm -rf /' git fetch", R),
+        ],
+        &[
+            // git's level for a subcommand it does not know (the alias): as without -c.
+            ("git -c alias.x='!ls' x", W),
+            ("git -c alias.st=status st", W),
+            ("git -C /tmp log", A),
+        ],
+    );
+}
+
+#[test]
+fn ssh_options_after_the_host() {
+    class(
+        &[
+            // OpenSSH parses options again right after the host.
+            ("ssh host -- rm -rf /", R),
+            ("ssh host -t -- rm -rf /", R),
+            ("ssh host -p 22 rm -rf /", R),
+            ("ssh host -o ProxyCommand='rm -rf /'", R),
+            ("ssh -oProxyCommand='rm -rf /' host", R),
+            ("ssh -t host sudo rm -rf /", R),
+        ],
+        &[
+            ("ssh host ls", Q),
+            // After the command, words are the command's own (`ls -l`, not ssh's -l).
+            ("ssh host ls -l /tmp", Q),
+        ],
+    );
+}
+
+#[test]
+fn find_runs_its_command_on_the_starting_point() {
+    class(
+        &[
+            // No test before -exec: the first file found is `/` itself.
+            ("find / -exec rm -rf {} +", R),
+            (r"find / -xdev -exec rm -rf {} \;", R),
+            ("find ~ -execdir rm -rf {} +", R),
+            ("find /etc -maxdepth 0 -exec rm -rf {} +", R),
+            // -mindepth 1: what lies directly under /.
+            ("find / -mindepth 1 -maxdepth 1 -exec rm -rf {} +", R),
+            ("find / -exec mv {} /tmp/x +", R),
+            (r"find / -name x -exec rm -rf {} \;", Q),
+        ],
+        &[
+            (r"find . -exec cat {} \;", A),
+            ("find . -exec grep -l x {} +", A),
+            (r"find / -name passwd", A),
+            (r"find . -name '*.o' -exec ls -l {} \;", A),
+        ],
+    );
+}
+
+#[test]
+fn system_directories_however_spelled() {
+    class(
+        &[
+            ("mv /./etc /tmp/x", R),
+            ("mv //etc /tmp/x", R),
+            ("mv /etc/ /tmp/x", R),
+            ("mv /usr/../etc /x", R),
+            ("mv /etc{,.bak}", R),
+            ("mv /{etc,tmp}", R),
+            ("mv -t /tmp /etc", R),
+            ("mv -- /etc /tmp/x", R),
+            ("sudo mv /usr /x", R),
+            // A glob the shell turns into /etc.
+            ("mv /e[t]c /tmp/x", R),
+            ("mv /et? /tmp/x", R),
+            ("rm -rf /./", R),
+            ("rm -rf /usr/..", R),
+        ],
+        &[
+            ("mv a.txt b.txt", W),
+            ("mv ./etc ./etc2", W),
+            ("mv etc /tmp/x", W),
+            ("mv notes{,.bak}", W),
+            ("mv /tmp/a /tmp/b", W),
+        ],
+    );
+}
+
+#[test]
+fn more_cloud_deletion_shapes() {
+    class(
+        &[
+            ("gcloud projects delete p --quiet", R),
+            ("gcloud --project p projects delete p", R),
+            ("gcloud beta projects delete p", R),
+            (
+                "aws --profile x organizations close-account --account-id 1",
+                R,
+            ),
+            ("aws organizations delete-organization", R),
+            ("aws s3 rm s3://b --recursive", R),
+            ("gsutil rm -r gs://b", R),
+            ("kubectl delete ns prod", R),
+            ("terraform apply -destroy -auto-approve", R),
+        ],
+        &[
+            ("gcloud projects list", A),
+            ("aws organizations list-accounts", A),
+            ("kubectl get ns", A),
+        ],
+    );
+}
+
+#[test]
+fn more_ansi_c_shapes() {
+    class(
+        &[
+            (r"$'\x72'$'\x6d' -rf /", R),
+            (r"$'\162m' -rf $'\057'", R),
+            (r"bash -c $'\x72\x6d -rf /'", R),
+            (r"eval $'\x72\x6d -rf /'", R),
+            (r"sudo $'\x72\x6d' -rf /", R),
+            (r"env $'\x72\x6d' -rf /", R),
+            (r"$'\x2fbin\x2frm' -rf /", R),
+            (r"$'\x72\x6d' -rf ~", R),
+            (r"mv $'\x2fetc' /tmp/x", R),
+        ],
+        &[(r"printf $'%s\n' a", A), (r"$'\x65cho' hi", A)],
+    );
+}
+
 // --- the lexer and `check` never panic; `$'…'` of plain text is that text ---
 
 /// Lines built from the characters the lexer treats specially.

@@ -5,7 +5,7 @@ use super::cmdline::{self, Joint, SimpleCommand};
 use super::program::{self, Tok};
 use super::rules::{
     takes_next, ArgRule, CapSet, Effect, EvidenceRule, ExecAt, ExecRule, Interpreter, OptionSpec,
-    Rules, RulesError,
+    Rules, RulesError, Wrapper,
 };
 use serde::{Deserialize, Serialize};
 use tcp_spec::{
@@ -214,8 +214,22 @@ fn operand_indices(args: &[String], spec: Option<&OptionSpec>) -> Vec<usize> {
         }
         if after_dd || !(a.len() > 1 && a.starts_with('-')) {
             out.push(i);
-            if spec.is_some_and(|s| !s.anywhere) {
-                out.extend(i + 1..args.len());
+            if let Some(s) = spec.filter(|s| !s.anywhere) {
+                let mut j = i + 1;
+                if s.resume && !after_dd {
+                    // `ssh host -t -- cmd`: options again, up to an operand or `--`.
+                    while let Some(b) = args.get(j) {
+                        if b == "--" {
+                            j += 1;
+                            break;
+                        }
+                        if !(b.len() > 1 && b.starts_with('-')) {
+                            break;
+                        }
+                        j += if s.takes_next(b) { 2 } else { 1 };
+                    }
+                }
+                out.extend(j.min(args.len())..args.len());
                 break;
             }
             i += 1;
@@ -230,6 +244,61 @@ fn operand_indices(args: &[String], spec: Option<&OptionSpec>) -> Vec<usize> {
     out
 }
 
+/// Does the embedded command use the wrapper's placeholder (`{}`)?
+fn placeholder_in(w: &Wrapper, cmd: &[String]) -> bool {
+    w.placeholder
+        .as_deref()
+        .is_some_and(|ph| cmd.iter().any(|a| a.contains(ph)))
+}
+
+/// `find START… EXPR -exec CMD ;`: when nothing before the embedded command at `at`
+/// filters (only [`Wrapper::unfiltered`] words), the files it sees include each
+/// starting point (`.` when none is named), or with `-mindepth N` (N > 0) what lies
+/// directly under it (`START/*`). `None` when a test may filter them.
+fn starting_points(w: &Wrapper, args: &[String], at: usize) -> Option<Vec<String>> {
+    w.placeholder.as_ref()?;
+    let mut i = 0;
+    // find's own leading options (-H, -L, -P, -D debugopts, -O3).
+    while let Some(a) = args.get(i) {
+        match a.as_str() {
+            "-H" | "-L" | "-P" => i += 1,
+            "-D" => i += 2,
+            o if o.starts_with("-O") => i += 1,
+            _ => break,
+        }
+    }
+    let i = i.min(at);
+    let first_expr = args[i..at]
+        .iter()
+        .position(|a| a.starts_with('-') || matches!(a.as_str(), "(" | ")" | "!" | ","))
+        .map_or(at, |p| p + i);
+    let mut starts: Vec<String> = args[i..first_expr].to_vec();
+    if starts.is_empty() {
+        starts.push(".".into());
+    }
+    let mut below = false;
+    let mut j = first_expr;
+    while j < at {
+        let a = args[j].as_str();
+        if w.min_depth.as_deref() == Some(a) {
+            below = args.get(j + 1).is_none_or(|n| n != "0");
+            j += 2;
+        } else if w.unfiltered_values.iter().any(|u| u == a) {
+            j += 2;
+        } else if w.unfiltered.iter().any(|u| u == a) {
+            j += 1;
+        } else {
+            return None;
+        }
+    }
+    if below {
+        for s in &mut starts {
+            *s = format!("{}/*", s.trim_end_matches('/'));
+        }
+    }
+    Some(starts)
+}
+
 /// Values of the options `opts` in `args` (`-o V`, `-oV`, `--opt V`, `--opt=V`, a short
 /// cluster ending in the option, `-avze V`), looking only where options can be.
 fn option_values(
@@ -239,6 +308,7 @@ fn option_values(
 ) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let operands = operand_indices(args, spec);
+    let mut resumed = false;
     let mut i = 0;
     while i < args.len() {
         let a = args[i].as_str();
@@ -246,8 +316,11 @@ fn option_values(
             break;
         }
         if operands.contains(&i) {
-            if spec.is_some_and(|s| !s.anywhere) {
-                break;
+            if let Some(s) = spec.filter(|s| !s.anywhere) {
+                if !s.resume || resumed {
+                    break;
+                }
+                resumed = true;
             }
             i += 1;
             continue;
@@ -917,7 +990,22 @@ impl Classifier {
                                 w.why,
                                 args[start..end].join(" ")
                             ));
-                            self.words(&args[start..end], stdin, db, depth + 1, acc, None);
+                            let cmd = &args[start..end];
+                            match starting_points(w, args, k) {
+                                Some(starts) if placeholder_in(w, cmd) => {
+                                    let ph = w.placeholder.as_deref().unwrap_or("{}");
+                                    for s in starts {
+                                        acc.reasons.push(format!(
+                                            "{name}: no test before {}, so `{ph}` is first the starting point `{s}`",
+                                            args[k]
+                                        ));
+                                        let v: Vec<String> =
+                                            cmd.iter().map(|a| a.replace(ph, &s)).collect();
+                                        self.words(&v, stdin, db, depth + 1, acc, None);
+                                    }
+                                }
+                                _ => self.words(cmd, stdin, db, depth + 1, acc, None),
+                            }
                         }
                         k = end;
                     }

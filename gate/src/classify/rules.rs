@@ -234,6 +234,14 @@ struct WrapperSpec {
     stdin_commands: bool,
     #[serde(default)]
     stdin_args: bool,
+    #[serde(default)]
+    placeholder: Option<String>,
+    #[serde(default)]
+    unfiltered: Vec<String>,
+    #[serde(default)]
+    unfiltered_values: Vec<String>,
+    #[serde(default)]
+    min_depth: Option<String>,
     risk: Option<String>,
     #[serde(default)]
     caps: Vec<String>,
@@ -247,6 +255,8 @@ struct OptionsSpec {
     value_options: Vec<String>,
     #[serde(default)]
     anywhere: bool,
+    #[serde(default)]
+    resume: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -510,6 +520,18 @@ pub struct Wrapper {
     pub stdin_commands: bool,
     /// The words of a here-document or here-string become arguments (`xargs`).
     pub stdin_args: bool,
+    /// In an embedded command, the word that stands for the file found (`{}`): when no
+    /// test comes before the command, the first file found is the starting point
+    /// itself, so the word is checked as each starting point.
+    pub placeholder: Option<String>,
+    /// Expression words that select every file (`-xdev`, `-depth`): the command still
+    /// sees the starting point.
+    pub unfiltered: Vec<String>,
+    /// The same, for options that take a value (`-maxdepth N`).
+    pub unfiltered_values: Vec<String>,
+    /// The option that skips the starting points (`-mindepth N`, N > 0): the command
+    /// then sees what is directly under them (`START/*`).
+    pub min_depth: Option<String>,
     /// A floor for the wrapped command's risk (e.g. `sudo` → HIGH_RISK).
     pub risk: Option<RiskLevel>,
     pub caps: CapSet,
@@ -525,6 +547,9 @@ pub struct OptionSpec {
     /// Options may follow operands (GNU style); otherwise the first operand ends them
     /// (`git -c k=v log -c`, `ssh -p 22 host ls -l`).
     pub anywhere: bool,
+    /// Options resume right after the first operand, up to the next operand or `--`
+    /// (OpenSSH: `ssh host -t -- cmd` is `ssh -t host cmd`).
+    pub resume: bool,
 }
 
 impl OptionSpec {
@@ -881,6 +906,10 @@ impl Rules {
                 join: w.join,
                 stdin_commands: w.stdin_commands,
                 stdin_args: w.stdin_args,
+                placeholder: w.placeholder.clone(),
+                unfiltered: w.unfiltered.clone(),
+                unfiltered_values: w.unfiltered_values.clone(),
+                min_depth: w.min_depth.clone(),
                 risk: w.risk.as_deref().map(|r| risk(r, &context)).transpose()?,
                 caps: CapSet::parse(&w.caps, &context)?,
                 why: w.why.trim().to_string(),
@@ -899,6 +928,7 @@ impl Rules {
             options.push(OptionSpec {
                 value_options: o.value_options.clone(),
                 anywhere: o.anywhere,
+                resume: o.resume,
             });
         }
 
@@ -1135,15 +1165,139 @@ impl Rules {
         self.never_execute.iter().any(|p| p.matches(name))
     }
 
-    /// Does `path` belong to path class `class`?
+    /// Does `path` belong to path class `class`? Also true when one of the paths the
+    /// shell or the kernel would make of it does ([`path_forms`]: `/./etc`,
+    /// `/usr/../etc`, `/etc{,.bak}`, `/e*`).
     pub fn in_class(&self, class: usize, path: &str) -> bool {
-        self.path_classes[class].is_match(path)
+        let re = &self.path_classes[class];
+        re.is_match(path) || path_forms(path).iter().any(|p| re.is_match(p))
     }
+}
+
+/// Most paths one word stands for that [`path_forms`] looks at.
+const MAX_FORMS: usize = 64;
+
+/// The other paths a word names: its brace expansions (`/etc{,.bak}` → `/etc`,
+/// `/etc.bak`; the shell expands braces before anything runs), each absolute one
+/// normalised lexically (`//etc`, `/./etc`, `/usr/../etc` → `/etc`) and, when it holds
+/// glob characters, the existing files it matches (`/e*` → `/etc`, as the shell would
+/// pass them). At most [`MAX_FORMS`]; empty for an ordinary word.
+pub fn path_forms(word: &str) -> Vec<String> {
+    if !word.contains(['{', '/', '*', '?', '[']) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for w in brace_expand(word) {
+        if out.len() >= MAX_FORMS {
+            break;
+        }
+        let n = if w.starts_with('/') {
+            normalise(&w)
+        } else {
+            w.clone()
+        };
+        if n.starts_with('/') && n.contains(['*', '?', '[']) {
+            if let Ok(paths) = glob::glob(&n) {
+                for p in paths.flatten().take(MAX_FORMS) {
+                    if let Some(p) = p.to_str() {
+                        out.push(p.to_string());
+                    }
+                }
+            }
+        }
+        if w != word {
+            out.push(w);
+        }
+        if n != word {
+            out.push(n);
+        }
+    }
+    out.truncate(MAX_FORMS);
+    out
+}
+
+/// `/a/./b//c/../d/` → `/a/b/d` (no symbolic links followed; `..` of `/` is `/`).
+fn normalise(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// Bash's brace expansion of lists (`a{b,c}d` → `abd`, `acd`; nested; at most
+/// [`MAX_FORMS`] results). A word without a `{…,…}` is itself.
+pub fn brace_expand(word: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    expand_into(word, &mut out, 0);
+    out
+}
+
+fn expand_into(word: &str, out: &mut Vec<String>, depth: usize) {
+    if out.len() >= MAX_FORMS {
+        return;
+    }
+    let b = word.as_bytes();
+    // The first `{` whose matching `}` encloses a comma at its own level.
+    let mut open = 0;
+    while let Some(o) = word[open..].find('{').map(|k| k + open) {
+        let mut level = 0usize;
+        let mut commas = Vec::new();
+        let mut close = None;
+        for (k, &c) in b.iter().enumerate().skip(o) {
+            match c {
+                b'{' => level += 1,
+                b'}' => {
+                    level -= 1;
+                    if level == 0 {
+                        close = Some(k);
+                        break;
+                    }
+                }
+                b',' if level == 1 => commas.push(k),
+                _ => {}
+            }
+        }
+        let Some(c) = close else { break };
+        if commas.is_empty() || depth > 8 {
+            open = o + 1;
+            continue;
+        }
+        let (pre, post) = (&word[..o], &word[c + 1..]);
+        let mut from = o + 1;
+        for k in commas.into_iter().chain(std::iter::once(c)) {
+            expand_into(&format!("{pre}{}{post}", &word[from..k]), out, depth + 1);
+            from = k + 1;
+        }
+        return;
+    }
+    out.push(word.to_string());
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn braces_normalisation_and_globs() {
+        assert_eq!(brace_expand("/etc{,.bak}"), ["/etc", "/etc.bak"]);
+        assert_eq!(brace_expand("a{b,c{d,e}}f"), ["abf", "acdf", "acef"]);
+        assert_eq!(brace_expand("{x}"), ["{x}"]);
+        assert_eq!(brace_expand("a{b,c"), ["a{b,c"]);
+        assert_eq!(brace_expand("}{,}{"), ["}{", "}{"]);
+        assert_eq!(brace_expand(&"{a,b}".repeat(20)).len(), MAX_FORMS);
+        assert_eq!(normalise("/./etc/"), "/etc");
+        assert_eq!(normalise("//usr/../etc"), "/etc");
+        assert_eq!(normalise("/../.."), "/");
+        assert!(path_forms("/e*").contains(&"/etc".to_string()));
+        assert!(path_forms("file.txt").is_empty());
+    }
 
     #[test]
     fn the_shipped_rules_load() {
