@@ -13,8 +13,8 @@
 //!
 //! The tops that are synthesized (the `tcp_bench_top` wrapper, the board top and its
 //! pin wrapper) are hardware and come from `tcp-gen`. Depends on `tcp-spec`,
-//! `tcp-eda` and `tcp-gen`; `tcp-link`, `tcp-report` and the `tcp` binary use it. The
-//! user guide is `docs/synthesis.md`.
+//! `tcp-eda` and `tcp-gen` (its tests also on `tcp-testkit`); `tcp-link`,
+//! `tcp-report` and the `tcp` binary use it. The user guide is `docs/synthesis.md`.
 
 pub mod board;
 pub mod flow;

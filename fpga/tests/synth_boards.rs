@@ -3,12 +3,13 @@
 //! parse. One placement seed each, to keep the test short (about a minute in all).
 //!
 //! Also: the checked-in `constraints/*.pcf` files are the ones the board files render
-//! (set TCP_UPDATE_CONSTRAINTS=1 to rewrite them).
+//! (`TCP_UPDATE_GOLDEN=1` rewrites them, [`tcp_testkit::golden`]).
 
 use std::path::{Path, PathBuf};
 use tcp_fpga::flow::{self, CoreSource, SynthOptions};
 use tcp_fpga::{Board, SynthReport};
 use tcp_spec::{Config, Profile};
+use tcp_testkit::golden;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -16,24 +17,12 @@ fn workspace() -> PathBuf {
 
 #[test]
 fn checked_in_constraints_match_the_board_files() {
-    let update = std::env::var_os("TCP_UPDATE_CONSTRAINTS").is_some();
-    for b in Board::shipped() {
+    golden::check_all(Board::shipped().into_iter().map(|b| {
         let path = workspace()
             .join("constraints")
             .join(format!("{}.pcf", b.name));
-        let want = b.pcf();
-        if update {
-            std::fs::write(&path, &want).unwrap();
-            continue;
-        }
-        let have = std::fs::read_to_string(&path).unwrap_or_default();
-        assert_eq!(
-            have,
-            want,
-            "{} is stale: rerun with TCP_UPDATE_CONSTRAINTS=1",
-            path.display()
-        );
-    }
+        (path, b.pcf())
+    }));
 }
 
 fn synth_1x1(board: &str) -> SynthReport {

@@ -354,6 +354,8 @@ impl<const L: usize> Logic for Counters<L> {
 mod tests {
     use super::*;
     use crate::tools::yosys_check_hierarchy;
+    use rand_xoshiro::rand_core::{RngCore, SeedableRng};
+    use rand_xoshiro::Xoshiro256PlusPlus;
 
     fn edge<const L: usize>(c: &mut Counters<L>) {
         assert!(simulate(c, 100));
@@ -371,13 +373,11 @@ mod tests {
         for lookahead in [false, true] {
             let mut c = Counters::<16>::new(lookahead);
             c.connect_all();
-            let mut x = 0x9e37_79b9_7f4a_7c15u64;
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(0x9e37_79b9_7f4a_7c15);
             let (mut cycles, mut processed, mut rejected) = (0u64, 0u64, 0u64);
             let (mut pend_v, mut pend_r) = (0u64, 0u64);
             for t in 0..200 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                let x = rng.next_u64();
                 let valid = x & 0xffff;
                 let reject = valid & (x >> 16);
                 let rst = t % 70 == 69 || t == 0;

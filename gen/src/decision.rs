@@ -19,8 +19,9 @@ pub const RISK_BITS: usize = Verdict::RISK_BITS;
 // The risk bits are bits 0..RISK_BITS of the flags word (the lane takes them there).
 const _: () = assert!(tcp_spec::risk::RISK_MASK == (1 << RISK_BITS) - 1);
 
+/// The decision block (the spec's [`tcp_spec::Decision`] is the value it computes).
 #[derive(LogicBlock)]
-pub struct Decision {
+pub struct DecisionBlock {
     pub magic_ok: Signal<In, Bit>,
     pub version_ok: Signal<In, Bit>,
     pub checksum_ok: Signal<In, Bit>,
@@ -55,12 +56,12 @@ pub struct Decision {
     risk_one: Constant<Bits<RISK_BITS>>,
 }
 
-impl Default for Decision {
+impl Default for DecisionBlock {
     fn default() -> Self {
         let d = |x: D| Constant::new((x as u64).into());
         let r = |x: R| Constant::new((x as u64).into());
         let k = |x: RiskLevel| Constant::new((x.bits() as u64).into());
-        Decision {
+        DecisionBlock {
             magic_ok: Default::default(),
             version_ok: Default::default(),
             checksum_ok: Default::default(),
@@ -93,7 +94,7 @@ impl Default for Decision {
     }
 }
 
-impl Logic for Decision {
+impl Logic for DecisionBlock {
     #[hdl_gen]
     fn update(&mut self) {
         // Rule 4 test: more than one risk bit set (x & (x - 1) clears the lowest one).
@@ -160,7 +161,7 @@ mod tests {
     /// agree with the spec's `decide`.
     #[test]
     fn exhaustive_against_decide() {
-        let mut b = Decision::default();
+        let mut b = DecisionBlock::default();
         b.connect_all();
         let profile = Profile::Sum16;
         let base = Descriptor::encode(
@@ -215,7 +216,7 @@ mod tests {
 
     #[test]
     fn synthesizes_cleanly() {
-        let mut b = Decision::default();
+        let mut b = DecisionBlock::default();
         b.connect_all();
         yosys_check_hierarchy("decision", &generate_verilog(&b)).unwrap();
     }

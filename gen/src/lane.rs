@@ -27,7 +27,7 @@
 //! register holds.
 
 use crate::checksum::{Crc16, Sum16};
-use crate::decision::{Decision, DECISION_BITS, REASON_BITS, RISK_BITS};
+use crate::decision::{DecisionBlock, DECISION_BITS, REASON_BITS, RISK_BITS};
 use crate::partition::Partition;
 use crate::pipe::Pipe;
 use rust_hdl::prelude::*;
@@ -132,7 +132,7 @@ pub struct Lane {
     after_a: Vec<Pipe<PhaseA>>,
     after_b: Vec<Pipe<PhaseB>>,
     after_c: Vec<Pipe<PhaseC>>,
-    decide: Decision,
+    decide: DecisionBlock,
     out: Pipe<LaneOut>,
     lane_in: Signal<Local, LaneIn>,
     lane_in_q: Signal<Local, LaneIn>,
@@ -192,7 +192,7 @@ impl Lane {
             after_c: (0..usize::from(partition.after_c > 0))
                 .map(|_| Pipe::new(partition.after_c))
                 .collect(),
-            decide: Decision::default(),
+            decide: DecisionBlock::default(),
             out: Pipe::new(1),
             lane_in: Default::default(),
             lane_in_q: Default::default(),
@@ -374,17 +374,10 @@ impl Logic for Lane {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::descriptor_bits;
     use crate::tools::yosys_check_hierarchy;
     use tcp_spec::stream::StreamGen;
     use tcp_spec::{decide, Policy};
-
-    pub(crate) fn lane_bits(d: &[u8; 24]) -> Bits<DESCRIPTOR_BITS> {
-        let mut b = Bits::<DESCRIPTOR_BITS>::default();
-        for &byte in d {
-            b = (b << 8) | bit_cast::<DESCRIPTOR_BITS, 8>((byte as u64).into());
-        }
-        b
-    }
 
     fn edge(l: &mut Lane) {
         // Inputs settle with the clock low, then one rising edge.
@@ -414,7 +407,7 @@ mod tests {
                     let policy = gen.policy();
                     let valid = t % 5 != 3;
                     lane.valid.next = valid;
-                    lane.data.next = lane_bits(&d);
+                    lane.data.next = descriptor_bits(&d);
                     lane.deny.next = (policy.deny_mask as u64).into();
                     lane.approval.next = (policy.approval_mask as u64).into();
                     sent.push((valid, d, policy));
@@ -468,7 +461,7 @@ mod tests {
             },
         );
         lane.valid.next = true;
-        lane.data.next = lane_bits(&d);
+        lane.data.next = descriptor_bits(&d);
         lane.deny.next = (flags as u64).into();
         edge(&mut lane);
         lane.valid.next = false;

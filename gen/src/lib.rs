@@ -1,24 +1,30 @@
-//! The parameterized `tcp_validator` RTL, written with rust-hdl 0.46.
+//! The parameterized `tcp_validator` RTL and the rest of the kit's hardware, written
+//! with rust-hdl 0.46.
 //!
-//! * Blocks, one per file: [`checksum`] (`sum16`, `crc16`), [`decision`] (rules and
-//!   codes), [`lane`] (one descriptor per clock through the pipeline) and its
-//!   [`partition`] (where the pipeline registers go), [`counters`], [`pipe`] (pipeline
-//!   registers) and the top [`validator`].
+//! * The core's blocks, one per file: [`checksum`] (`sum16`, `crc16`), [`decision`]
+//!   (rules and codes), [`lane`] (one descriptor per clock through the pipeline) and
+//!   its [`partition`] (where the pipeline registers go), [`counters`], [`pipe`]
+//!   (pipeline registers) and the top [`validator`].
 //! * [`generate()`](fn@generate) emits the Verilog of a [`Config`] and its JSON sidecar.
 //! * [`sim::RhdlValidator`] simulates the same design in rust-hdl's simulator, one
 //!   clock cycle per [`tcp_spec::CycleInput`]: the "rust-hdl simulation" column of every
 //!   comparison with the spec's cycle model and with Verilator.
+//! * The host link's blocks: [`uart_rx`], [`uart_tx`], [`frame_rx`], [`frame_tx`] and
+//!   the [`frame_engine`] (with its replay window, reply slots and STATS counters),
+//!   each tested against the spec's reference device.
 //! * [`board`] — the UART board top (frame engine and core); [`wrapper`] — the tops
 //!   the synthesis flow builds around the core and the board top (the `tcp_bench_top`
 //!   measurement wrapper, the board's pin wrapper with its PLL).
 //! * [`tools`] checks the emitted Verilog with Verilator, Icarus Verilog and Yosys
 //!   through `tcp-eda`.
 //!
-//! Depends on `tcp-spec` and `tcp-eda`; `tcp-sim`, `tcp-fpga`, `tcp-report` and the
-//! `tcp` binary (`tcp gen`) use it.
+//! Depends on `tcp-spec` and `tcp-eda` (its tests also on `tcp-testkit`); `tcp-sim`,
+//! `tcp-fpga`, `tcp-link`, `tcp-verify`, `tcp-report` and the `tcp` binary (`tcp gen`)
+//! use it.
 //!
 //! Every constant (magic, versions, field offsets, decision and reason codes, risk
-//! bits, CRC masks) comes from the `tcp-spec` crate at generation time.
+//! bits, CRC masks, the packed verdict, the STATS layout, the link CRC) comes from the
+//! `tcp-spec` crate at generation time.
 
 pub mod board;
 pub mod checksum;

@@ -10,12 +10,24 @@
 //! leave long ones to Verilator.
 
 use crate::validator::{build, ValidatorCore};
+use rust_hdl::prelude::{bit_cast, Bits};
 use std::fmt;
+use tcp_spec::descriptor::{DescriptorBytes, DESCRIPTOR_BITS};
 use tcp_spec::{Config, CycleInput, CycleOutput};
 
-/// A simulation step that could not be carried out.
+/// A descriptor's [`DESCRIPTOR_BITS`] bits as a lane's `data` input takes them (one
+/// lane of the core's `in_data`): byte 0 in the top bits. For driving a block in
+/// rust-hdl's simulator.
+pub fn descriptor_bits(d: &DescriptorBytes) -> Bits<DESCRIPTOR_BITS> {
+    d.iter().fold(Bits::default(), |b, &byte| {
+        (b << 8) | bit_cast::<DESCRIPTOR_BITS, 8>((byte as u64).into())
+    })
+}
+
+/// A step of the rust-hdl simulation that could not be carried out (the Verilator
+/// side has `tcp_sim::SimError`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SimError {
+pub enum RhdlSimError {
     #[error("unsupported configuration {0:?}")]
     Config(Config),
     #[error("cycle {cycle}: the input has {got} lanes of data, the design {want}")]
@@ -32,11 +44,11 @@ pub struct RhdlValidator {
 
 impl RhdlValidator {
     /// A validator in its power-up state (all registers zero, as after a reset).
-    pub fn new(config: &Config) -> Result<RhdlValidator, SimError> {
-        let mut core = build(*config).ok_or(SimError::Config(*config))?;
+    pub fn new(config: &Config) -> Result<RhdlValidator, RhdlSimError> {
+        let mut core = build(*config).ok_or(RhdlSimError::Config(*config))?;
         core.set_clock(false);
         if !core.settle() {
-            return Err(SimError::NoConvergence { cycle: 0 });
+            return Err(RhdlSimError::NoConvergence { cycle: 0 });
         }
         Ok(RhdlValidator { core, steps: 0 })
     }
@@ -51,10 +63,10 @@ impl RhdlValidator {
     }
 
     /// Applies one rising edge with `input` and returns the outputs after it.
-    pub fn step(&mut self, input: &CycleInput) -> Result<CycleOutput, SimError> {
+    pub fn step(&mut self, input: &CycleInput) -> Result<CycleOutput, RhdlSimError> {
         let want = self.config().lanes;
         if input.data.len() < want {
-            return Err(SimError::Lanes {
+            return Err(RhdlSimError::Lanes {
                 cycle: self.steps,
                 got: input.data.len(),
                 want,
@@ -64,18 +76,18 @@ impl RhdlValidator {
         self.core.apply(input);
         self.core.set_clock(false);
         if !self.core.settle() {
-            return Err(SimError::NoConvergence { cycle });
+            return Err(RhdlSimError::NoConvergence { cycle });
         }
         self.core.set_clock(true);
         if !self.core.settle() {
-            return Err(SimError::NoConvergence { cycle });
+            return Err(RhdlSimError::NoConvergence { cycle });
         }
         self.steps += 1;
         Ok(self.core.outputs())
     }
 
     /// [`RhdlValidator::step`] over a whole schedule.
-    pub fn run(&mut self, inputs: &[CycleInput]) -> Result<Vec<CycleOutput>, SimError> {
+    pub fn run(&mut self, inputs: &[CycleInput]) -> Result<Vec<CycleOutput>, RhdlSimError> {
         inputs.iter().map(|i| self.step(i)).collect()
     }
 }
@@ -160,13 +172,30 @@ mod tests {
     }
 
     #[test]
+    fn descriptor_bits_put_byte_0_on_top() {
+        let mut d = [0u8; 24];
+        d[0] = 0x80;
+        d[23] = 0x01;
+        let b = descriptor_bits(&d);
+        assert!(b.get_bit(DESCRIPTOR_BITS - 1) && b.get_bit(0));
+        assert_eq!((0..DESCRIPTOR_BITS).filter(|&i| b.get_bit(i)).count(), 2);
+        d[1] = 0xff;
+        assert_eq!(
+            descriptor_bits(&d)
+                .get_bits::<8>(DESCRIPTOR_BITS - 16)
+                .index(),
+            0xff
+        );
+    }
+
+    #[test]
     fn short_input_is_an_error() {
         let cfg = Config::new(2, 1, Profile::Sum16).unwrap();
         let mut v = RhdlValidator::new(&cfg).unwrap();
         let e = v.step(&CycleInput::idle(1)).unwrap_err();
         assert_eq!(
             e,
-            SimError::Lanes {
+            RhdlSimError::Lanes {
                 cycle: 0,
                 got: 1,
                 want: 2

@@ -1,13 +1,15 @@
 //! The shipped RTL in `rtl/`: up to date with the generator (golden files), and clean
 //! in Verilator's lint, Icarus Verilog and Yosys synthesis.
 //!
-//! `TCP_UPDATE_RTL=1 cargo test -p tcp-gen --test rtl` rewrites the golden files.
+//! `TCP_UPDATE_GOLDEN=1 cargo test -p tcp-gen --test rtl` rewrites the golden files
+//! ([`tcp_testkit::golden`]).
 
 use std::path::PathBuf;
 use tcp_gen::generate::{SIDECAR_FILE, VERILOG_FILE};
 use tcp_gen::tools::{self, EdaError};
 use tcp_gen::{generate, shipped, Config, TOP};
 use tcp_spec::Profile;
+use tcp_testkit::golden;
 
 fn rtl_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../rtl")
@@ -15,32 +17,14 @@ fn rtl_dir() -> PathBuf {
 
 #[test]
 fn shipped_rtl_is_up_to_date() {
-    let update = std::env::var_os("TCP_UPDATE_RTL").is_some_and(|v| v == "1");
-    let mut stale = vec![];
+    let mut files = vec![];
     for cfg in shipped() {
         let g = generate(&cfg).unwrap();
         let dir = rtl_dir().join(cfg.name());
-        if update {
-            g.write_to(&dir).unwrap();
-            continue;
-        }
-        for (file, want) in [
-            (VERILOG_FILE, &g.verilog),
-            (SIDECAR_FILE, &g.sidecar_json()),
-        ] {
-            let path = dir.join(file);
-            match std::fs::read_to_string(&path) {
-                Ok(have) if have == *want => {}
-                Ok(_) => stale.push(format!("{} differs", path.display())),
-                Err(e) => stale.push(format!("{}: {e}", path.display())),
-            }
-        }
+        files.push((dir.join(VERILOG_FILE), g.verilog.clone()));
+        files.push((dir.join(SIDECAR_FILE), g.sidecar_json()));
     }
-    assert!(
-        stale.is_empty(),
-        "rtl/ is stale (run `TCP_UPDATE_RTL=1 cargo test -p tcp-gen --test rtl`):\n{}",
-        stale.join("\n")
-    );
+    golden::check_all(files);
 }
 
 /// One shipped configuration: Verilator lint, Icarus compile, Yosys synthesis with no
@@ -49,8 +33,9 @@ fn passes_the_tools(cfg: Config) {
     let file = rtl_dir().join(cfg.name()).join(VERILOG_FILE);
     assert!(
         file.is_file(),
-        "{} missing: run the golden test with TCP_UPDATE_RTL=1",
-        file.display()
+        "{} missing: run the golden test with {}=1",
+        file.display(),
+        golden::UPDATE_VAR
     );
     let work = tools::work_dir(&format!("rtl_{}", cfg.name()));
     tools::verilator_lint(&file, TOP, &work).unwrap_or_else(|e| panic!("{}: {e}", cfg.name()));

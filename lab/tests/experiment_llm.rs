@@ -9,7 +9,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tcp_lab::experiment::config::{Config, LlmArmConfig, Provider};
+use tcp_lab::experiment::config::{ExperimentConfig, LlmArmConfig, Provider};
 use tcp_lab::experiment::llm::LlmClient;
 
 #[derive(Clone)]
@@ -175,7 +175,7 @@ prompt = "Risk of `{{tool}}`?"
             .map(|k| format!("api_key_env = \"{k}\""))
             .unwrap_or_default()
     );
-    let c: Config = toml::from_str(&text).unwrap();
+    let c: ExperimentConfig = toml::from_str(&text).unwrap();
     c.arms.llm.unwrap()
 }
 
@@ -356,7 +356,7 @@ requests_per_minute = 6000
         ),
     )
     .unwrap();
-    let (cfg, text) = Config::load(&cfg_path).unwrap();
+    let (cfg, text) = ExperimentConfig::load(&cfg_path).unwrap();
     let s = tcp_lab::experiment::runner::run(&cfg, &text, None, false).unwrap();
     assert_eq!(s.planned, 3 * 2 * 2);
     assert_eq!(s.taken_now, 12);

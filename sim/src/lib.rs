@@ -38,7 +38,7 @@ pub use board::SimBoard;
 pub use builder::VerilatorBuild;
 pub use check::{Checker, CosimReport};
 pub use model::{Direction, Model, ModelLib, Port, PortInfo};
-pub use validator::{Counters, SimOptions, ValidatorSim};
+pub use validator::{CounterValues, SimOptions, ValidatorSim};
 pub use verilate::Frontend;
 
 use std::path::PathBuf;

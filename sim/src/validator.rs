@@ -47,7 +47,7 @@ impl Default for SimOptions {
 
 /// The three 64-bit counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-pub struct Counters {
+pub struct CounterValues {
     pub cycles: u64,
     pub processed: u64,
     pub rejected: u64,
@@ -375,9 +375,9 @@ impl ValidatorSim {
     }
 
     /// The counters now.
-    pub fn counters(&self) -> Counters {
+    pub fn counters(&self) -> CounterValues {
         let o = self.output();
-        Counters {
+        CounterValues {
             cycles: o.cnt_cycles,
             processed: o.cnt_processed,
             rejected: o.cnt_rejected,

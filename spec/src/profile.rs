@@ -24,7 +24,10 @@ pub const SUM16_VERSION: u16 = 2;
 pub const CRC16_VERSION: u16 = 3;
 
 /// A checksum profile (a generation parameter of the RTL, a parameter of the model).
+///
+/// With the `clap` feature it is a `clap::ValueEnum` (`sum16`, `crc16`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Profile {
     #[default]
     Sum16,
@@ -159,6 +162,8 @@ pub fn crc16_zero() -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand_xoshiro::rand_core::{RngCore, SeedableRng};
+    use rand_xoshiro::Xoshiro256PlusPlus;
 
     #[test]
     fn crc16_check_value() {
@@ -169,15 +174,10 @@ mod tests {
     fn tables_and_masks_agree_with_the_crc() {
         let t = Crc16Tables::new();
         let masks = crc16_bit_masks();
-        let mut x = 0x1234_5678_9abc_def0u64;
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(0x1234_5678_9abc_def0);
         for _ in 0..2000 {
             let mut d = [0u8; 24];
-            for b in d.iter_mut() {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                *b = x as u8;
-            }
+            rng.fill_bytes(&mut d);
             let want = Profile::Crc16.checksum(&d);
             assert_eq!(t.checksum(&d), want);
             let mut via_masks = crc16_zero();

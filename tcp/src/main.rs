@@ -11,7 +11,8 @@
 //! onto the kit's crates. With the default features (`hw`, `lab`) every verb is
 //! there; `--no-default-features` builds the descriptor and gate verbs (encode, decode,
 //! validate, vectors, check, classify, db, discover) with neither Verilator nor a C++
-//! compiler (docs/architecture.md).
+//! compiler (docs/architecture.md). It may depend on every crate of the kit; no crate
+//! depends on it.
 
 mod args;
 mod cli;

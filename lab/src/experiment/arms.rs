@@ -10,7 +10,7 @@
 //!   only (the rules that name tools are switched off: this arm must read).
 //! * LLM: ask a model over HTTP (see [`super::llm`]) and parse the label it answers.
 
-use super::config::Config;
+use super::config::ExperimentConfig;
 use super::llm::{parse_risk, LlmClient};
 use super::Arm;
 use anyhow::Context;
@@ -154,7 +154,7 @@ impl DocsArm {
 impl Arms {
     /// Prepares the enabled arms (opens the database, indexes the man pages, builds
     /// the HTTP client). Nothing here is timed.
-    pub fn new(cfg: &Config, run_dir: &Path) -> anyhow::Result<Arms> {
+    pub fn new(cfg: &ExperimentConfig, run_dir: &Path) -> anyhow::Result<Arms> {
         let tcp = match cfg.arms.tcp.as_ref().filter(|a| a.enabled) {
             Some(t) => {
                 let path = match &t.db {

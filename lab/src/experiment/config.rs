@@ -6,7 +6,7 @@ use tcp_spec::error::{read_text, InputError, Mark};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Config {
+pub struct ExperimentConfig {
     /// A name for the run (shown in the report).
     pub name: String,
     /// Seed of the schedule, the tool selection and the bootstrap.
@@ -184,12 +184,12 @@ fn backoff_ms() -> u64 {
     500
 }
 
-impl Config {
+impl ExperimentConfig {
     /// Reads and checks a config file; `output` and relative paths are resolved
     /// against the file's folder.
-    pub fn load(path: &Path) -> anyhow::Result<(Config, String)> {
+    pub fn load(path: &Path) -> anyhow::Result<(ExperimentConfig, String)> {
         let text = read_text(path)?;
-        let mut c: Config =
+        let mut c: ExperimentConfig =
             toml::from_str(&text).malformed_with(|| format!("parsing {}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         c.output = base.join(&c.output);

@@ -3,9 +3,9 @@
 //! appending each sample durably as it completes.
 
 use super::arms::Arms;
-use super::config::Config;
+use super::config::ExperimentConfig;
 use super::envinfo;
-use super::schedule::{self, Tool, Trial};
+use super::schedule::{self, LabeledTool, Trial};
 use super::store::{Sample, Store, DB_FILE};
 use crate::stats::{t_test_sample_size, Alternative, Design};
 use anyhow::Context;
@@ -37,7 +37,7 @@ pub fn config_hash(text: &str) -> String {
     format!("{h:016x}")
 }
 
-fn expert_table(cfg: &Config) -> anyhow::Result<Vec<ExpertEntry>> {
+fn expert_table(cfg: &ExperimentConfig) -> anyhow::Result<Vec<ExpertEntry>> {
     if cfg.tools.expert == "builtin" {
         return Ok(builtin_expert());
     }
@@ -48,16 +48,16 @@ fn expert_table(cfg: &Config) -> anyhow::Result<Vec<ExpertEntry>> {
 }
 
 /// The tools of the run with their expert labels.
-pub fn tools(cfg: &Config) -> anyhow::Result<Vec<Tool>> {
+pub fn tools(cfg: &ExperimentConfig) -> anyhow::Result<Vec<LabeledTool>> {
     let table = expert_table(cfg)?;
-    let all: Vec<Tool> = table
+    let all: Vec<LabeledTool> = table
         .iter()
-        .map(|e| Tool {
+        .map(|e| LabeledTool {
             name: e.name.clone(),
             expert: e.risk.name().to_string(),
         })
         .collect();
-    let chosen: Vec<Tool> = if cfg.tools.names.is_empty() {
+    let chosen: Vec<LabeledTool> = if cfg.tools.names.is_empty() {
         all
     } else {
         cfg.tools
@@ -83,7 +83,7 @@ pub fn tools(cfg: &Config) -> anyhow::Result<Vec<Tool>> {
 
 /// Blocks: the configured number, or more when `[sample_size]` needs more samples
 /// per arm.
-pub fn blocks(cfg: &Config, n_tools: usize) -> anyhow::Result<u32> {
+pub fn blocks(cfg: &ExperimentConfig, n_tools: usize) -> anyhow::Result<u32> {
     let mut b = cfg.blocks;
     if let Some(s) = &cfg.sample_size {
         let n = t_test_sample_size(
@@ -126,7 +126,7 @@ fn make_sample(
 /// Runs (or resumes) the experiment of `cfg`. `limit` stops after that many new
 /// samples (for tests and for splitting a long run).
 pub fn run(
-    cfg: &Config,
+    cfg: &ExperimentConfig,
     config_text: &str,
     limit: Option<usize>,
     progress: bool,

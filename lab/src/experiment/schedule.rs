@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 /// A tool with its curated expert label.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Tool {
+pub struct LabeledTool {
     pub name: String,
     /// The expert risk level (also the stratum).
     pub expert: String,
@@ -48,12 +48,12 @@ fn shuffle<T>(rng: &mut Xoshiro256PlusPlus, v: &mut [T]) {
 /// Selects `per_stratum` tools from each expert level (all of a level when it has
 /// fewer), uniformly at random with the seed; `per_stratum == 0` keeps every tool.
 /// The result is sorted by name so the plan does not depend on the input order.
-pub fn select(tools: &[Tool], per_stratum: usize, seed: u64) -> Vec<Tool> {
-    let mut out: Vec<Tool> = if per_stratum == 0 {
+pub fn select(tools: &[LabeledTool], per_stratum: usize, seed: u64) -> Vec<LabeledTool> {
+    let mut out: Vec<LabeledTool> = if per_stratum == 0 {
         tools.to_vec()
     } else {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x5e1e_c7ed);
-        let mut strata: BTreeMap<&str, Vec<&Tool>> = BTreeMap::new();
+        let mut strata: BTreeMap<&str, Vec<&LabeledTool>> = BTreeMap::new();
         for t in tools {
             strata.entry(t.expert.as_str()).or_default().push(t);
         }
@@ -70,22 +70,29 @@ pub fn select(tools: &[Tool], per_stratum: usize, seed: u64) -> Vec<Tool> {
 }
 
 /// Builds the plan.
-pub fn plan(tools: &[Tool], arms: &[Arm], blocks: u32, warmup: u32, seed: u64) -> Vec<Trial> {
+pub fn plan(
+    tools: &[LabeledTool],
+    arms: &[Arm],
+    blocks: u32,
+    warmup: u32,
+    seed: u64,
+) -> Vec<Trial> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let mut trials = Vec::new();
     let mut seq = 0u64;
-    let mut push = |trials: &mut Vec<Trial>, block: i64, pos: u32, t: &Tool, arm: Arm, w: bool| {
-        trials.push(Trial {
-            seq,
-            block,
-            arm_position: pos,
-            tool: t.name.clone(),
-            arm,
-            warmup: w,
-            expert: t.expert.clone(),
-        });
-        seq += 1;
-    };
+    let mut push =
+        |trials: &mut Vec<Trial>, block: i64, pos: u32, t: &LabeledTool, arm: Arm, w: bool| {
+            trials.push(Trial {
+                seq,
+                block,
+                arm_position: pos,
+                tool: t.name.clone(),
+                arm,
+                warmup: w,
+                expert: t.expert.clone(),
+            });
+            seq += 1;
+        };
     if !tools.is_empty() {
         for i in 0..warmup as usize {
             for (k, &arm) in arms.iter().enumerate() {
@@ -112,9 +119,9 @@ pub fn plan(tools: &[Tool], arms: &[Arm], blocks: u32, warmup: u32, seed: u64) -
 mod unit {
     use super::*;
 
-    fn tools(n: usize) -> Vec<Tool> {
+    fn tools(n: usize) -> Vec<LabeledTool> {
         (0..n)
-            .map(|i| Tool {
+            .map(|i| LabeledTool {
                 name: format!("t{i:02}"),
                 expert: ["SAFE", "LOW_RISK", "CRITICAL"][i % 3].into(),
             })

@@ -61,11 +61,14 @@ pub enum StatsError {
 }
 
 /// The alternative hypothesis of a test: `Less` means "the first sample's location is
-/// smaller" (or the one sample's mean is below `mu`).
+/// smaller" (or the one sample's mean is below `mu`). With the `clap` feature it is a
+/// `clap::ValueEnum` (`two-sided`, also spelt `two_sided`, `less`, `greater`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum Alternative {
     #[default]
+    #[cfg_attr(feature = "clap", value(alias = "two_sided"))]
     TwoSided,
     Less,
     Greater,

@@ -1,6 +1,5 @@
 //! `tcp db build|import|lookup|stats`.
 
-use crate::args::parse_profile;
 use crate::exit::{InputError, Mark};
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -45,7 +44,7 @@ pub struct BuildArgs {
     #[arg(long)]
     pub synthetic: Option<usize>,
     /// Descriptor profile (TSV descriptors are re-sealed for crc16).
-    #[arg(long, default_value = "sum16", value_parser = parse_profile)]
+    #[arg(long, default_value = "sum16", value_enum, ignore_case = true)]
     pub profile: Profile,
 }
 

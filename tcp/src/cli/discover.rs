@@ -3,7 +3,6 @@
 //! Text output: a summary on stdout (`--json`: one object). Progress on stderr when it
 //! is a terminal. Exit status 0 when every tool found got a descriptor.
 
-use crate::args::parse_profile;
 use crate::exit::{read_text, Mark};
 use clap::Args;
 use std::io::IsTerminal;
@@ -53,7 +52,7 @@ pub struct DiscoverArgs {
     #[arg(long)]
     pub rules: Option<PathBuf>,
     /// Descriptor profile of the database.
-    #[arg(long, default_value = "sum16", value_parser = parse_profile)]
+    #[arg(long, default_value = "sum16", value_enum, ignore_case = true)]
     pub profile: Profile,
     /// A JSON summary instead of text.
     #[arg(long)]

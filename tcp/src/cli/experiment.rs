@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
-use tcp_lab::experiment::config::Config;
+use tcp_lab::experiment::config::ExperimentConfig;
 use tcp_lab::experiment::{report, runner};
 
 #[derive(Debug, Subcommand)]
@@ -41,7 +41,7 @@ pub struct ReportArgs {
 pub fn run(cmd: ExperimentCommand) -> anyhow::Result<bool> {
     match cmd {
         ExperimentCommand::Run(a) => {
-            let (cfg, text) = Config::load(&a.config)?;
+            let (cfg, text) = ExperimentConfig::load(&a.config)?;
             let s = runner::run(&cfg, &text, a.limit, !a.quiet)?;
             eprintln!(
                 "tcp experiment: {}: {} planned, {} were already recorded, {} taken now (session {})",

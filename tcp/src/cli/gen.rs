@@ -17,7 +17,7 @@ pub struct GenArgs {
     #[arg(long, default_value_t = 1)]
     pub stages: usize,
     /// Checksum profile: sum16 (as deployed) or crc16 (hardened).
-    #[arg(long, default_value = "sum16", value_parser = parse_profile)]
+    #[arg(long, default_value = "sum16", value_enum, ignore_case = true)]
     pub profile: Profile,
     /// Output folder; receives tcp_validator.v and tcp_validator.json.
     #[arg(long)]
@@ -32,10 +32,6 @@ pub struct GenArgs {
     /// Baud rate of the board top's UART.
     #[arg(long, default_value_t = 3_000_000)]
     pub baud: u64,
-}
-
-fn parse_profile(s: &str) -> Result<Profile, String> {
-    s.parse()
 }
 
 /// Runs `tcp gen`.

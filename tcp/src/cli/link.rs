@@ -1,7 +1,7 @@
 //! `tcp link` (talk to a board or a simulated board) and `tcp sim-board` (serve a
 //! simulated board on a pseudo-terminal).
 
-use crate::args::{parse_profile, parse_u32};
+use crate::args::parse_u32;
 use crate::commands::validate::{for_each_chunk, open_input, ResultLine, Summary, ValidateArgs};
 use crate::exit::UsageError;
 use anyhow::Context;
@@ -215,7 +215,7 @@ pub struct SimBoardArgs {
     pub lanes: u8,
     #[arg(long, default_value_t = 1)]
     pub stages: u8,
-    #[arg(long, default_value = "sum16", value_parser = parse_profile)]
+    #[arg(long, default_value = "sum16", value_enum, ignore_case = true)]
     pub profile: Profile,
     #[arg(long, default_value_t = 3_000_000)]
     pub baud: u32,

@@ -36,10 +36,6 @@ impl From<FrontendArg> for Frontend {
     }
 }
 
-fn parse_profile(s: &str) -> Result<Profile, String> {
-    s.parse()
-}
-
 fn parse_mask(s: &str) -> Result<u32, String> {
     let t = s.trim();
     let r = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
@@ -58,7 +54,7 @@ pub struct SimArgs {
     #[arg(long, default_value_t = 2)]
     pub stages: usize,
     /// Checksum profile the core is generated for.
-    #[arg(long, default_value = "sum16", value_parser = parse_profile)]
+    #[arg(long, default_value = "sum16", value_enum, ignore_case = true)]
     pub profile: Profile,
     /// Descriptors of the shared test stream (corpus, random, mutants, idle cycles,
     /// partial lane masks, changing masks, resets).

@@ -68,7 +68,7 @@ pub struct StatsArgs {
     pub files: Vec<PathBuf>,
     /// The alternative hypothesis: the first sample is less/greater than the second
     /// (or than --mu).
-    #[arg(long, default_value = "two-sided", value_parser = parse_alternative)]
+    #[arg(long, default_value = "two-sided", value_enum)]
     pub alternative: Alternative,
     /// Machine-readable output.
     #[arg(long)]
@@ -118,10 +118,6 @@ pub struct StatsArgs {
     /// Outlier rule constant (default 1.5 for iqr, 3 for mad).
     #[arg(long)]
     pub k: Option<f64>,
-}
-
-fn parse_alternative(s: &str) -> Result<Alternative, String> {
-    s.parse()
 }
 
 /// Returns a [`UsageError`] with the formatted message.
