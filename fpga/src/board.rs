@@ -328,7 +328,9 @@ impl Board {
             "# Generated from boards/{}.toml by `tcp synth` (fpga/src/board.rs) - do not edit;\n",
             self.name
         ));
-        s.push_str("# regenerate with: TCP_UPDATE_GOLDEN=1 cargo test -p tcp-fpga --test synth_boards\n");
+        s.push_str(
+            "# regenerate with: TCP_UPDATE_GOLDEN=1 cargo test -p tcp-fpga --test synth_boards\n",
+        );
         for src in &self.sources {
             s.push_str(&format!("# Source: {src}\n"));
         }
