@@ -2,11 +2,14 @@
 //!
 //! `cargo bench -p tcp-spec --bench batch` validates 10 million descriptors (240 MB)
 //! with one thread and with all threads, for both checksum profiles, and measures a
-//! plain streaming read of the same buffer (one thread and all threads). At the end
-//! it prints descriptors/s and the ratio to the bandwidth bound (bandwidth / 24 bytes).
+//! plain streaming read of the same buffer (one thread and all threads). Each kernel
+//! (portable, AVX2, AVX-512) also runs on one thread, as anchors in the same run. At
+//! the end it prints descriptors/s, the ratio to the bandwidth bound (bandwidth / 24
+//! bytes) and each kernel's speed relative to the portable one.
 
 use criterion::{black_box, BenchmarkId, Criterion, Throughput};
 use std::time::Duration;
+use tcp_spec::batch::Kernel;
 use tcp_spec::stream::StreamGen;
 use tcp_spec::{BatchValidator, DescriptorBytes, Policy, Profile};
 
@@ -73,6 +76,15 @@ fn main() {
             b.iter(|| black_box(v.validate_parallel(black_box(&input), &mut out, t)))
         });
         g.finish();
+        let mut g = c.benchmark_group(format!("kernel_{profile}"));
+        g.throughput(Throughput::Elements(N as u64));
+        for kernel in Kernel::ALL.into_iter().filter(|&k| k <= Kernel::best()) {
+            let v = BatchValidator::with_kernel(profile, policy, kernel);
+            g.bench_function(format!("{kernel:?}"), |b| {
+                b.iter(|| black_box(v.validate(black_box(&input), &mut out)))
+            });
+        }
+        g.finish();
     }
     let bytes = vec![0x5au8; N * 24];
     let mut g = c.benchmark_group("stream_read");
@@ -86,6 +98,62 @@ fn main() {
     g.finish();
     c.final_summary();
     summary(t);
+    interleaved(policy, &mut out);
+}
+
+/// The ratios again, robust to a machine whose load changes during the run: rounds of
+/// one streaming read and one validation per profile and kernel, back to back, each
+/// ratio taken within its round; the median over the rounds is printed.
+fn interleaved(policy: Policy, out: &mut [u16]) {
+    const ROUNDS: usize = 11;
+    let bytes = vec![0x5au8; N * 24];
+    let inputs: Vec<(Profile, Vec<DescriptorBytes>)> =
+        Profile::ALL.into_iter().map(|p| (p, data(p))).collect();
+    let kernels: Vec<Kernel> = Kernel::ALL
+        .into_iter()
+        .filter(|&k| k <= Kernel::best())
+        .collect();
+    let secs = |f: &mut dyn FnMut()| {
+        let t = std::time::Instant::now();
+        f();
+        t.elapsed().as_secs_f64()
+    };
+    // ratios[profile][kernel] over rounds: (descriptors/s) / (bound in descriptors/s).
+    let mut ratios = vec![vec![Vec::new(); kernels.len()]; inputs.len()];
+    let mut bounds = Vec::new();
+    for _ in 0..ROUNDS {
+        let read = secs(&mut || {
+            black_box(stream_read(black_box(&bytes)));
+        });
+        let bound = N as f64 / read;
+        bounds.push(bound);
+        for (pi, (profile, input)) in inputs.iter().enumerate() {
+            for (ki, &kernel) in kernels.iter().enumerate() {
+                let v = BatchValidator::with_kernel(*profile, policy, kernel);
+                let s = secs(&mut || {
+                    black_box(v.validate(black_box(input), out));
+                });
+                ratios[pi][ki].push(N as f64 / s / bound);
+            }
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!();
+    println!(
+        "interleaved, 1 thread, median of {ROUNDS} rounds: bound {:.0} M/s",
+        median(&mut bounds) / 1e6
+    );
+    for (pi, (profile, _)) in inputs.iter().enumerate() {
+        for (ki, kernel) in kernels.iter().enumerate() {
+            let r = median(&mut ratios[pi][ki]);
+            println!(
+                "  validate {profile} {kernel:?}: {r:.2} of the bound measured in the same round"
+            );
+        }
+    }
 }
 
 /// Where criterion keeps its estimates (set explicitly so the summary can read them).
@@ -132,6 +200,20 @@ fn summary(t: usize) {
                     "validate {profile} {threads} thread(s): {:.0} M descriptors/s = {:.2} of the bound",
                     d / 1e6,
                     d / (bw / 24.0)
+                );
+            }
+        }
+        let portable = per_s(&format!("kernel_{profile}/Portable"), N as f64);
+        for kernel in Kernel::ALL.into_iter().filter(|&k| k <= Kernel::best()) {
+            if let (Some(d), Some(p)) = (
+                per_s(&format!("kernel_{profile}/{kernel:?}"), N as f64),
+                portable,
+            ) {
+                println!(
+                    "  kernel {kernel:?} {profile} 1 thread: {:.0} M/s = {:.2} of the bound, {:.2}× portable",
+                    d / 1e6,
+                    d / (bw1 / 24.0),
+                    d / p
                 );
             }
         }

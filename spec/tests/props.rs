@@ -92,7 +92,7 @@ proptest! {
     ) {
         let mut g = tcp_spec::stream::StreamGen::new(p, seed);
         let batch: Vec<[u8; 24]> = (0..n).map(|_| g.descriptor()).collect();
-        for kernel in [Kernel::Portable, Kernel::Simd] {
+        for kernel in Kernel::ALL {
             let v = BatchValidator::with_kernel(p, pol, kernel);
             let mut out = vec![0u16; n];
             let t = v.validate(&batch, &mut out);

@@ -45,12 +45,15 @@ fn barrett_mu(poly: u16) -> u64 {
 /// The constants of the fold, derived from the profile's CRC definition.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClmulCrc {
-    k144: u64,
+    pub(super) k144: u64,
     k80: u64,
     k64: u64,
-    mu: u64,
-    poly: u64,
-    zero: u16,
+    /// `x^96 mod P` and `x^48 mod P`, for the 48-bit chunks of the AVX-512 kernel.
+    pub(super) k96: u64,
+    pub(super) k48: u64,
+    pub(super) mu: u64,
+    pub(super) poly: u64,
+    pub(super) zero: u16,
 }
 
 // The fold assumes a non-reflected CRC without output xor.
@@ -64,6 +67,8 @@ impl ClmulCrc {
             k144: x_pow_mod(144, poly),
             k80: x_pow_mod(80, poly),
             k64: x_pow_mod(64, poly),
+            k96: x_pow_mod(96, poly),
+            k48: x_pow_mod(48, poly),
             mu: barrett_mu(poly),
             poly: poly as u64,
             zero: crc16_zero(),

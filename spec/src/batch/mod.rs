@@ -1,12 +1,15 @@
 //! The software validator: the "software" column of every comparison.
 //!
-//! Bit-exact with [`crate::decide`] (a property test checks it on arbitrary bytes), and
-//! written for throughput. On x86-64 with AVX2 the `sum16` validator handles four
-//! descriptors per step in vector registers (`avx2.rs`) and the `crc16` checksum is a
-//! carry-less-multiply fold (`clmul.rs`); the portable kernel reads each descriptor as
-//! three 64-bit words, sums bytes SWAR-style and uses 22 independent CRC table look-ups.
-//! Both evaluate the rules without branches. [`BatchValidator::validate_parallel`]
-//! splits a batch over threads.
+//! Bit-exact with [`crate::decide`] (a property test checks every kernel on arbitrary
+//! bytes), and written for throughput. The kernel is chosen at run time ([`Kernel::best`]):
+//! on x86-64 with AVX-512 (F, BW, VBMI) and VPCLMULQDQ both profiles take eight
+//! descriptors per step, the rules in mask registers and the `crc16` checksum as a
+//! vector carry-less fold (`avx512.rs`); with AVX2 the `sum16` validator handles four
+//! descriptors per step (`avx2.rs`) and the `crc16` checksum is a 128-bit carry-less
+//! fold (`clmul.rs`); the portable kernel reads each descriptor as three 64-bit words,
+//! sums bytes SWAR-style and uses 22 independent CRC table look-ups. All evaluate the
+//! rules without branches. [`BatchValidator::validate_parallel`] splits a batch over
+//! threads.
 
 use crate::decision::{decision_for_risk, Policy, Verdict};
 use crate::descriptor::{DescriptorBytes, MAGIC};
@@ -14,6 +17,8 @@ use crate::profile::{Crc16Tables, Profile};
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 mod clmul;
 
 /// Totals of a batch.
@@ -30,14 +35,20 @@ impl std::ops::AddAssign for Totals {
     }
 }
 
-/// How the checksum (and, for `sum16` with AVX2, the whole rule set) is computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the checksum (and, with vectors, the whole rule set) is computed.
+///
+/// Ordered from the most portable to the fastest: a validator asked for a kernel the
+/// CPU lacks takes the best one below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kernel {
     /// Portable code: SWAR byte sum, 22-table CRC.
     Portable,
-    /// x86-64 SIMD: AVX2 for `sum16` (four descriptors per step), carry-less multiply
-    /// for `crc16`.
+    /// x86-64 AVX2 and PCLMULQDQ: AVX2 for `sum16` (four descriptors per step),
+    /// a 128-bit carry-less fold for `crc16`.
     Simd,
+    /// x86-64 AVX-512 (F, BW, VBMI) and VPCLMULQDQ: eight descriptors per step for
+    /// both profiles.
+    Avx512,
 }
 
 /// A reusable batch validator for one profile and policy.
@@ -72,14 +83,9 @@ impl BatchValidator {
         Self::with_kernel(profile, policy, Kernel::best())
     }
 
-    /// A validator with a chosen kernel (falls back to `Portable` if the CPU lacks
-    /// the instructions).
+    /// A validator with a chosen kernel (the best one the CPU has at or below it).
     pub fn with_kernel(profile: Profile, policy: Policy, kernel: Kernel) -> BatchValidator {
-        let kernel = if kernel == Kernel::Simd && Kernel::best() == Kernel::Simd {
-            Kernel::Simd
-        } else {
-            Kernel::Portable
-        };
+        let kernel = kernel.min(Kernel::best());
         let mut risk_decision = [0u8; 32];
         for (r, d) in risk_decision.iter_mut().enumerate() {
             *d = decision_for_risk(r as u8) as u8;
@@ -117,8 +123,11 @@ impl BatchValidator {
                 (lanes.wrapping_mul(0x0001_0001_0001_0001) >> 48) as u16
             }
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Kernel::Simd` is only chosen when the CPU has pclmulqdq.
-            (Profile::Crc16, Kernel::Simd) => unsafe { self.crc_clmul.crc_hw(w0, w1, w2) },
+            // SAFETY: `Kernel::Simd` and above are only chosen when the CPU has
+            // pclmulqdq.
+            (Profile::Crc16, Kernel::Simd | Kernel::Avx512) => unsafe {
+                self.crc_clmul.crc_hw(w0, w1, w2)
+            },
             (Profile::Crc16, _) => match &self.crc_table {
                 Some(t) => t.checksum(b),
                 None => self.crc_clmul.crc_soft(w0, w1, w2),
@@ -215,13 +224,17 @@ impl BatchValidator {
         let mut done = 0;
         let mut rejected = 0;
         #[cfg(target_arch = "x86_64")]
-        if self.kernel == Kernel::Simd {
-            // SAFETY: `Kernel::Simd` is only chosen when the CPU has AVX2 and
-            // pclmulqdq; the output length was checked above.
-            (done, rejected) = match self.profile {
-                Profile::Sum16 => unsafe { avx2::validate_sum16(self, input, out) },
-                Profile::Crc16 => unsafe { self.validate_crc16_clmul(input, out) },
-            };
+        match self.kernel {
+            // SAFETY: a kernel is only chosen when the CPU has its instructions
+            // (`Kernel::best`); the output length was checked above.
+            Kernel::Avx512 => (done, rejected) = unsafe { avx512::validate(self, input, out) },
+            Kernel::Simd => {
+                (done, rejected) = match self.profile {
+                    Profile::Sum16 => unsafe { avx2::validate_sum16(self, input, out) },
+                    Profile::Crc16 => unsafe { self.validate_crc16_clmul(input, out) },
+                }
+            }
+            Kernel::Portable => {}
         }
         rejected += self.validate_scalar(&input[done..], &mut out[done..]);
         Totals {
@@ -262,13 +275,26 @@ impl BatchValidator {
 }
 
 impl Kernel {
-    /// The fastest kernel this CPU supports.
+    /// Every kernel, most portable first.
+    pub const ALL: [Kernel; 3] = [Kernel::Portable, Kernel::Simd, Kernel::Avx512];
+
+    /// The fastest kernel this CPU supports (detected once).
     pub fn best() -> Kernel {
-        #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("pclmulqdq") {
-            return Kernel::Simd;
-        }
-        Kernel::Portable
+        static BEST: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
+        *BEST.get_or_init(|| {
+            #[cfg(target_arch = "x86_64")]
+            {
+                if avx512::available() {
+                    return Kernel::Avx512;
+                }
+                if std::is_x86_feature_detected!("avx2")
+                    && std::is_x86_feature_detected!("pclmulqdq")
+                {
+                    return Kernel::Simd;
+                }
+            }
+            Kernel::Portable
+        })
     }
 }
 
@@ -306,7 +332,7 @@ mod tests {
                     approval_mask: 0x800,
                 },
             ] {
-                for kernel in [Kernel::Portable, Kernel::Simd] {
+                for kernel in Kernel::ALL {
                     let v = BatchValidator::with_kernel(profile, policy, kernel);
                     let mut batch = vec![base];
                     for byte in 0..24 {
