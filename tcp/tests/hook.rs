@@ -166,6 +166,183 @@ fn claude_code_bad_input_asks() {
     }
 }
 
+/// What Gemini CLI writes on a BeforeTool hook's standard input for a shell call
+/// (google-gemini/gemini-cli docs/hooks/reference.md: the base fields, `tool_name`,
+/// `tool_input`; docs/tools/shell.md: `command`, `description`, `directory`).
+fn before_tool(command: &str, directory: Option<&str>) -> Vec<u8> {
+    let mut input = json!({
+        "session_id": "c0ffee",
+        "transcript_path": "/home/user/.gemini/tmp/p/chats/session.json",
+        "cwd": "/home/user/project",
+        "hook_event_name": "BeforeTool",
+        "timestamp": "2026-12-01T12:00:00.000Z",
+        "tool_name": "run_shell_command",
+        "tool_input": { "command": command, "description": "Run a command" }
+    });
+    if let Some(d) = directory {
+        input["tool_input"]["directory"] = json!(d);
+    }
+    serde_json::to_vec(&input).unwrap()
+}
+
+fn gemini(input: &[u8], extra: &[&str]) -> Value {
+    let mut args = vec!["hook", "gemini", "--no-server"];
+    args.extend(extra);
+    let o = run(&args, input);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
+}
+
+#[test]
+fn gemini_cli_before_tool() {
+    assert_eq!(
+        gemini(&before_tool("ls -la", None), &[]),
+        json!({"decision": "allow"})
+    );
+    let v = gemini(&before_tool("rm -rf /", None), &[]);
+    assert_eq!(v["decision"], "deny", "{v}");
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("tcp gate: REJECT"),
+        "{v}"
+    );
+    // No "ask" in Gemini CLI hooks: REQUIRE_APPROVAL blocks, saying why, by default…
+    let v = gemini(&before_tool("kill -9 1234", None), &[]);
+    assert_eq!(v["decision"], "deny", "{v}");
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("needs a person's approval"),
+        "{v}"
+    );
+    // …or gives no decision, so Gemini CLI's own confirmation decides.
+    let v = gemini(&before_tool("kill -9 1234", None), &["--ask-as", "defer"]);
+    assert!(v.get("decision").is_none(), "{v}");
+    assert!(
+        v["systemMessage"]
+            .as_str()
+            .unwrap()
+            .contains("REQUIRE_APPROVAL"),
+        "{v}"
+    );
+    // CAUTION is ask by default, configurable.
+    assert_eq!(
+        gemini(&before_tool("rm file", None), &[])["decision"],
+        "deny"
+    );
+    assert_eq!(
+        gemini(&before_tool("rm file", None), &["--caution", "allow"]),
+        json!({"decision": "allow"})
+    );
+    // `directory` is relative to the project root: a policy rule limited to a
+    // directory sees it.
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_policy(
+        dir.path(),
+        "[[rule]]\naction = \"allow\"\nglob = \"kill -9 *\"\ncwd = [\"/home/user/project/scripts\"]\n",
+    );
+    let ps = p.to_str().unwrap();
+    assert_eq!(
+        gemini(
+            &before_tool("kill -9 1234", Some("scripts")),
+            &["--policy", ps]
+        )["decision"],
+        "allow"
+    );
+    assert_eq!(
+        gemini(&before_tool("kill -9 1234", None), &["--policy", ps])["decision"],
+        "deny"
+    );
+    // Other tools and events: an empty object, no decision.
+    for input in [
+        json!({"hook_event_name": "BeforeTool", "tool_name": "write_file", "tool_input": {"file_path": "a", "content": "rm -rf /"}}),
+        json!({"hook_event_name": "AfterTool", "tool_name": "run_shell_command", "tool_input": {"command": "rm -rf /"}, "tool_response": {}}),
+    ] {
+        assert_eq!(gemini(&serde_json::to_vec(&input).unwrap(), &[]), json!({}));
+    }
+    // Unreadable input: the hook cannot decide and blocks (ask → deny).
+    let v = gemini(b"not json", &[]);
+    assert_eq!(v["decision"], "deny", "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().contains("could not decide"),
+        "{v}"
+    );
+}
+
+/// What Codex CLI writes on a PreToolUse hook's standard input
+/// (openai/codex codex-rs/hooks/schema/generated/pre-tool-use.command.input.schema.json).
+fn codex_pre_tool_use(command: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "session_id": "0199a213-81c0-7800-8aa1-bbab2a035a53",
+        "turn_id": "1",
+        "transcript_path": null,
+        "cwd": "/home/user/project",
+        "hook_event_name": "PreToolUse",
+        "model": "gpt-5",
+        "permission_mode": "default",
+        "tool_name": "Bash",
+        "tool_input": { "command": command },
+        "tool_use_id": "call_abc123"
+    }))
+    .unwrap()
+}
+
+/// Codex's answer: `None` for no output (Codex acts only on a denial).
+fn codex(command: &str, extra: &[&str]) -> Option<(String, String)> {
+    let mut args = vec!["hook", "codex", "--no-server"];
+    args.extend(extra);
+    let o = run(&args, &codex_pre_tool_use(command));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    if o.stdout.is_empty() {
+        return None;
+    }
+    Some(decision(&o))
+}
+
+#[test]
+fn codex_cli_pre_tool_use() {
+    // Allowed: no output at all (Codex rejects an explicit "allow").
+    assert_eq!(codex("ls -la", &[]), None);
+    let (d, why) = codex("rm -rf /", &[]).unwrap();
+    assert_eq!(d, "deny");
+    assert!(why.starts_with("tcp gate: REJECT"), "{why}");
+    // Codex cannot ask either: deny with the reason, or defer to its approval policy.
+    let (d, why) = codex("kill -9 1234", &[]).unwrap();
+    assert_eq!(d, "deny");
+    assert!(why.contains("needs a person's approval"), "{why}");
+    assert_eq!(codex("kill -9 1234", &["--ask-as", "defer"]), None);
+    assert_eq!(codex("rm file", &["--caution", "allow"]), None);
+    // Not the shell tool: nothing.
+    let o = run(
+        &["hook", "codex", "--no-server"],
+        &serde_json::to_vec(&json!({"hook_event_name": "PreToolUse", "tool_name": "apply_patch", "tool_input": {"command": "rm -rf /"}})).unwrap(),
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stdout.is_empty());
+    // Unreadable input: a denial that says so.
+    let o = run(
+        &["hook", "codex", "--no-server"],
+        b"{\"tool_name\": \"Bash\"",
+    );
+    let (d, why) = decision(&o);
+    assert_eq!(d, "deny");
+    assert!(why.contains("could not decide"), "{why}");
+}
+
 struct Server {
     child: Child,
     socket: PathBuf,

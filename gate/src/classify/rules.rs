@@ -1197,13 +1197,7 @@ pub fn path_forms(word: &str) -> Vec<String> {
             w.clone()
         };
         if n.starts_with('/') && n.contains(['*', '?', '[']) {
-            if let Ok(paths) = glob::glob(&n) {
-                for p in paths.flatten().take(MAX_FORMS) {
-                    if let Some(p) = p.to_str() {
-                        out.push(p.to_string());
-                    }
-                }
-            }
+            out.extend(glob_bounded(&n));
         }
         if w != word {
             out.push(w);
@@ -1214,6 +1208,53 @@ pub fn path_forms(word: &str) -> Vec<String> {
     }
     out.truncate(MAX_FORMS);
     out
+}
+
+/// Directory entries [`glob_bounded`] reads at most, over all directories: a pattern
+/// like `/*/*/*/*/x*` must not walk the whole file system.
+const MAX_GLOB_ENTRIES: usize = 4096;
+
+/// The existing paths an absolute, normalised glob matches, as the shell expands it
+/// (hidden names only for a pattern that starts with `.`), one component at a time;
+/// at most [`MAX_FORMS`] paths and [`MAX_GLOB_ENTRIES`] entries read.
+fn glob_bounded(pattern: &str) -> Vec<String> {
+    let mut level = vec![String::new()];
+    let mut budget = MAX_GLOB_ENTRIES;
+    for comp in pattern.split('/').filter(|c| !c.is_empty()) {
+        let mut next = Vec::new();
+        if !comp.contains(['*', '?', '[']) {
+            next = level.iter().map(|p| format!("{p}/{comp}")).collect();
+        } else {
+            let Ok(pat) = glob::Pattern::new(comp) else {
+                return Vec::new();
+            };
+            for dir in &level {
+                let Ok(rd) = std::fs::read_dir(if dir.is_empty() { "/" } else { dir }) else {
+                    continue;
+                };
+                for e in rd.flatten() {
+                    if budget == 0 || next.len() >= MAX_FORMS {
+                        break;
+                    }
+                    budget -= 1;
+                    let name = e.file_name();
+                    let Some(name) = name.to_str() else { continue };
+                    if name.starts_with('.') && !comp.starts_with('.') {
+                        continue;
+                    }
+                    if pat.matches(name) {
+                        next.push(format!("{dir}/{name}"));
+                    }
+                }
+            }
+        }
+        level = next;
+        if level.is_empty() {
+            return level;
+        }
+    }
+    level.retain(|p| std::fs::symlink_metadata(p).is_ok());
+    level
 }
 
 /// `/a/./b//c/../d/` → `/a/b/d` (no symbolic links followed; `..` of `/` is `/`).
@@ -1296,6 +1337,12 @@ mod tests {
         assert_eq!(normalise("//usr/../etc"), "/etc");
         assert_eq!(normalise("/../.."), "/");
         assert!(path_forms("/e*").contains(&"/etc".to_string()));
+        assert!(path_forms("/e[t]c/*").len() > 1);
+        assert!(glob_bounded("/nonexistent-dir/*").is_empty());
+        // A deep pattern stops at the entry budget instead of walking everything.
+        let t = std::time::Instant::now();
+        let _ = glob_bounded("/*/*/*/*/*/*/no-such-name*");
+        assert!(t.elapsed() < std::time::Duration::from_secs(2));
         assert!(path_forms("file.txt").is_empty());
     }
 

@@ -206,22 +206,49 @@ async fn dispatch(
             Ok(r)
         }
         Route::Tool => tool(req.uri().path(), shared),
-        Route::Check => {
+        Route::Check | Route::Batch | Route::Validate => {
             let body = read_json_body(req, shared).await?;
-            let r: CheckRequest = parse(&body)?;
+            let answer = post_body(route, &body, shared)?;
+            Ok(json(StatusCode::OK, answer))
+        }
+        Route::Other => unreachable!("answered above"),
+    }
+}
+
+/// A `POST` route's answer to the body it was sent (already read, within the body
+/// limit): the part of the API that depends on what the client wrote. [`super::Api`]
+/// calls it without a socket (the fuzz target `api_body` does).
+fn post_body(route: Route, bytes: &[u8], shared: &Shared) -> Result<Vec<u8>, ApiError> {
+    let max = shared.limits.max_body;
+    if bytes.len() > max {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the body is larger than the limit of {max} bytes (--max-body)"),
+        ));
+    }
+    let body = std::str::from_utf8(bytes).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_utf8",
+            format!(
+                "the body is not UTF-8 (invalid byte at offset {})",
+                e.valid_up_to()
+            ),
+        )
+    })?;
+    match route {
+        Route::Check => {
+            let r: CheckRequest = parse(body)?;
             check_command_len(&r.command, shared, None)?;
             let cwd = cwd_of(r.cwd.as_deref())?;
             let g = shared.current.load();
             let report = g.gate.check(&r.command, cwd);
             shared.metrics.check(report.decision_value);
-            Ok(json(
-                StatusCode::OK,
-                serde_json::to_vec(&report).expect("a report serialises"),
-            ))
+            Ok(serde_json::to_vec(&report).expect("a report serialises"))
         }
         Route::Batch => {
-            let body = read_json_body(req, shared).await?;
-            let r: BatchRequest = parse(&body)?;
+            let r: BatchRequest = parse(body)?;
             if r.commands.len() > shared.limits.max_batch {
                 return Err(ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -247,14 +274,10 @@ async fn dispatch(
                     rep
                 })
                 .collect();
-            Ok(json(
-                StatusCode::OK,
-                serde_json::to_vec(&reports).expect("reports serialise"),
-            ))
+            Ok(serde_json::to_vec(&reports).expect("reports serialise"))
         }
         Route::Validate => {
-            let body = read_json_body(req, shared).await?;
-            let r: ValidateRequest = parse(&body)?;
+            let r: ValidateRequest = parse(body)?;
             if r.descriptors.len() > shared.limits.max_descriptors {
                 return Err(ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -292,12 +315,13 @@ async fn dispatch(
                 .collect::<Result<Vec<_>, _>>()?;
             let g = shared.current.load();
             let lines = g.gate.validate(&descs, profile);
-            Ok(json(
-                StatusCode::OK,
-                serde_json::to_vec(&lines).expect("verdicts serialise"),
-            ))
+            Ok(serde_json::to_vec(&lines).expect("verdicts serialise"))
         }
-        Route::Other => unreachable!("answered above"),
+        _ => Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{} takes no request body", route.label()),
+        )),
     }
 }
 
@@ -368,8 +392,37 @@ fn cwd_of(cwd: Option<&str>) -> Result<Option<&Path>, ApiError> {
     }
 }
 
-/// Reads a JSON body: content type, size and time limits, UTF-8.
-async fn read_json_body(req: Request<Incoming>, shared: &Shared) -> Result<String, ApiError> {
+/// `POST path` with an already-read `body`, as [`handle`] answers it (errors counted):
+/// status and JSON body. For [`super::Api`].
+pub(crate) fn answer_post(path: &str, body: &[u8], shared: &Shared) -> (u16, Vec<u8>) {
+    let route = route_of(path);
+    let r = if route == Route::Other {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!(
+                "no route POST {}",
+                path.chars().take(200).collect::<String>()
+            ),
+        ))
+    } else {
+        method_allowed(route, &Method::POST).and_then(|()| post_body(route, body, shared))
+    };
+    match r {
+        Ok(b) => (200, b),
+        Err(e) => {
+            shared.metrics.error(e.kind);
+            (
+                e.status.as_u16(),
+                serde_json::to_vec(&serde_json::json!({ "error": e.message }))
+                    .expect("a JSON object serialises"),
+            )
+        }
+    }
+}
+
+/// Reads a JSON body: content type, size and time limits ([`post_body`] checks UTF-8).
+async fn read_json_body(req: Request<Incoming>, shared: &Shared) -> Result<Bytes, ApiError> {
     let ct = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -438,16 +491,7 @@ async fn read_json_body(req: Request<Incoming>, shared: &Shared) -> Result<Strin
         }
         Ok(Ok(c)) => c.to_bytes(),
     };
-    String::from_utf8(bytes.to_vec()).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_utf8",
-            format!(
-                "the body is not UTF-8 (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ),
-        )
-    })
+    Ok(bytes)
 }
 
 fn tool(path: &str, shared: &Shared) -> Result<Resp, ApiError> {

@@ -141,6 +141,32 @@ impl Handle {
     }
 }
 
+/// The API's answers to request bodies without a socket or a runtime: what
+/// `POST /v1/check`, `/v1/check/batch` and `/v1/validate` answer once a body is read
+/// (the same code the server runs after its size and time limits; the fuzz target
+/// `api_body` drives it).
+pub struct Api {
+    shared: Arc<state::Shared>,
+}
+
+impl Api {
+    pub fn new(gate: Gate, limits: Limits) -> Api {
+        Api {
+            shared: Arc::new(state::Shared::new(
+                gate,
+                GateConfig::default(),
+                limits,
+                None,
+            )),
+        }
+    }
+
+    /// `POST path` with `body`: the answer's status and JSON body.
+    pub fn post(&self, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+        http::answer_post(path, body, &self.shared)
+    }
+}
+
 fn is_loopback(a: &SocketAddr) -> bool {
     a.ip().is_loopback()
 }
@@ -483,4 +509,59 @@ pub fn run(
         reloader.abort();
         r
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(api: &Api, path: &str, body: &[u8]) -> (u16, serde_json::Value) {
+        let (s, b) = api.post(path, body);
+        (s, serde_json::from_slice(&b).expect("every answer is JSON"))
+    }
+
+    #[test]
+    fn api_answers_bodies_without_a_socket() {
+        let api = Api::new(Gate::builtin(), Limits::default());
+        let (s, v) = post(&api, "/v1/check", br#"{"command": "ls -l"}"#);
+        assert_eq!((s, v["decision"].as_str()), (200, Some("APPROVE")), "{v}");
+        let (s, v) = post(&api, "/v1/check/batch", br#"{"commands": ["ls", "id"]}"#);
+        assert_eq!((s, v.as_array().map(Vec::len)), (200, Some(2)), "{v}");
+        for (path, body, status, needle) in [
+            (
+                "/v1/check",
+                &b"{\"command\": \"ls \xff\"}"[..],
+                400,
+                "not UTF-8",
+            ),
+            ("/v1/check", b"{\"command\": ", 400, "not the JSON"),
+            ("/v1/check", b"{\"cmd\": \"ls\"}", 400, "unknown field"),
+            (
+                "/v1/validate",
+                br#"{"descriptors": ["zz"]}"#,
+                400,
+                "descriptors[0]",
+            ),
+            (
+                "/v1/validate",
+                br#"{"descriptors": [], "profile": "x"}"#,
+                400,
+                "profile",
+            ),
+            ("/healthz", b"{}", 405, "takes GET"),
+            ("/v2/check", b"{}", 404, "no route"),
+        ] {
+            let (s, v) = post(&api, path, body);
+            assert_eq!(s, status, "{path} {v}");
+            assert!(v["error"].as_str().unwrap().contains(needle), "{path} {v}");
+        }
+        let small = Api::new(
+            Gate::builtin(),
+            Limits {
+                max_body: 8,
+                ..Limits::default()
+            },
+        );
+        assert_eq!(post(&small, "/v1/check", br#"{"command": "ls"}"#).0, 413);
+    }
 }

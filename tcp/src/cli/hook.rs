@@ -8,15 +8,25 @@
 //!   permission rules then apply unchanged. Anything that goes wrong (unreadable
 //!   input, a gate that does not load, a panic) answers `--on-error` (default `ask`),
 //!   never a silent allow.
+//! * `tcp hook gemini` — Gemini CLI's `BeforeTool` hook for `run_shell_command`:
+//!   prints `{"decision": "allow"}` or `{"decision": "deny", "reason": …}` and exits 0
+//!   (Gemini CLI hooks have no "ask": `--ask-as deny`, the default, blocks with the
+//!   reason; `--ask-as defer` prints no decision, only a `systemMessage`, so Gemini
+//!   CLI's own confirmation decides). Other tools and events: `{}`.
+//! * `tcp hook codex` — Codex CLI's `PreToolUse` hook (`tool_name` `Bash`): Codex acts
+//!   only on `permissionDecision: "deny"` (an "allow" or "ask" is an error it ignores),
+//!   so a denial prints Claude Code's shape with `deny` and the reason; anything
+//!   allowed prints nothing (Codex's own approval policy applies); "ask" follows
+//!   `--ask-as` as for Gemini CLI.
 //! * `tcp hook exec` — any agent: the command line as arguments (joined with spaces)
 //!   or on standard input (all of it, one line or many); prints the object
 //!   `tcp check --json` prints and exits 0 allow, 10 ask, 11 deny (1 malformed input,
 //!   2 bad usage, 3 the gate failed — every status but 0 means "do not run it
 //!   unasked").
 //!
-//! Both ask a running `tcp serve` on its socket when one answers there (its database
-//! and policy decide) and otherwise check in-process with `--db`, `--rules` and
-//! `--policy` ([`tcp_gate::service::Gate::check`], the same function the server runs).
+//! Every hook asks a running `tcp serve` on its socket when one answers there (its
+//! database and policy decide) and otherwise checks in-process with `--db`, `--rules`
+//! and `--policy` ([`tcp_gate::service::Gate::check`], the same function the server runs).
 
 use crate::args::PolicyArgs;
 use crate::exit::{InputError, UsageError};
@@ -34,8 +44,35 @@ use tcp_gate::service::{Gate, GateConfig};
 pub enum HookCommand {
     /// Claude Code's PreToolUse hook (JSON on stdin, a permission decision on stdout).
     ClaudeCode(ClaudeArgs),
+    /// Gemini CLI's BeforeTool hook (JSON on stdin, a decision on stdout).
+    Gemini(AskAsArgs),
+    /// Codex CLI's PreToolUse hook (JSON on stdin, a denial on stdout or nothing).
+    Codex(AskAsArgs),
     /// Any agent: a command line in, the check on stdout, the decision as exit status.
     Exec(ExecArgs),
+}
+
+/// Where "ask" goes for an agent whose hooks cannot ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AskAs {
+    /// Block the command; the reason says it needs a person's approval.
+    Deny,
+    /// Give no decision: the agent's own confirmation rules decide (none in its
+    /// auto-approve modes).
+    Defer,
+}
+
+#[derive(Debug, Args)]
+pub struct AskAsArgs {
+    #[command(flatten)]
+    pub gate: GateArgs,
+    /// The answer when the hook cannot decide (unreadable input, a gate that fails).
+    #[arg(long, value_enum, default_value = "ask")]
+    pub on_error: Action,
+    /// What "ask" (REQUIRE_APPROVAL, and CAUTION by default) becomes: this agent's hooks
+    /// cannot ask.
+    #[arg(long, value_enum, default_value = "deny")]
+    pub ask_as: AskAs,
 }
 
 /// What an agent is told to do.
@@ -248,7 +285,43 @@ fn answer(g: &GateArgs, line: &str, cwd: Option<&Path>) -> anyhow::Result<Answer
 pub fn run(c: &HookCommand) -> anyhow::Result<bool> {
     match c {
         HookCommand::ClaudeCode(a) => claude_code(a),
+        HookCommand::Gemini(a) => other_agent(Agent::Gemini, a),
+        HookCommand::Codex(a) => other_agent(Agent::Codex, a),
         HookCommand::Exec(a) => exec(a),
+    }
+}
+
+/// The agents whose hook protocols the gate speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Agent {
+    Claude,
+    Gemini,
+    Codex,
+}
+
+impl Agent {
+    fn name(self) -> &'static str {
+        match self {
+            Agent::Claude => "Claude Code",
+            Agent::Gemini => "Gemini CLI",
+            Agent::Codex => "Codex CLI",
+        }
+    }
+
+    /// The event before a tool runs.
+    fn event(self) -> &'static str {
+        match self {
+            Agent::Claude | Agent::Codex => "PreToolUse",
+            Agent::Gemini => "BeforeTool",
+        }
+    }
+
+    /// The shell tool's name.
+    fn shell_tool(self) -> &'static str {
+        match self {
+            Agent::Claude | Agent::Codex => "Bash",
+            Agent::Gemini => "run_shell_command",
+        }
     }
 }
 
@@ -276,28 +349,129 @@ fn claude_output(action: Action, reason: &str) -> Value {
 
 /// The decision for Claude Code's input, or `None` for "not ours: no output".
 fn claude_decide(a: &ClaudeArgs, input: &[u8]) -> anyhow::Result<Option<(Action, String)>> {
+    decide(Agent::Claude, &a.gate, input)
+}
+
+/// The decision for an agent's hook input (the event before its shell tool runs), or
+/// `None` for another event or tool.
+fn decide(agent: Agent, g: &GateArgs, input: &[u8]) -> anyhow::Result<Option<(Action, String)>> {
     let h: HookInput = serde_json::from_slice(input).map_err(|e| {
         InputError::new(format!(
-            "the hook input is not Claude Code's PreToolUse JSON: {e}"
+            "the hook input is not {}'s {} JSON: {e}",
+            agent.name(),
+            agent.event()
         ))
     })?;
     if h.hook_event_name
         .as_deref()
-        .is_some_and(|e| e != "PreToolUse")
-        || h.tool_name != "Bash"
+        .is_some_and(|e| e != agent.event())
+        || h.tool_name != agent.shell_tool()
     {
         return Ok(None);
     }
     let Some(command) = h.tool_input.get("command").and_then(Value::as_str) else {
-        return Err(InputError::new("the Bash tool input has no `command` string").into());
+        return Err(InputError::new(format!(
+            "the {} tool input has no `command` string",
+            agent.shell_tool()
+        ))
+        .into());
     };
-    let cwd = h
+    let base = h
         .cwd
         .as_deref()
         .filter(|d| d.starts_with('/'))
         .map(Path::new);
-    let ans = answer(&a.gate, command, cwd)?;
-    Ok(Some((ans.action(a.gate.caution), ans.reason())))
+    // Gemini CLI's `directory` is relative to the project root (the input's `cwd`).
+    let dir = match (agent, h.tool_input.get("directory").and_then(Value::as_str)) {
+        (Agent::Gemini, Some(d)) if !d.is_empty() => base.map(|b| b.join(d)),
+        _ => base.map(Path::to_path_buf),
+    };
+    let ans = answer(g, command, dir.as_deref())?;
+    Ok(Some((ans.action(g.caution), ans.reason())))
+}
+
+/// Gemini CLI's answer (always a JSON object).
+fn gemini_output(action: Action, reason: &str, ask_as: AskAs) -> Value {
+    match (action, ask_as) {
+        (Action::Allow, _) => json!({ "decision": "allow" }),
+        (Action::Deny, _) => json!({ "decision": "deny", "reason": reason }),
+        (Action::Ask, AskAs::Deny) => json!({
+            "decision": "deny",
+            "reason": format!("needs a person's approval (Gemini CLI hooks cannot ask): {reason}"),
+        }),
+        (Action::Ask, AskAs::Defer) => json!({ "systemMessage": reason }),
+    }
+}
+
+/// Codex CLI's answer: a denial, or nothing (Codex honours only "deny").
+fn codex_output(action: Action, reason: &str, ask_as: AskAs) -> Option<Value> {
+    let deny = |r: String| {
+        json!({
+            "hookSpecificOutput": {
+                "hookEventName": "PreToolUse",
+                "permissionDecision": "deny",
+                "permissionDecisionReason": r,
+            }
+        })
+    };
+    match (action, ask_as) {
+        (Action::Allow, _) | (Action::Ask, AskAs::Defer) => None,
+        (Action::Deny, _) => Some(deny(reason.to_string())),
+        (Action::Ask, AskAs::Deny) => Some(deny(format!(
+            "needs a person's approval (Codex hooks cannot ask): {reason}"
+        ))),
+    }
+}
+
+/// `tcp hook gemini` and `tcp hook codex`.
+fn other_agent(agent: Agent, a: &AskAsArgs) -> anyhow::Result<bool> {
+    let mut input = Vec::new();
+    let read = std::io::stdin()
+        .lock()
+        .take(64 << 20)
+        .read_to_end(&mut input);
+    let decided = match read {
+        Err(e) => Err(anyhow::Error::new(e).context("reading the hook input")),
+        Ok(_) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            decide(agent, &a.gate, &input)
+        }))
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("the gate panicked"))),
+    };
+    let (action, reason) = match decided {
+        Ok(None) => {
+            if agent == Agent::Gemini {
+                let mut so = std::io::stdout().lock();
+                writeln!(so, "{{}}")?;
+                so.flush()?;
+            }
+            return Ok(true);
+        }
+        Ok(Some(d)) => d,
+        Err(e) => {
+            eprintln!("tcp hook: error: {e:#}");
+            (
+                a.on_error,
+                format!(
+                    "tcp gate could not decide ({e:#}); answering {}",
+                    a.on_error.name()
+                ),
+            )
+        }
+    };
+    let out = match agent {
+        Agent::Gemini => Some(gemini_output(action, &reason, a.ask_as)),
+        _ => codex_output(action, &reason, a.ask_as),
+    };
+    if out.is_none() {
+        // Nothing on standard output; the person watching the agent's log still sees why.
+        eprintln!("tcp hook: {}: {reason}", action.name());
+    }
+    if let Some(v) = out {
+        let mut so = std::io::stdout().lock();
+        writeln!(so, "{}", serde_json::to_string(&v)?)?;
+        so.flush()?;
+    }
+    Ok(true)
 }
 
 fn claude_code(a: &ClaudeArgs) -> anyhow::Result<bool> {
