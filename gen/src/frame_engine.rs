@@ -33,11 +33,11 @@
 //!   it. `cycles` is the core's `cnt_cycles` (clock cycles since reset); the
 //!   reference model counts bytes there instead.
 //!
-//! The engine's own `update` runs in named steps: the request being received, the
-//! transmitter taking the waiting reply, the end of a frame (looked up in the window
-//! and classified), its execution, and the payload byte for the transmitter. The
-//! window, the slots and the counters are blocks of their own, each tested against
-//! the reference device.
+//! The engine itself only wires its blocks, each in a file of its own and each tested
+//! against the reference device: the [`RequestIntake`] (the request being received),
+//! the [`Executor`] (the end of a frame: classified, then executed, replayed or
+//! refused), the [`ReplyQueue`] (the reply being sent, the one waiting, their payload
+//! bytes), the [`ReplayWindow`], the [`ReplySlots`] and the [`StatsCounters`].
 //!
 //! The CRC bytes of a request take `2 × 10 × divisor` cycles, which must exceed the
 //! core's latency so that the last result is stored before the frame ends: the board
@@ -45,20 +45,25 @@
 //! payload byte is fetched and registered after its index changes); a UART takes
 //! `10 × divisor` ≥ 40.
 
+pub mod execute;
+pub mod intake;
 pub mod replay_window;
+pub mod reply_queue;
 pub mod reply_slots;
 pub mod stats;
 
-use crate::decision::DECISION_BITS;
 use crate::frame_rx::FrameRx;
 use crate::frame_tx::FrameTx;
-use replay_window::{ReplayWindow, KEY_BITS};
+use execute::Executor;
+use intake::RequestIntake;
+use replay_window::ReplayWindow;
+use reply_queue::ReplyQueue;
 use reply_slots::{ReplySlots, SLOT_BITS};
 use rust_hdl::prelude::*;
 use stats::{StatsCounters, BATCH_BITS, CORE_COUNTER_BITS};
-use tcp_spec::decision::{Decision as D, Verdict};
-use tcp_spec::descriptor::{DESCRIPTOR_BITS, DESCRIPTOR_LEN};
-use tcp_spec::link::{Command, ErrorCode, Info, Stats, ERROR, REPLAY_WINDOW, REPLY};
+use tcp_spec::decision::Verdict;
+use tcp_spec::descriptor::DESCRIPTOR_BITS;
+use tcp_spec::link::{Command, Info, REPLAY_WINDOW};
 
 /// Bits of a packed verdict ([`Verdict::PACKED_BITS`]): the core's result per
 /// descriptor, stored as one 16-bit word of a VALIDATE reply.
@@ -71,10 +76,8 @@ pub(crate) const fn bits_for(n: usize) -> usize {
     (usize::BITS - (n - 1).leading_zeros()) as usize
 }
 
-/// Bits of the byte counter within a descriptor.
-const DESC_BYTE_BITS: usize = bits_for(DESCRIPTOR_LEN);
 /// What a window entry carries: the reply's slot (top bits) and its payload length.
-const META_BITS: usize = SLOT_BITS + BATCH_BITS;
+pub const META_BITS: usize = SLOT_BITS + BATCH_BITS;
 
 /// Where the bytes of the reply being sent come from.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, LogicState)]
@@ -113,88 +116,19 @@ pub struct FrameEngine {
     pub frame_done: Signal<Out, Bit>,
     rx: FrameRx,
     tx: FrameTx,
+    intake: RequestIntake,
+    exec: Executor,
+    queue: ReplyQueue,
     window: ReplayWindow<META_BITS>,
     slots: ReplySlots,
     stats: StatsCounters,
-    // Policy in force.
-    deny: DFF<Bits<32>>,
-    appr: DFF<Bits<32>>,
-    // The request being received.
-    desc: DFF<Bits<DESCRIPTOR_BITS>>,
-    bcnt: DFF<Bits<DESC_BYTE_BITS>>,
-    ndesc: DFF<Bits<BATCH_BITS>>,
-    issue: DFF<Bit>,
-    cfg: DFF<Bits<64>>,
-    rej: DFF<Bits<BATCH_BITS>>,
-    // The end of a frame, classified one cycle after `done` (timing).
-    f_done: DFF<Bit>,
-    f_bad_crc: DFF<Bit>,
-    f_bad_len: DFF<Bit>,
-    f_hit: DFF<Bit>,
-    f_meta: DFF<Bits<META_BITS>>,
-    f_key: DFF<Bits<KEY_BITS>>,
-    f_cfg: DFF<Bit>,
-    f_val: DFF<Bit>,
-    f_stats: DFF<Bit>,
-    f_info: DFF<Bit>,
-    f_unknown: DFF<Bit>,
-    // The reply waiting for the transmitter.
-    job: DFF<Bit>,
-    job_src: DFF<Source>,
-    job_cmd: DFF<Bits<8>>,
-    job_seq: DFF<Bits<8>>,
-    job_len: DFF<Bits<16>>,
-    job_slot: DFF<Bits<SLOT_BITS>>,
-    job_code: DFF<Bits<8>>,
-    job_rcmd: DFF<Bits<8>>,
-    // The reply being sent.
-    act_src: DFF<Source>,
-    act_slot: DFF<Bits<SLOT_BITS>>,
-    act_code: DFF<Bits<8>>,
-    act_rcmd: DFF<Bits<8>>,
-    /// The payload byte for the transmitter, registered: its index changes at most
-    /// once per UART byte (ten bit times), so two cycles of latency are free.
-    byte_ff: DFF<Bits<8>>,
-    // Combinational helpers.
-    key: Signal<Local, Bits<KEY_BITS>>,
-    go: Signal<Local, Bit>,
-    take: Signal<Local, Bit>,
-    /// Good requests executed in this cycle (for the counters).
-    ok_inc: Signal<Local, Bits<2>>,
-    off_info: Signal<Local, Bits<7>>,
-    byte_out: Signal<Local, Bits<8>>,
-    commit: Signal<Local, Bit>,
-    nj_cmd: Signal<Local, Bits<8>>,
-    nj_len: Signal<Local, Bits<16>>,
-    nj_src: Signal<Local, Source>,
-    nj_slot: Signal<Local, Bits<SLOT_BITS>>,
-    nj_code: Signal<Local, Bits<8>>,
-    nj_meta: Signal<Local, Bits<META_BITS>>,
-    // Constants from the spec.
     c_config: Constant<Bits<8>>,
     c_validate: Constant<Bits<8>>,
-    c_stats: Constant<Bits<8>>,
-    c_info: Constant<Bits<8>>,
-    c_reply: Constant<Bits<8>>,
-    c_error: Constant<Bits<8>>,
-    err_crc: Constant<Bits<8>>,
-    err_len: Constant<Bits<8>>,
-    err_unknown: Constant<Bits<8>>,
-    d_reject: Constant<Bits<DECISION_BITS>>,
-    decision_lsb: Constant<Bits<8>>,
-    desc_last: Constant<Bits<DESC_BYTE_BITS>>,
-    stats_len: Constant<Bits<16>>,
-    info_len: Constant<Bits<16>>,
-    info: Constant<Bits<128>>,
-    /// Where the slot starts in a window entry's meta.
-    meta_slot_lsb: Constant<Bits<8>>,
-    c_meta_config: Constant<Bits<META_BITS>>,
 }
 
 impl FrameEngine {
     /// An engine that reports `info` for INFO.
     pub fn new(info: &Info) -> FrameEngine {
-        let info_word = u128::from_be_bytes(info.encode().try_into().expect("INFO is 16 bytes"));
         let c8 = |v: u8| Constant::new(Bits::<8>::from(v as u64));
         FrameEngine {
             clk: Default::default(),
@@ -214,71 +148,14 @@ impl FrameEngine {
             frame_done: Default::default(),
             rx: Default::default(),
             tx: Default::default(),
+            intake: Default::default(),
+            exec: Default::default(),
+            queue: ReplyQueue::new(info),
             window: Default::default(),
             slots: Default::default(),
             stats: Default::default(),
-            deny: Default::default(),
-            appr: Default::default(),
-            desc: Default::default(),
-            bcnt: Default::default(),
-            ndesc: Default::default(),
-            issue: Default::default(),
-            cfg: Default::default(),
-            rej: Default::default(),
-            f_done: Default::default(),
-            f_bad_crc: Default::default(),
-            f_bad_len: Default::default(),
-            f_hit: Default::default(),
-            f_meta: Default::default(),
-            f_key: Default::default(),
-            f_cfg: Default::default(),
-            f_val: Default::default(),
-            f_stats: Default::default(),
-            f_info: Default::default(),
-            f_unknown: Default::default(),
-            job: Default::default(),
-            job_src: Default::default(),
-            job_cmd: Default::default(),
-            job_seq: Default::default(),
-            job_len: Default::default(),
-            job_slot: Default::default(),
-            job_code: Default::default(),
-            job_rcmd: Default::default(),
-            act_src: Default::default(),
-            act_slot: Default::default(),
-            act_code: Default::default(),
-            act_rcmd: Default::default(),
-            byte_ff: Default::default(),
-            key: Default::default(),
-            go: Default::default(),
-            take: Default::default(),
-            ok_inc: Default::default(),
-            off_info: Default::default(),
-            byte_out: Default::default(),
-            commit: Default::default(),
-            nj_cmd: Default::default(),
-            nj_len: Default::default(),
-            nj_src: Default::default(),
-            nj_slot: Default::default(),
-            nj_code: Default::default(),
-            nj_meta: Default::default(),
             c_config: c8(Command::Config as u8),
             c_validate: c8(Command::Validate as u8),
-            c_stats: c8(Command::Stats as u8),
-            c_info: c8(Command::Info as u8),
-            c_reply: c8(REPLY),
-            c_error: c8(ERROR),
-            err_crc: c8(ErrorCode::BadCrc as u8),
-            err_len: c8(ErrorCode::BadLength as u8),
-            err_unknown: c8(ErrorCode::UnknownCommand as u8),
-            d_reject: Constant::new((D::Reject as u64).into()),
-            decision_lsb: Constant::new((Verdict::DECISION_SHIFT as u64).into()),
-            desc_last: Constant::new(((DESCRIPTOR_LEN - 1) as u64).into()),
-            stats_len: Constant::new((Stats::LEN as u64).into()),
-            info_len: Constant::new((Info::LEN as u64).into()),
-            info: Constant::new(info_word.to_bits()),
-            meta_slot_lsb: Constant::new((BATCH_BITS as u64).into()),
-            c_meta_config: Constant::new(8u64.into()),
         }
     }
 }
@@ -286,248 +163,108 @@ impl FrameEngine {
 impl Logic for FrameEngine {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(
-            self, clk, deny, appr, desc, bcnt, ndesc, issue, cfg, rej, f_done, f_bad_crc,
-            f_bad_len, f_hit, f_meta, f_key, f_cfg, f_val, f_stats, f_info, f_unknown, job,
-            job_src, job_cmd, job_seq, job_len, job_slot, job_code, job_rcmd, act_src, act_slot,
-            act_code, act_rcmd, byte_ff
-        );
         self.rx.clk.next = self.clk.val();
         self.rx.rst.next = self.rst.val();
-        self.rx.rx_byte.next = self.rx_byte.val();
-        self.rx.rx_valid.next = self.rx_valid.val();
         self.tx.clk.next = self.clk.val();
         self.tx.rst.next = self.rst.val();
-        self.tx.tx_ready.next = self.tx_ready.val();
-        self.tx_data.next = self.tx.tx_data.val();
-        self.tx_start.next = self.tx.tx_start.val();
+        self.intake.clk.next = self.clk.val();
+        self.intake.rst.next = self.rst.val();
+        self.exec.clk.next = self.clk.val();
+        self.exec.rst.next = self.rst.val();
+        self.queue.clk.next = self.clk.val();
+        self.queue.rst.next = self.rst.val();
         self.window.clk.next = self.clk.val();
         self.window.rst.next = self.rst.val();
         self.slots.clk.next = self.clk.val();
         self.slots.rst.next = self.rst.val();
         self.stats.clk.next = self.clk.val();
         self.stats.rst.next = self.rst.val();
-        self.stats.cycles.next = self.cycles.val();
+        // The UART's bytes in and out.
+        self.rx.rx_byte.next = self.rx_byte.val();
+        self.rx.rx_valid.next = self.rx_valid.val();
+        self.tx.tx_ready.next = self.tx_ready.val();
+        self.tx_data.next = self.tx.tx_data.val();
+        self.tx_start.next = self.tx.tx_start.val();
         self.frame_done.next = self.rx.done.val();
-        self.core_valid.next = self.issue.q.val();
-        self.core_data.next = self.desc.q.val();
-        self.deny_mask.next = self.deny.q.val();
-        self.approval_mask.next = self.appr.q.val();
 
-        // ---- Step 1, the request being received: descriptors to the core, their
-        // results and the CONFIG bytes into the pending slot. ----
-        self.issue.d.next = false;
+        // The request being received: descriptors to the core, the core's results and
+        // the CONFIG bytes into the pending slot.
+        self.intake.pl_valid.next = self.rx.pl_valid.val();
+        self.intake.pl_byte.next = self.rx.pl_byte.val();
+        self.intake.is_validate.next = self.rx.cmd.val() == self.c_validate.val();
+        self.intake.is_config.next = self.rx.cmd.val() == self.c_config.val();
+        self.intake.res_valid.next = self.res_valid.val();
+        self.intake.res_verdict.next = self.res_verdict.val();
+        self.intake.clear.next = self.exec.ended.val();
+        self.core_valid.next = self.intake.core_valid.val();
+        self.core_data.next = self.intake.core_data.val();
         self.slots.verdict_valid.next = self.res_valid.val();
         self.slots.verdict.next = self.res_verdict.val();
-        self.slots.byte_valid.next = false;
+        self.slots.byte_valid.next =
+            self.rx.pl_valid.val() & (self.rx.cmd.val() == self.c_config.val());
         self.slots.cfg_byte.next = self.rx.pl_byte.val();
         self.slots.byte_odd.next = self.rx.pl_index.val().get_bit(0);
-        if self.rx.pl_valid.val() {
-            if self.rx.cmd.val() == self.c_validate.val() {
-                self.desc.d.next = (self.desc.q.val() << 8)
-                    | bit_cast::<DESCRIPTOR_BITS, 8>(self.rx.pl_byte.val());
-                if self.bcnt.q.val() == self.desc_last.val() {
-                    self.bcnt.d.next = 0.into();
-                    self.issue.d.next = true;
-                    self.ndesc.d.next = self.ndesc.q.val() + 1;
-                } else {
-                    self.bcnt.d.next = self.bcnt.q.val() + 1;
-                }
-            }
-            if self.rx.cmd.val() == self.c_config.val() {
-                self.cfg.d.next =
-                    (self.cfg.q.val() << 8) | bit_cast::<64, 8>(self.rx.pl_byte.val());
-                self.slots.byte_valid.next = true;
-            }
-        }
-        if self.res_valid.val()
-            & (self
-                .res_verdict
-                .val()
-                .get_bits::<DECISION_BITS>(self.decision_lsb.val().index())
-                == self.d_reject.val())
-        {
-            self.rej.d.next = self.rej.q.val() + 1;
-        }
+
+        // The end of a frame: looked up in the window, then executed, replayed or
+        // refused; its reply offered to the queue.
+        self.exec.done.next = self.rx.done.val();
+        self.exec.bad_crc.next = self.rx.bad_crc.val();
+        self.exec.bad_len.next = self.rx.bad_len.val();
+        self.exec.cmd.next = self.rx.cmd.val();
+        self.exec.seq.next = self.rx.seq.val();
+        self.exec.len.next = self.rx.len.val();
+        self.exec.crc.next = self.rx.crc_out.val();
+        self.exec.descriptors.next = self.intake.descriptors.val();
+        self.exec.aligned.next = self.intake.aligned.val();
+        self.exec.cfg.next = self.intake.cfg.val();
+        self.window.key.next = self.exec.key.val();
+        self.exec.hit.next = self.window.hit.val();
+        self.exec.hit_meta.next = self.window.hit_meta.val();
+        self.exec.slot.next = self.slots.slot.val();
+        self.exec.take.next = self.queue.free.val();
+        self.exec.stats_now.next = self.queue.stats_now.val();
+        self.deny_mask.next = self.exec.deny_mask.val();
+        self.approval_mask.next = self.exec.approval_mask.val();
+        self.window.push.next = self.exec.commit.val();
+        self.window.push_key.next = self.exec.push_key.val();
+        self.window.push_meta.next = self.exec.push_meta.val();
+        self.slots.restart.next = self.exec.ended.val();
+        self.slots.advance.next = self.exec.commit.val();
+
+        // The counters.
+        self.stats.cycles.next = self.cycles.val();
         self.stats.skipped.next = self.rx.skipped.val();
+        self.stats.crc_error.next = self.exec.crc_error.val();
+        self.stats.length_error.next = self.exec.length_error.val();
+        self.stats.unknown_command.next = self.exec.unknown_command.val();
+        self.stats.replay.next = self.exec.replay.val();
+        self.stats.add.next = self.exec.add.val();
+        self.stats.processed.next = self.intake.descriptors.val();
+        self.stats.rejected.next = self.intake.rejected.val();
+        self.stats.frames_ok.next = self.exec.frames_ok.val();
+        self.stats.snapshot.next = self.queue.stats_now.val();
 
-        // ---- Step 2, the transmitter takes the waiting reply when it is idle. ----
-        self.go.next = self.job.q.val() & self.tx.ready.val();
-        self.tx.go.next = self.go.val();
-        self.tx.cmd.next = self.job_cmd.q.val();
-        self.tx.seq.next = self.job_seq.q.val();
-        self.tx.len.next = self.job_len.q.val();
-        self.ok_inc.next = 0.into();
-        self.stats.snapshot.next = false;
-        if self.go.val() {
-            self.job.d.next = false;
-            self.act_src.d.next = self.job_src.q.val();
-            self.act_slot.d.next = self.job_slot.q.val();
-            self.act_code.d.next = self.job_code.q.val();
-            self.act_rcmd.d.next = self.job_rcmd.q.val();
-            if self.job_src.q.val() == Source::Stats {
-                // The STATS request executes now: the counters before it.
-                self.ok_inc.next = 1.into();
-                self.stats.snapshot.next = true;
-            }
-        }
-        // A finished frame is taken unless a reply is already waiting (one that leaves
-        // in this very cycle frees the place).
-        self.take.next = !self.job.q.val() | self.go.val();
-
-        // ---- Step 3, the end of a frame: looked up in the replay window and
-        // classified; it executes in the next cycle (the header, the CRC and the
-        // payload counters hold still: the next byte is bits away). ----
-        self.key.next = (bit_cast::<KEY_BITS, 8>(self.rx.cmd.val()) << 24)
-            | (bit_cast::<KEY_BITS, 8>(self.rx.seq.val()) << 16)
-            | bit_cast::<KEY_BITS, 16>(self.rx.crc_out.val());
-        self.window.key.next = self.key.val();
-        self.f_done.d.next = self.rx.done.val();
-        self.f_bad_crc.d.next = self.rx.bad_crc.val();
-        self.f_bad_len.d.next = self.rx.bad_len.val();
-        self.f_hit.d.next = self.window.hit.val();
-        self.f_meta.d.next = self.window.hit_meta.val();
-        self.f_key.d.next = self.key.val();
-        self.f_cfg.d.next = (self.rx.cmd.val() == self.c_config.val()) & (self.rx.len.val() == 8);
-        self.f_val.d.next = (self.rx.cmd.val() == self.c_validate.val())
-            & (self.bcnt.q.val() == 0)
-            & self.ndesc.q.val().any();
-        self.f_stats.d.next = (self.rx.cmd.val() == self.c_stats.val()) & (self.rx.len.val() == 0);
-        self.f_info.d.next = (self.rx.cmd.val() == self.c_info.val()) & (self.rx.len.val() == 0);
-        self.f_unknown.d.next = (self.rx.cmd.val() == 0) | (self.rx.cmd.val() > self.c_info.val());
-
-        // ---- Step 4, execute, replay or refuse the classified frame; its reply
-        // waits for the transmitter (by default an error about it). ----
-        self.nj_cmd.next = self.c_error.val();
-        self.nj_len.next = 2.into();
-        self.nj_src.next = Source::Error;
-        self.nj_code.next = self.err_len.val();
-        self.nj_slot.next = self.slots.slot.val();
-        self.nj_meta.next = (bit_cast::<META_BITS, SLOT_BITS>(self.slots.slot.val())
-            << self.meta_slot_lsb.val())
-            | bit_cast::<META_BITS, BATCH_BITS>(self.ndesc.q.val() << 1);
-        self.commit.next = false;
-        self.stats.crc_error.next = false;
-        self.stats.length_error.next = false;
-        self.stats.unknown_command.next = false;
-        self.stats.replay.next = false;
-        self.stats.add.next = false;
-        self.stats.processed.next = self.ndesc.q.val();
-        self.stats.rejected.next = self.rej.q.val();
-        self.slots.restart.next = self.f_done.q.val();
-        if self.f_done.q.val() {
-            if self.f_bad_crc.q.val() {
-                self.stats.crc_error.next = true;
-                self.nj_code.next = self.err_crc.val();
-            } else if self.f_bad_len.q.val() {
-                self.stats.length_error.next = true;
-            } else if !self.take.val() {
-                // A good request while a reply is waiting: dropped before it executes;
-                // the host retransmits it.
-            } else if self.f_hit.q.val() {
-                self.stats.replay.next = true;
-                self.nj_cmd.next = self.rx.cmd.val() | self.c_reply.val();
-                self.nj_src.next = Source::Slot;
-                self.nj_slot.next = self
-                    .f_meta
-                    .q
-                    .val()
-                    .get_bits::<SLOT_BITS>(self.meta_slot_lsb.val().index());
-                self.nj_len.next =
-                    bit_cast::<16, BATCH_BITS>(self.f_meta.q.val().get_bits::<BATCH_BITS>(0));
-            } else if self.f_cfg.q.val() {
-                self.deny.d.next = self.cfg.q.val().get_bits::<32>(32);
-                self.appr.d.next = self.cfg.q.val().get_bits::<32>(0);
-                self.commit.next = true;
-                self.nj_cmd.next = self.rx.cmd.val() | self.c_reply.val();
-                self.nj_src.next = Source::Slot;
-                self.nj_len.next = 8.into();
-                self.nj_meta.next = (bit_cast::<META_BITS, SLOT_BITS>(self.slots.slot.val())
-                    << self.meta_slot_lsb.val())
-                    | self.c_meta_config.val();
-            } else if self.f_val.q.val() {
-                self.stats.add.next = true;
-                self.commit.next = true;
-                self.nj_cmd.next = self.rx.cmd.val() | self.c_reply.val();
-                self.nj_src.next = Source::Slot;
-                self.nj_len.next = bit_cast::<16, BATCH_BITS>(self.ndesc.q.val() << 1);
-            } else if self.f_stats.q.val() {
-                // Counted as executed when its reply starts (step 2).
-                self.nj_cmd.next = self.rx.cmd.val() | self.c_reply.val();
-                self.nj_src.next = Source::Stats;
-                self.nj_len.next = self.stats_len.val();
-            } else if self.f_info.q.val() {
-                self.ok_inc.next = self.ok_inc.val() + 1;
-                self.nj_cmd.next = self.rx.cmd.val() | self.c_reply.val();
-                self.nj_src.next = Source::Info;
-                self.nj_len.next = self.info_len.val();
-            } else if self.f_unknown.q.val() {
-                self.stats.unknown_command.next = true;
-                self.nj_code.next = self.err_unknown.val();
-            } else {
-                self.stats.length_error.next = true;
-            }
-            if self.take.val() {
-                self.job.d.next = true;
-                self.job_cmd.d.next = self.nj_cmd.val();
-                self.job_seq.d.next = self.rx.seq.val();
-                self.job_len.d.next = self.nj_len.val();
-                self.job_src.d.next = self.nj_src.val();
-                self.job_slot.d.next = self.nj_slot.val();
-                self.job_code.d.next = self.nj_code.val();
-                self.job_rcmd.d.next = self.rx.cmd.val();
-            }
-            // The next frame starts from scratch (the pending slot too: `restart`).
-            self.bcnt.d.next = 0.into();
-            self.ndesc.d.next = 0.into();
-            self.rej.d.next = 0.into();
-        }
-        // A committed CONFIG or VALIDATE: the newest window entry, the next slot.
-        self.window.push.next = self.commit.val();
-        self.window.push_key.next = self.f_key.q.val();
-        self.window.push_meta.next = self.nj_meta.val();
-        self.slots.advance.next = self.commit.val();
-        if self.commit.val() {
-            self.ok_inc.next = self.ok_inc.val() + 1;
-        }
-        self.stats.frames_ok.next = self.ok_inc.val();
-
-        // ---- Step 5, the payload byte the transmitter asks for. ----
-        self.slots.rd_slot.next = self.act_slot.q.val();
+        // The replies, in order, and their payload bytes.
+        self.queue.push.next = self.exec.ended.val();
+        self.queue.push_cmd.next = self.exec.reply_cmd.val();
+        self.queue.push_seq.next = self.rx.seq.val();
+        self.queue.push_len.next = self.exec.reply_len.val();
+        self.queue.push_src.next = self.exec.reply_src.val();
+        self.queue.push_slot.next = self.exec.reply_slot.val();
+        self.queue.push_code.next = self.exec.reply_code.val();
+        self.queue.push_rcmd.next = self.rx.cmd.val();
+        self.queue.tx_ready.next = self.tx.ready.val();
+        self.tx.go.next = self.queue.go.val();
+        self.tx.cmd.next = self.queue.cmd.val();
+        self.tx.seq.next = self.queue.seq.val();
+        self.tx.len.next = self.queue.len.val();
+        self.queue.pl_index.next = self.tx.pl_index.val();
+        self.slots.rd_slot.next = self.queue.rd_slot.val();
         self.slots.rd_index.next = self.tx.pl_index.val();
         self.stats.rd_index.next = self.tx.pl_index.val();
-        self.off_info.next =
-            bits::<7>(120) - (bit_cast::<7, 4>(self.tx.pl_index.val().get_bits::<4>(0)) << 3);
-        self.byte_out.next = self.act_rcmd.q.val();
-        match self.act_src.q.val() {
-            Source::Slot => {
-                self.byte_out.next = self.slots.rd_byte.val();
-            }
-            Source::Error => {
-                if self.tx.pl_index.val() == 0 {
-                    self.byte_out.next = self.act_code.q.val();
-                }
-            }
-            Source::Stats => {
-                self.byte_out.next = self.stats.rd_byte.val();
-            }
-            Source::Info => {
-                self.byte_out.next = self.info.val().get_bits::<8>(self.off_info.val().index());
-            }
-        }
-        self.byte_ff.d.next = self.byte_out.val();
-        self.tx.pl_byte.next = self.byte_ff.q.val();
-
-        if self.rst.val() {
-            self.deny.d.next = 0.into();
-            self.appr.d.next = 0.into();
-            self.bcnt.d.next = 0.into();
-            self.ndesc.d.next = 0.into();
-            self.issue.d.next = false;
-            self.rej.d.next = 0.into();
-            self.job.d.next = false;
-            self.f_done.d.next = false;
-        }
+        self.queue.slot_byte.next = self.slots.rd_byte.val();
+        self.queue.stats_byte.next = self.stats.rd_byte.val();
+        self.tx.pl_byte.next = self.queue.pl_byte.val();
     }
 }
 
@@ -535,7 +272,9 @@ impl Logic for FrameEngine {
 mod tests {
     use super::*;
     use std::collections::VecDeque;
+    use tcp_spec::decision::Decision as D;
     use tcp_spec::descriptor::DescriptorBytes;
+    use tcp_spec::link::Stats;
     use tcp_spec::link::{replies_without_cycles, DeviceModel, Frame, PROTOCOL_VERSION};
     use tcp_spec::stream::StreamGen;
     use tcp_spec::{decide, Policy, Profile};
