@@ -497,6 +497,17 @@ fn bad_input_gets_a_clear_4xx_or_a_closed_connection_and_the_server_stays_up() {
         ],
         &[],
     );
+    // The server's memory once it has answered: the storm below must not grow it.
+    let pid = s.child.id();
+    for ep in [s.tcp(), s.unix()] {
+        let r = post(
+            &mut s.client(&ep),
+            "/v1/check",
+            &serde_json::json!({ "command": "ls" }),
+        );
+        assert_eq!(r.status, 200);
+    }
+    let rss_before = proc_status_kib(pid, "VmRSS");
     for ep in [s.tcp(), s.unix()] {
         let mut c = s.client(&ep);
         // Malformed JSON, the wrong shape, unknown fields.
@@ -606,6 +617,57 @@ fn bad_input_gets_a_clear_4xx_or_a_closed_connection_and_the_server_stays_up() {
         assert!(resp.contains("did not arrive within"), "{resp}");
     }
 
+    // Memory stays bounded: eight clients at once, each sending 10 MB bodies (declared
+    // and chunked) and 1 MB command lines, five rounds on both endpoints. Bodies are
+    // refused at the limit (1 MiB), never buffered whole: eight 10 MB bodies held at
+    // once would add 80 MB to the peak.
+    let storm: Vec<_> = (0..8)
+        .map(|i| {
+            let ep = if i % 2 == 0 { s.tcp() } else { s.unix() };
+            std::thread::spawn(move || {
+                let mut body = b"{\"command\": \"".to_vec();
+                body.extend(std::iter::repeat_n(b'a', 10_000_000));
+                body.extend_from_slice(b"\"}");
+                let mut big = format!(
+                    "POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                )
+                .into_bytes();
+                big.extend_from_slice(&body);
+                let mut chunked = b"POST /v1/check/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+                for _ in 0..160 {
+                    chunked.extend_from_slice(b"10000\r\n");
+                    chunked.extend(std::iter::repeat_n(b'[', 0x10000));
+                    chunked.extend_from_slice(b"\r\n");
+                }
+                chunked.extend_from_slice(b"0\r\n\r\n");
+                let line = serde_json::json!({ "command": "a ".repeat(500_000) });
+                for _ in 0..5 {
+                    let resp = raw_exchange(&ep, &big, Duration::from_secs(5));
+                    assert!(resp.is_empty() || status_of(&resp) == Some(413), "{resp}");
+                    let resp = raw_exchange(&ep, &chunked, Duration::from_secs(5));
+                    assert!(resp.is_empty() || status_of(&resp) == Some(413), "{resp}");
+                    let mut c = Client::connect(&ep, T).unwrap();
+                    assert_eq!(post(&mut c, "/v1/check", &line).status, 413);
+                }
+            })
+        })
+        .collect();
+    for t in storm {
+        t.join().unwrap();
+    }
+    let rss_after = proc_status_kib(pid, "VmRSS");
+    let peak = proc_status_kib(pid, "VmHWM");
+    eprintln!("tcp serve memory: VmRSS {rss_before} KiB before the bad input, {rss_after} KiB after; VmHWM {peak} KiB");
+    assert!(
+        rss_after < rss_before + 32 * 1024,
+        "VmRSS grew from {rss_before} KiB to {rss_after} KiB"
+    );
+    assert!(
+        peak < rss_before + 48 * 1024,
+        "VmHWM {peak} KiB against {rss_before} KiB before the bad input"
+    );
+
     // Still up, still right.
     let mut c = s.client(&s.unix());
     let r = post(
@@ -622,6 +684,17 @@ fn bad_input_gets_a_clear_4xx_or_a_closed_connection_and_the_server_stays_up() {
             "{kind}\n{m}"
         );
     }
+}
+
+/// A field of /proc/PID/status in KiB (`VmRSS`, `VmHWM`).
+fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().strip_suffix("kB"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
 }
 
 /// A raw connection for slow clients: notices when the server closes or answers.
