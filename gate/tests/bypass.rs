@@ -532,6 +532,54 @@ fn more_ansi_c_shapes() {
     );
 }
 
+#[test]
+fn commands_scheduled_or_run_by_terminal_tools() {
+    class(
+        &[
+            ("at now <<< 'rm -rf /'", R),
+            ("echo 'rm -rf /' | at now", R),
+            ("batch <<< 'rm -rf /'", R),
+            ("at now + 1 minute <<EOF\nrm -rf /\nEOF", R),
+            ("echo '* * * * * rm -rf /' | crontab -", Q),
+            ("crontab jobs.txt", Q),
+            ("tmux new -d 'rm -rf /'", R),
+            ("tmux new-session -d -s x 'rm -rf /'", R),
+            ("tmux send-keys -t x 'rm -rf /' Enter", R),
+            ("tmux run-shell 'rm -rf /'", R),
+            ("screen -dm sh -c 'rm -rf /'", R),
+            ("screen -S x -dm rm -rf /", R),
+        ],
+        &[
+            ("at now <<< 'ls'", A),
+            ("crontab -l", A),
+            // tmux's own level (it is a terminal multiplexer) with a harmless command.
+            ("tmux new -d 'ls'", W),
+            ("screen -dm ls", A),
+        ],
+    );
+}
+
+#[test]
+fn editors_and_pagers_that_run_shell_commands() {
+    class(
+        &[
+            ("vim -c '!rm -rf /' -c q", R),
+            ("vi -es -c '!rm -rf /'", R),
+            ("vim +'!rm -rf /' f", R),
+            ("less +'!rm -rf /' f", R),
+            ("man -P 'rm -rf /' ls", R),
+            ("man --pager='sh -c \"rm -rf /\"' ls", R),
+            // The pager reads the manual page: a shell there runs it.
+            ("man -P sh ls", Q),
+        ],
+        &[
+            ("man -P cat ls", A),
+            ("less +G f", A),
+            ("less +/pattern f", A),
+        ],
+    );
+}
+
 // --- the lexer and `check` never panic; `$'…'` of plain text is that text ---
 
 /// Lines built from the characters the lexer treats specially.

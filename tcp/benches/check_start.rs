@@ -9,7 +9,10 @@
 //! * `anchor` — `tcp check "ls -l"` without a database (process start, rules, check);
 //! * `cold`   — `tcp check "ls -l" --db DB` with an empty verification cache (a new
 //!   `XDG_CACHE_HOME` each run): the complete verification of the 49 MB file, recorded;
-//! * `warm`   — the same with the cache the first run wrote: header checks only.
+//! * `warm`   — the same with the cache the first run wrote: header checks only;
+//! * `hook`   — `tcp hook claude-code --no-server --db DB` fed Claude Code's PreToolUse
+//!   JSON for `ls -l` on standard input, with the warm cache: an agent's hook without a
+//!   server.
 //!
 //! Prints median, p99 and mean per mode and the ratios to the anchor. The OS page cache
 //! holds the database in every mode (it was just written); a first read from disk is
@@ -18,6 +21,7 @@
 //! `cargo bench -p tcp --no-default-features --bench check_start` (the binary is built
 //! with the bench profile); `TCP_BENCH_RUNS` sets the runs per mode (default 200).
 
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -52,6 +56,36 @@ fn time(mut c: Command) -> Duration {
     let e = t.elapsed();
     assert!(s.success(), "tcp check failed: {s}");
     e
+}
+
+/// `tcp hook claude-code` in-process with `db`, as Claude Code runs it.
+fn hook(db: &Path, cache_home: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tcp"));
+    c.args(["hook", "claude-code", "--no-server", "--db"])
+        .arg(db)
+        .env("XDG_CACHE_HOME", cache_home)
+        .env_remove("TCP_DB_VERIFY")
+        .stdin(Stdio::piped());
+    c
+}
+
+const HOOK_INPUT: &[u8] = br#"{"session_id":"abc123","transcript_path":"/tmp/t.jsonl","cwd":"/tmp","permission_mode":"default","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls -l","description":"List"},"tool_use_id":"toolu_01"}"#;
+
+/// Spawns `c`, writes the hook input, waits: the wall time, and standard output.
+fn time_hook(mut c: Command) -> (Duration, String) {
+    c.stdout(Stdio::piped()).stderr(Stdio::null());
+    let t = Instant::now();
+    let mut child = c.spawn().expect("spawn tcp hook");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(HOOK_INPUT)
+        .expect("write the hook input");
+    let o = child.wait_with_output().expect("tcp hook");
+    let e = t.elapsed();
+    assert!(o.status.success(), "tcp hook failed: {o:?}");
+    (e, String::from_utf8(o.stdout).expect("UTF-8"))
 }
 
 struct Stats {
@@ -111,20 +145,28 @@ fn main() {
         Verification::Cached,
         "the first run did not record the verification"
     );
+    let (_, answer) = time_hook(hook(&path, &warm_home));
+    assert!(
+        answer.contains(r#""permissionDecision":"allow""#),
+        "{answer}"
+    );
     for _ in 0..5 {
         time(tcp(None, &anchor_home));
         time(tcp(Some(&path), &warm_home));
+        time_hook(hook(&path, &warm_home));
     }
 
-    let (mut anchor, mut cold, mut warm) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut anchor, mut cold, mut warm, mut hooks) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..runs {
         anchor.push(time(tcp(None, &anchor_home)));
         let cold_home = root.join(format!("cold-{i}"));
         cold.push(time(tcp(Some(&path), &cold_home)));
         let _ = std::fs::remove_dir_all(&cold_home);
         warm.push(time(tcp(Some(&path), &warm_home)));
+        hooks.push(time_hook(hook(&path, &warm_home)).0);
     }
-    let (a, c, w) = (stats(anchor), stats(cold), stats(warm));
+    let (a, c, w, h) = (stats(anchor), stats(cold), stats(warm), stats(hooks));
     println!(
         "tcp check {LINE:?}: {runs} runs per mode, database {} entries, {} MB",
         N + 1567,
@@ -134,6 +176,7 @@ fn main() {
         ("anchor (no --db)", &a),
         ("cold (empty cache)", &c),
         ("warm (cached)", &w),
+        ("hook (cached)", &h),
     ] {
         println!(
             "  {name:<20} median {:>7.3} ms   p99 {:>7.3} ms   mean {:>7.3} ms   median/anchor {:>5.2}   p99/anchor {:>5.2}",

@@ -908,6 +908,26 @@ impl Classifier {
                     apply_floor(acc, before, wfloor(floor));
                     return;
                 }
+            } else if w.stdin_commands {
+                // `at now <<< 'cmd'`, `echo cmd | batch`: the commands come from standard
+                // input whatever the operands are, unless a file of them is named.
+                let from_file = w
+                    .file_option
+                    .as_deref()
+                    .is_some_and(|o| args.iter().any(|a| a == o || flag_matches(a, o)));
+                if !stdin.is_empty() && !from_file {
+                    let before = acc.segs.len();
+                    for body in stdin {
+                        acc.reasons.push(format!(
+                            "{name}: {} — checking `{}`",
+                            w.why,
+                            shorten(body)
+                        ));
+                        self.check_line(body, db, depth + 1, acc);
+                    }
+                    apply_floor(acc, before, wfloor(floor));
+                    return;
+                }
             } else if w.exec_options.is_empty() {
                 // A prefix wrapper: skip its options and classify the command it runs.
                 let mut j = 0;

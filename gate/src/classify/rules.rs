@@ -235,6 +235,8 @@ struct WrapperSpec {
     #[serde(default)]
     stdin_args: bool,
     #[serde(default)]
+    file_option: Option<String>,
+    #[serde(default)]
     placeholder: Option<String>,
     #[serde(default)]
     unfiltered: Vec<String>,
@@ -516,10 +518,14 @@ pub struct Wrapper {
     pub exec_end: Vec<String>,
     /// The words after the options are joined and run as a command line (`watch`).
     pub join: bool,
-    /// Without a script operand, the here-document or here-string is the script (shells).
+    /// Without a script operand, the here-document or here-string is the script (shells);
+    /// with no `command_option`, standard input is always the commands (`at`, `batch`).
     pub stdin_commands: bool,
     /// The words of a here-document or here-string become arguments (`xargs`).
     pub stdin_args: bool,
+    /// With `stdin_commands` and no `command_option`: the option that names a file of
+    /// commands instead of standard input (`at -f FILE`).
+    pub file_option: Option<String>,
     /// In an embedded command, the word that stands for the file found (`{}`): when no
     /// test comes before the command, the first file found is the starting point
     /// itself, so the word is checked as each starting point.
@@ -906,6 +912,7 @@ impl Rules {
                 join: w.join,
                 stdin_commands: w.stdin_commands,
                 stdin_args: w.stdin_args,
+                file_option: w.file_option.clone(),
                 placeholder: w.placeholder.clone(),
                 unfiltered: w.unfiltered.clone(),
                 unfiltered_values: w.unfiltered_values.clone(),
