@@ -8,7 +8,7 @@ use tcp_eda::verilator as verilate;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use verilate::{Frontend, Plan};
+use verilate::{Frontend, VerilatorPlan};
 
 struct Shipped {
     name: String,
@@ -70,11 +70,11 @@ fn main() {
     let root = verilate::verilator_root(&verilator).unwrap_or_else(|e| panic!("{e}"));
     let version = verilate::verilator_version(&verilator).unwrap_or_default();
 
-    let plans: Vec<(Plan, PathBuf)> = configs
+    let plans: Vec<(VerilatorPlan, PathBuf)> = configs
         .iter()
         .map(|c| {
             (
-                Plan {
+                VerilatorPlan {
                     top: "tcp_validator".into(),
                     sources: vec![c.verilog.clone()],
                     prefix: format!("Vtcp_{}", c.name),

@@ -4,8 +4,8 @@
 //!
 //! The steps, all in one work folder that also holds a `build.sh` reproducing them:
 //!
-//! 1. `verilator --cc` with the options of a [`Plan`] (optionally after a Yosys
-//!    `proc; flatten` pass, [`Frontend::YosysFlat`]);
+//! 1. `verilator --cc` with the options of a [`VerilatorPlan`] (optionally after a
+//!    Yosys `proc; flatten` pass, [`Frontend::YosysFlat`]);
 //! 2. the port list is read back from the generated `V<prefix>.h` (Verilator decides the
 //!    C++ types, so we read its decision rather than re-deriving it);
 //! 3. a small C++ shim is generated ([`shim_source`]): one C-ABI table of function
@@ -13,8 +13,8 @@
 //!    ticker and a batch runner over packed input/output records, and VCD tracing;
 //! 4. Verilator's own makefile (`V<prefix>.mk`) compiles the model and the shim.
 //!
-//! Paths given in a [`Plan`] may be relative to the caller's folder: every step runs in
-//! the absolute form of its work folder, with absolute paths.
+//! Paths given in a [`VerilatorPlan`] may be relative to the caller's folder: every
+//! step runs in the absolute form of its work folder, with absolute paths.
 
 use crate::step::{absolute, shell_quote};
 use crate::tool::Tool;
@@ -58,7 +58,7 @@ impl Frontend {
 
 /// Everything that determines a model build.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub struct VerilatorPlan {
     /// Top module name.
     pub top: String,
     /// Verilog sources.
@@ -232,7 +232,7 @@ pub fn runtime_objects(trace: bool) -> Vec<&'static str> {
 /// Runs the frontend, Verilator, the shim generator and Verilator's makefile for
 /// `plan` in `dir` (created). With `runtime`, Verilator's runtime objects are compiled
 /// there too (see [`runtime_objects`]).
-pub fn verilate(plan: &Plan, dir: &Path, runtime: bool) -> Result<Verilated, EdaError> {
+pub fn verilate(plan: &VerilatorPlan, dir: &Path, runtime: bool) -> Result<Verilated, EdaError> {
     let dir = &absolute(dir);
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let verilator = absolute(&Tool::Verilator.find()?);
@@ -451,7 +451,7 @@ fn c_string(s: &str) -> String {
 }
 
 /// The C++ shim for a verilated model: a C-ABI vtable over the model class.
-pub fn shim_source(plan: &Plan, ports: &[PortSpec]) -> String {
+pub fn shim_source(plan: &VerilatorPlan, ports: &[PortSpec]) -> String {
     let p = &plan.prefix;
     let clock = plan.clock.as_deref();
     let (in_stride, out_stride) = strides(ports, clock);

@@ -27,7 +27,7 @@ pub enum GenError {
 
 /// One port of the emitted top module.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Port {
+pub struct SidecarPort {
     pub name: String,
     /// `input` or `output`.
     pub direction: String,
@@ -55,7 +55,7 @@ pub struct Sidecar {
     pub register_after_checksum: bool,
     /// Registers between the decision and the output register (STAGES > 3).
     pub registers_after_decision: usize,
-    pub ports: Vec<Port>,
+    pub ports: Vec<SidecarPort>,
     /// `tcp-gen <version> (rust-hdl 0.46)`.
     pub generator: String,
 }
@@ -64,7 +64,7 @@ impl Sidecar {
     pub fn new(config: &Config) -> Sidecar {
         let p = Partition::for_stages(config.stages);
         let l = config.lanes;
-        let port = |name: &str, direction: &str, width: usize| Port {
+        let port = |name: &str, direction: &str, width: usize| SidecarPort {
             name: name.into(),
             direction: direction.into(),
             width,

@@ -45,7 +45,7 @@ pub mod uart_tx;
 pub mod validator;
 pub mod wrapper;
 
-pub use generate::{generate, GenError, Generated, Port, Sidecar};
+pub use generate::{generate, GenError, Generated, Sidecar, SidecarPort};
 pub use validator::TOP;
 
 /// `x.next.set_bit(i, v)` in `#[hdl_gen]` code: rust-hdl translates the call to a

@@ -17,7 +17,7 @@
 //! ```
 
 use crate::model::ModelLib;
-use crate::verilate::{self, Frontend, Plan};
+use crate::verilate::{self, Frontend, VerilatorPlan};
 use crate::SimError;
 use fs4::fs_std::FileExt;
 use md5::{Digest, Md5};
@@ -193,7 +193,7 @@ impl VerilatorBuild {
     }
 
     fn compile(&self, dir: &Path, library: &Path) -> Result<(), SimError> {
-        let plan = Plan {
+        let plan = VerilatorPlan {
             top: self.top.clone(),
             sources: self.sources.clone(),
             prefix: format!("V{}", sanitize(&self.top)),

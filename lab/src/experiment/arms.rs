@@ -27,7 +27,7 @@ use tcp_spec::{decide, Decision, Policy, Profile, RiskLevel};
 
 /// What an arm answered for one tool.
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub struct ArmAnswer {
     pub latency: Duration,
     pub risk: Option<RiskLevel>,
     pub decision: Option<Decision>,
@@ -36,14 +36,14 @@ pub struct Outcome {
     pub detail: Option<String>,
 }
 
-impl Outcome {
+impl ArmAnswer {
     fn answered(
         latency: Duration,
         risk: RiskLevel,
         decision: Decision,
         detail: Option<String>,
     ) -> Self {
-        Outcome {
+        ArmAnswer {
             latency,
             risk: Some(risk),
             decision: Some(decision),
@@ -90,7 +90,7 @@ fn kb_database(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
 }
 
 impl TcpArm {
-    pub fn run(&self, tool: &str) -> Outcome {
+    pub fn run(&self, tool: &str) -> ArmAnswer {
         let t0 = Instant::now();
         let found = self.db.lookup(tool).map(|e| *e.descriptor);
         let verdict = found.map(|d| (decide(&d, self.db.profile(), self.policy), flags_of(&d)));
@@ -99,7 +99,7 @@ impl TcpArm {
         match verdict {
             Some((v, flags)) => {
                 let risk = RiskLevel::from_bits((flags & 0x1f) as u8);
-                Outcome {
+                ArmAnswer {
                     latency,
                     risk: Some(risk.unwrap_or(RiskLevel::Unknown)),
                     decision: Some(v.decision),
@@ -109,7 +109,7 @@ impl TcpArm {
                 }
             }
             // No descriptor: fail closed, as an agent must.
-            None => Outcome::answered(
+            None => ArmAnswer::answered(
                 latency,
                 RiskLevel::Unknown,
                 Decision::RequireApproval,
@@ -137,7 +137,7 @@ impl DocsArm {
         }
     }
 
-    pub fn run(&self, tool: &str) -> Outcome {
+    pub fn run(&self, tool: &str) -> ArmAnswer {
         let t0 = Instant::now();
         let (ev, found) = self.read(tool);
         let a = self.classifier.classify_tool(tool, &ev, true);
@@ -147,7 +147,7 @@ impl DocsArm {
         } else {
             "no man page".into()
         };
-        Outcome::answered(latency, a.risk, decision_of(a.risk), Some(detail))
+        ArmAnswer::answered(latency, a.risk, decision_of(a.risk), Some(detail))
     }
 }
 
@@ -208,8 +208,8 @@ impl Arms {
     }
 
     /// Runs one trial.
-    pub async fn run(&self, arm: Arm, tool: &str) -> Outcome {
-        let missing = |what: &str| Outcome {
+    pub async fn run(&self, arm: Arm, tool: &str) -> ArmAnswer {
+        let missing = |what: &str| ArmAnswer {
             latency: Duration::ZERO,
             risk: None,
             decision: None,
@@ -253,7 +253,7 @@ impl Arms {
                     Ok(text) => {
                         let snippet: String = text.chars().take(80).collect();
                         match parse_risk(&text) {
-                            Some(r) => Outcome {
+                            Some(r) => ArmAnswer {
                                 latency,
                                 risk: Some(r),
                                 decision: Some(decision_of(r)),
@@ -261,7 +261,7 @@ impl Arms {
                                 attempts: answer.attempts,
                                 detail: Some(snippet),
                             },
-                            None => Outcome {
+                            None => ArmAnswer {
                                 latency,
                                 risk: None,
                                 decision: None,
@@ -271,7 +271,7 @@ impl Arms {
                             },
                         }
                     }
-                    Err(e) => Outcome {
+                    Err(e) => ArmAnswer {
                         latency,
                         risk: None,
                         decision: None,

@@ -13,7 +13,7 @@ use crate::stats::{
 };
 use anyhow::Context;
 use plotters::prelude::*;
-use rand_xoshiro::rand_core::{RngCore, SeedableRng};
+use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -119,7 +119,7 @@ fn shapiro_capped(x: &[f64], seed: u64) -> Option<TestResult> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let mut v = x.to_vec();
     for i in 0..5000 {
-        let j = i + ((rng.next_u64() as u128 * (v.len() - i) as u128) >> 64) as usize;
+        let j = i + stats::below(&mut rng, v.len() - i);
         v.swap(i, j);
     }
     v.truncate(5000);

@@ -105,7 +105,7 @@ fn make_sample(
     t: &Trial,
     session: i64,
     started: i64,
-    o: super::arms::Outcome,
+    o: super::arms::ArmAnswer,
     load1: Option<f64>,
 ) -> Sample {
     Sample {
@@ -197,10 +197,10 @@ pub fn run(
     let concurrency = cfg.concurrency.max(1);
     let pause = Duration::from_millis(cfg.inter_trial_ms);
     let taken = rt.block_on(async {
-        let mut set: JoinSet<(Trial, i64, super::arms::Outcome, Option<f64>)> = JoinSet::new();
+        let mut set: JoinSet<(Trial, i64, super::arms::ArmAnswer, Option<f64>)> = JoinSet::new();
         let mut taken = 0usize;
         let mut record = |r: Result<
-            (Trial, i64, super::arms::Outcome, Option<f64>),
+            (Trial, i64, super::arms::ArmAnswer, Option<f64>),
             tokio::task::JoinError,
         >|
          -> anyhow::Result<()> {

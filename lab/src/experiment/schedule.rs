@@ -6,7 +6,8 @@
 //! trials (per arm, cycling through the tools) come first and are flagged.
 
 use super::Arm;
-use rand_xoshiro::rand_core::{RngCore, SeedableRng};
+use crate::stats::below;
+use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -32,10 +33,6 @@ pub struct Trial {
     pub arm: Arm,
     pub warmup: bool,
     pub expert: String,
-}
-
-fn below(rng: &mut Xoshiro256PlusPlus, n: usize) -> usize {
-    ((rng.next_u64() as u128 * n as u128) >> 64) as usize
 }
 
 fn shuffle<T>(rng: &mut Xoshiro256PlusPlus, v: &mut [T]) {

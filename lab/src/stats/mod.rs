@@ -36,7 +36,7 @@ pub use hypothesis::{
 };
 pub use outliers::{iqr_outliers, mad_outliers, Outliers};
 pub use power::{noncentral_t_cdf, t_test_power, t_test_sample_size, Design, SampleSize};
-pub use resample::{bootstrap_ci, bootstrap_ratio_ci, BootstrapCi};
+pub use resample::{below, bootstrap_ci, bootstrap_ratio_ci, BootstrapCi};
 pub use shapiro::shapiro_wilk;
 
 use serde::Serialize;

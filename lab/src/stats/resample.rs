@@ -18,7 +18,9 @@ pub struct BootstrapCi {
     pub seed: u64,
 }
 
-fn below(rng: &mut Xoshiro256PlusPlus, n: usize) -> usize {
+/// A uniform index in `0..n` from one 64-bit draw (the multiply-shift map; the bias is
+/// below `n / 2^64`). Every seeded draw of the lab goes through it.
+pub fn below(rng: &mut impl RngCore, n: usize) -> usize {
     ((rng.next_u64() as u128 * n as u128) >> 64) as usize
 }
 

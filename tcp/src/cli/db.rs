@@ -26,7 +26,7 @@ pub enum DbCommand {
     /// Look commands up by name (or by command hash with --hash).
     Lookup(LookupArgs),
     /// Header, counts by risk, hash collisions; --verify also checks every hash.
-    Stats(StatsArgs),
+    Stats(DbStatsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -71,7 +71,7 @@ pub struct LookupArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct StatsArgs {
+pub struct DbStatsArgs {
     pub db: PathBuf,
     /// Also check every descriptor's command hash against its name (slow: MD5 each).
     #[arg(long)]
@@ -232,7 +232,7 @@ fn lookup(l: &LookupArgs) -> anyhow::Result<bool> {
     Ok(all_found)
 }
 
-fn stats(s: &StatsArgs) -> anyhow::Result<bool> {
+fn stats(s: &DbStatsArgs) -> anyhow::Result<bool> {
     let db = open_given(&s.db)?;
     let st = compute_stats(&s.db.display().to_string(), &db.view(), s.verify);
     let ok = st.invalid_descriptors == 0 && st.hash_mismatches.as_ref().is_none_or_empty();

@@ -10,7 +10,7 @@ pub enum ExperimentCommand {
     /// Run (or resume) the experiment a config describes, then write its report.
     Run(RunArgs),
     /// Write report.md, report.json and the plots of a run folder.
-    Report(ReportArgs),
+    Report(ExperimentReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -30,7 +30,7 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ReportArgs {
+pub struct ExperimentReportArgs {
     /// The run folder (or its results.sqlite).
     pub run: PathBuf,
     /// Print the JSON report to standard output too.
