@@ -103,9 +103,9 @@ impl SweepRow {
     }
 }
 
-/// Runs the sweep. A configuration that does not fit or whose tools fail is a row of
-/// the result; a missing tool or an I/O error stops the sweep.
-pub fn run(opts: &SweepOptions) -> Result<Sweep, SynthError> {
+/// The configurations of a sweep, in the order it runs them: by profile, then stages,
+/// then lanes ascending (so that [`skipped`] can tell from the rows before).
+pub fn configs(opts: &SweepOptions) -> Result<Vec<Config>, SynthError> {
     let mut configs = Vec::new();
     for &p in &opts.profiles {
         for &s in &opts.stages {
@@ -114,65 +114,107 @@ pub fn run(opts: &SweepOptions) -> Result<Sweep, SynthError> {
             }
         }
     }
-    let board = &opts.base.board;
-    let bar = if opts.base.progress {
-        let bar = ProgressBar::new(configs.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "sweep {msg} [{bar:30}] {pos}/{len} [{elapsed_precise}, eta {eta}]",
+    Ok(configs)
+}
+
+/// True when `c` need not be tried: a configuration with fewer lanes and as many stages
+/// of the same profile already did not fit.
+pub fn skipped(rows: &[SweepRow], c: &Config) -> bool {
+    rows.iter().any(|r| {
+        matches!(r.outcome, Outcome::DoesNotFit | Outcome::SkippedLarger)
+            && r.profile == c.profile.to_string()
+            && r.stages == c.stages
+            && r.lanes < c.lanes
+    })
+}
+
+/// The row of a configuration that [`skipped`] leaves out.
+pub fn skipped_row(c: &Config) -> SweepRow {
+    SweepRow::empty(c, Outcome::SkippedLarger)
+}
+
+/// Places and routes one configuration of a sweep (`base` with `c`): its row, or the
+/// error that stops a sweep (a missing tool, an I/O error). A configuration that does
+/// not fit or whose tools fail is a row.
+pub fn run_one(base: &SynthOptions, c: &Config) -> Result<SweepRow, SynthError> {
+    let mut o = base.clone();
+    o.config = *c;
+    o.progress = false;
+    match flow::run(&o) {
+        Ok(r) => Ok(SweepRow::from_report(&r)),
+        Err(SynthError::DoesNotFit { luts, ffs, .. }) => Ok(SweepRow {
+            luts: Some(luts),
+            ffs: Some(ffs),
+            ..SweepRow::empty(c, Outcome::DoesNotFit)
+        }),
+        Err(
+            e @ (SynthError::Tool(
+                EdaError::NotFound { .. } | EdaError::Spawn { .. } | EdaError::Io { .. },
             )
-            .expect("static template")
-            .progress_chars("=> "),
-        );
-        bar.enable_steady_tick(Duration::from_millis(500));
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+            | SynthError::Io { .. }),
+        ) => Err(e),
+        Err(e) => Ok(SweepRow::empty(
+            c,
+            Outcome::Failed {
+                message: e.to_string(),
+            },
+        )),
+    }
+}
+
+/// A progress bar for `n` configurations (hidden unless `show`).
+pub fn progress_bar(n: usize, show: bool) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(n as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "sweep {msg} [{bar:30}] {pos}/{len} [{elapsed_precise}, eta {eta}]",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(500));
+    bar
+}
+
+/// One row as the sweep prints it while it runs.
+pub fn progress_line(opts: &SweepOptions, row: &SweepRow) -> String {
+    format!("  {}", row_line(row, opts.base.board.clock.mhz))
+}
+
+/// Runs the sweep. A configuration that does not fit or whose tools fail is a row of
+/// the result; a missing tool or an I/O error stops the sweep.
+pub fn run(opts: &SweepOptions) -> Result<Sweep, SynthError> {
+    let configs = configs(opts)?;
+    let bar = progress_bar(configs.len(), opts.base.progress);
     let mut rows: Vec<SweepRow> = Vec::new();
     for c in &configs {
         bar.set_message(c.name());
-        let too_big = rows.iter().any(|r| {
-            matches!(r.outcome, Outcome::DoesNotFit | Outcome::SkippedLarger)
-                && r.profile == c.profile.to_string()
-                && r.stages == c.stages
-                && r.lanes < c.lanes
-        });
-        let row = if too_big {
-            SweepRow::empty(c, Outcome::SkippedLarger)
+        let row = if skipped(&rows, c) {
+            skipped_row(c)
         } else {
-            let mut o = opts.base.clone();
-            o.config = *c;
-            o.progress = false;
-            match flow::run(&o) {
-                Ok(r) => SweepRow::from_report(&r),
-                Err(SynthError::DoesNotFit { luts, ffs, .. }) => SweepRow {
-                    luts: Some(luts),
-                    ffs: Some(ffs),
-                    ..SweepRow::empty(c, Outcome::DoesNotFit)
-                },
-                Err(
-                    e @ (SynthError::Tool(
-                        EdaError::NotFound { .. } | EdaError::Spawn { .. } | EdaError::Io { .. },
-                    )
-                    | SynthError::Io { .. }),
-                ) => {
+            match run_one(&opts.base, c) {
+                Ok(row) => row,
+                Err(e) => {
                     bar.finish_and_clear();
                     return Err(e);
                 }
-                Err(e) => SweepRow::empty(
-                    c,
-                    Outcome::Failed {
-                        message: e.to_string(),
-                    },
-                ),
             }
         };
-        bar.println(format!("  {}", row_line(&row, board.clock.mhz)));
+        bar.println(progress_line(opts, &row));
         rows.push(row);
         bar.inc(1);
     }
     bar.finish_and_clear();
+    finish(opts, rows)
+}
+
+/// Writes a sweep's outputs (`sweep.json`, `sweep.txt`, `sweep.svg` in
+/// [`sweep_dir`]) from its rows, in the order of [`configs`].
+pub fn finish(opts: &SweepOptions, rows: Vec<SweepRow>) -> Result<Sweep, SynthError> {
+    let board = &opts.base.board;
     let dir = opts.base.out_root.join(&board.name).join("sweep");
     std::fs::create_dir_all(&dir).map_err(|e| SynthError::Io {
         path: dir.clone(),

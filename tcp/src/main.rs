@@ -87,6 +87,9 @@ enum Command {
     /// Prove the core equal to the reference of the decision rules (k-induction, Yosys).
     #[cfg(feature = "hw")]
     Prove(cli::prove::ProveArgs),
+    /// Run synthesis jobs from a Redis Streams queue (docs/workers.md).
+    #[cfg(feature = "hw")]
+    Worker(cli::worker::WorkerArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<bool> {
@@ -120,6 +123,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Sim(a) => cli::sim::run(&a),
         #[cfg(feature = "hw")]
         Command::Prove(a) => cli::prove::run(&a),
+        #[cfg(feature = "hw")]
+        Command::Worker(a) => cli::worker::run(&a),
     }
 }
 

@@ -24,3 +24,5 @@ pub mod sim;
 pub mod stats;
 #[cfg(feature = "hw")]
 pub mod synth;
+#[cfg(feature = "hw")]
+pub mod worker;

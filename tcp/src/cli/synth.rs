@@ -76,6 +76,14 @@ pub struct SynthArgs {
     /// UART baud rate of the board top.
     #[arg(long, default_value_t = 3_000_000)]
     pub baud: u64,
+    /// Run the sweep on the workers of this Redis (`tcp worker`): enqueue, collect and
+    /// write the same outputs as a local sweep (docs/workers.md).
+    #[arg(long, value_name = "URL", requires = "sweep")]
+    pub redis: Option<String>,
+    /// Name of the distributed run [default: from the plan, so that the same sweep
+    /// started again resumes it].
+    #[arg(long, value_name = "NAME", requires = "redis")]
+    pub run: Option<String>,
 }
 
 /// `--top` on the command line.
@@ -129,7 +137,16 @@ fn run_synth(a: &SynthArgs) -> anyhow::Result<bool> {
             stages: a.sweep_stages.clone(),
             profiles: a.sweep_profiles.clone(),
         };
-        let s = sweep::run(&opts)?;
+        let s = match &a.redis {
+            Some(url) => {
+                tcp_work::sweep::run(&opts, url, a.run.as_deref(), None).map_err(|e| match e {
+                    tcp_work::WorkError::Usage(m) => SynthError::Usage(m).into(),
+                    tcp_work::WorkError::Synth(s) => anyhow::Error::from(s),
+                    other => anyhow::Error::from(other),
+                })?
+            }
+            None => sweep::run(&opts)?,
+        };
         if a.json {
             println!("{}", serde_json::to_string_pretty(&s)?);
         } else {

@@ -1,0 +1,537 @@
+//! Sweeps on Redis Streams workers, against a real `redis-server` (started here on a
+//! loopback port of its own, with AOF persistence in a temporary folder) and real
+//! synthesis runs (Yosys, nextpnr-ice40, icepack) of small configurations on the
+//! iCEstick. `tcp worker` and the coordinator (`tcp synth --sweep --redis`) are the
+//! binary, started and killed as a user would.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const TCP: &str = env!("CARGO_BIN_EXE_tcp");
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A redis-server of this test's own, persisting to `dir` (AOF, fsync always).
+struct Redis {
+    port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Redis {
+    fn start(dir: &Path) -> Redis {
+        std::fs::create_dir_all(dir).unwrap();
+        let mut r = Redis {
+            port: free_port(),
+            dir: dir.to_path_buf(),
+            child: None,
+        };
+        r.launch();
+        r
+    }
+
+    fn launch(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--dir", self.dir.to_str().unwrap()])
+            .args([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server (scripts/setup --workers installs it)");
+        self.child = Some(child);
+        let end = Instant::now() + Duration::from_secs(10);
+        while self.cli(&["PING"]).trim() != "PONG" {
+            assert!(Instant::now() < end, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops the server as a crash would (SIGKILL: only what AOF holds survives) and
+    /// starts it again on the same port and folder.
+    fn restart(&mut self) {
+        let mut c = self.child.take().unwrap();
+        c.kill().unwrap();
+        c.wait().unwrap();
+        self.launch();
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let o = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn int(&self, args: &[&str]) -> i64 {
+        self.cli(args).trim().parse().unwrap_or(-1)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A `tcp worker` process; its first line (metrics URL or "ready") has been read.
+struct Worker {
+    child: Child,
+    first_line: String,
+}
+
+impl Worker {
+    fn start(redis: &Redis, name: &str, out: &Path, extra: &[&str]) -> Worker {
+        let mut child = Command::new(TCP)
+            .args(["worker", "--redis", &redis.url(), "--name", name])
+            .args(["--out", out.to_str().unwrap()])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut first_line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first_line)
+            .unwrap();
+        Worker { child, first_line }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let end = Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(Instant::now() < end, "worker did not drain");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+const LANES: &str = "1,2";
+
+fn sweep_args(out: &Path) -> Vec<String> {
+    [
+        "synth",
+        "--board",
+        "icestick",
+        "--sweep",
+        "--sweep-lanes",
+        LANES,
+        "--sweep-stages",
+        "1",
+        "--sweep-profiles",
+        "sum16",
+        "--quiet",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn coordinator(redis: &Redis, out: &Path) -> Command {
+    let mut c = Command::new(TCP);
+    c.args(sweep_args(out)).args(["--redis", &redis.url()]);
+    c
+}
+
+fn ok(o: Output) -> Value {
+    assert!(
+        o.status.success(),
+        "status {:?}: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).expect("sweep JSON")
+}
+
+/// The rows without what differs between any two runs (wall time).
+fn rows(sweep: &Value) -> Vec<Value> {
+    sweep["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.as_object_mut().unwrap().remove("wall_s");
+            r
+        })
+        .collect()
+}
+
+/// Each job id on the results stream exactly once; returns the workers that ran them.
+fn results_once(redis: &Redis, n: usize) -> Vec<String> {
+    let out = redis.cli(&["XRANGE", "{tcp}:results", "-", "+"]);
+    let lines: Vec<&str> = out.lines().collect();
+    let mut ids = Vec::new();
+    let mut workers = Vec::new();
+    for w in lines.windows(2) {
+        if w[0] == "id" {
+            ids.push(w[1].to_string());
+        }
+        if w[0] == "worker" {
+            workers.push(w[1].to_string());
+        }
+    }
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(ids.len(), n, "results: {ids:?}");
+    assert_eq!(unique.len(), n, "a job id twice: {ids:?}");
+    workers
+}
+
+#[test]
+fn two_workers_share_a_sweep_and_write_what_a_local_run_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(&dir.path().join("redis"));
+    let a = Worker::start(&redis, "a", &dir.path().join("wa"), &[]);
+    let b = Worker::start(&redis, "b", &dir.path().join("wb"), &[]);
+    let dist_out = dir.path().join("dist");
+    let dist = ok(coordinator(&redis, &dist_out).output().unwrap());
+    let local_out = dir.path().join("local");
+    let local = ok(Command::new(TCP)
+        .args(sweep_args(&local_out))
+        .output()
+        .unwrap());
+    assert_eq!(rows(&dist), rows(&local));
+    assert_eq!(rows(&dist).len(), 2);
+    for f in ["sweep.json", "sweep.txt", "sweep.svg"] {
+        assert!(dist_out.join("icestick/sweep").join(f).is_file(), "{f}");
+    }
+    let workers = results_once(&redis, 2);
+    // Every job ran on one of the two; a second coordinator with the same plan enqueues
+    // nothing and reads the same results.
+    assert!(workers.iter().all(|w| w == "a" || w == "b"), "{workers:?}");
+    let again = ok(coordinator(&redis, &dir.path().join("again"))
+        .output()
+        .unwrap());
+    assert_eq!(rows(&again), rows(&local));
+    results_once(&redis, 2);
+    assert_eq!(
+        redis.int(&["XLEN", "{tcp}:jobs:synth"]),
+        2,
+        "nothing enqueued twice"
+    );
+    assert!(a.terminate().success());
+    assert!(b.terminate().success());
+}
+
+#[test]
+fn a_worker_killed_mid_job_has_its_job_finished_by_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(&dir.path().join("redis"));
+    let mut a = Worker::start(&redis, "a", &dir.path().join("wa"), &["--visibility", "2"]);
+    let coord = coordinator(&redis, &dir.path().join("dist"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until worker a holds a job, then kill it mid-job.
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        let pending = redis.cli(&[
+            "XPENDING",
+            "{tcp}:jobs:synth",
+            "workers",
+            "-",
+            "+",
+            "10",
+            "a",
+        ]);
+        if !pending.trim().is_empty() {
+            break;
+        }
+        assert!(Instant::now() < end, "worker a never took a job");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    a.kill();
+    let b = Worker::start(
+        &redis,
+        "b",
+        &dir.path().join("wb"),
+        &["--visibility", "2", "--metrics", "127.0.0.1:0"],
+    );
+    let o = coord.wait_with_output().unwrap();
+    let sweep = ok(o);
+    assert_eq!(rows(&sweep).len(), 2);
+    let workers = results_once(&redis, 2);
+    assert_eq!(
+        workers,
+        ["b", "b"],
+        "b ran both, one of them taken over from a"
+    );
+    let metrics = http_get(b.first_line.trim());
+    assert!(
+        metrics.contains("tcp_jobs_reclaimed_total{kind=\"synth\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tcp_jobs_done_total{kind=\"synth\"} 2"),
+        "{metrics}"
+    );
+    assert!(b.terminate().success());
+}
+
+#[test]
+fn coordinator_and_redis_restarted_mid_run_give_the_same_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut redis = Redis::start(&dir.path().join("redis"));
+    let w = Worker::start(&redis, "w", &dir.path().join("w"), &[]);
+    // While the worker runs the first job, the coordinator is killed and Redis crashes
+    // (SIGKILL: only the AOF survives) and comes back; the worker's connection
+    // reconnects and records the result.
+    let mut first = coordinator(&redis, &dir.path().join("dist"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let end = Instant::now() + Duration::from_secs(30);
+    while redis
+        .cli(&[
+            "XPENDING",
+            "{tcp}:jobs:synth",
+            "workers",
+            "-",
+            "+",
+            "10",
+            "w",
+        ])
+        .trim()
+        .is_empty()
+    {
+        assert!(Instant::now() < end, "the worker never took the job");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    redis.restart();
+    assert_eq!(
+        redis.int(&["XLEN", "{tcp}:jobs:synth"]),
+        1,
+        "AOF kept the job"
+    );
+    let sweep = ok(coordinator(&redis, &dir.path().join("dist"))
+        .output()
+        .unwrap());
+    let local = ok(Command::new(TCP)
+        .args(sweep_args(&dir.path().join("local")))
+        .output()
+        .unwrap());
+    assert_eq!(rows(&sweep), rows(&local));
+    results_once(&redis, 2);
+    assert_eq!(
+        redis.int(&["HLEN", "{tcp}:enqueued"]),
+        2,
+        "each job enqueued once"
+    );
+    assert!(w.terminate().success());
+}
+
+#[test]
+fn a_poison_job_lands_in_the_dead_letter_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(&dir.path().join("redis"));
+    let w = Worker::start(&redis, "w", &dir.path().join("w"), &["--max-attempts", "2"]);
+    // A synthesis job for a configuration that does not exist, and an entry that is not
+    // a job at all.
+    let board = serde_json::to_string(&board_json()).unwrap();
+    let spec = format!(
+        r#"{{"board":{board},"config":"l0_s9_sum16","seeds":1,"freq_mhz":null,"split_core":true,"synth_flags":[]}}"#
+    );
+    redis.cli(&[
+        "XADD",
+        "{tcp}:jobs:synth",
+        "*",
+        "id",
+        "poison",
+        "kind",
+        "synth",
+        "spec",
+        &spec,
+    ]);
+    redis.cli(&["XADD", "{tcp}:jobs:synth", "*", "garbage", "1"]);
+    let end = Instant::now() + Duration::from_secs(30);
+    while redis.int(&["XLEN", "{tcp}:dead"]) < 2 {
+        assert!(
+            Instant::now() < end,
+            "{}",
+            redis.cli(&["XRANGE", "{tcp}:dead", "-", "+"])
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let dead = redis.cli(&["XRANGE", "{tcp}:dead", "-", "+"]);
+    assert!(
+        dead.contains("poison") && dead.contains("not a configuration"),
+        "{dead}"
+    );
+    assert!(dead.contains("job entry without `spec`"), "{dead}");
+    assert_eq!(redis.int(&["HGET", "{tcp}:attempts", "poison"]), 2);
+    assert_eq!(redis.int(&["XLEN", "{tcp}:results"]), 0);
+    assert!(w.terminate().success());
+}
+
+#[test]
+fn bad_usage_and_a_missing_redis_say_what_is_wrong() {
+    let o = Command::new(TCP)
+        .args([
+            "worker",
+            "--redis",
+            "redis://127.0.0.1:1",
+            "--queues",
+            "nope",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("queue `nope`"));
+    let o = Command::new(TCP)
+        .args(["worker", "--redis", "redis://:hunter2@127.0.0.1:1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no Redis at redis://***@127.0.0.1:1"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
+/// The iCEstick's board file as a job carries it (JSON of the shipped TOML).
+fn board_json() -> Value {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../boards/icestick.toml"),
+    )
+    .unwrap();
+    let v: toml::Value = toml::from_str(&text).unwrap();
+    serde_json::to_value(v).unwrap()
+}
+
+fn http_get(url: &str) -> String {
+    try_http_get(url).unwrap_or_else(|| panic!("GET {url} failed"))
+}
+
+/// GET over a fresh connection; `None` when nothing answers.
+fn try_http_get(url: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://")?;
+    let (addr, path) = rest.split_at(rest.find('/')?);
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+#[test]
+fn prometheus_scrapes_a_worker_and_answers_its_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(&dir.path().join("redis"));
+    let w = Worker::start(
+        &redis,
+        "w",
+        &dir.path().join("w"),
+        &["--metrics", "127.0.0.1:0"],
+    );
+    let target = w
+        .first_line
+        .trim()
+        .strip_prefix("http://")
+        .and_then(|t| t.strip_suffix("/metrics"))
+        .expect("the metrics URL first")
+        .to_string();
+    let prom_port = free_port();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: tcp-worker\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .unwrap();
+    let mut prom = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus (scripts/setup --workers installs it)");
+    let sweep = ok(coordinator(&redis, &dir.path().join("dist"))
+        .output()
+        .unwrap());
+    assert_eq!(rows(&sweep).len(), 2);
+    // Read the series back through Prometheus's HTTP API.
+    let query = |q: &str| -> Option<f64> {
+        let body = try_http_get(&format!(
+            "http://127.0.0.1:{prom_port}/api/v1/query?query={q}"
+        ))?;
+        let json: Value = serde_json::from_str(body.split("\r\n\r\n").nth(1)?).ok()?;
+        json["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+    };
+    let end = Instant::now() + Duration::from_secs(60);
+    let done = loop {
+        if let Some(v) = query("tcp_jobs_done_total") {
+            if v >= 2.0 {
+                break v;
+            }
+        }
+        assert!(
+            Instant::now() < end,
+            "Prometheus never saw two finished jobs"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(done, 2.0);
+    let luts = query("tcp_synth_luts").expect("LUTs of the placed configuration");
+    assert!(luts > 0.0);
+    let _ = prom.kill();
+    let _ = prom.wait();
+    assert!(w.terminate().success());
+}
