@@ -51,6 +51,8 @@ pub mod replay_window;
 pub mod reply_queue;
 pub mod reply_slots;
 pub mod stats;
+#[cfg(test)]
+mod test_bench;
 
 use crate::frame_rx::FrameRx;
 use crate::frame_tx::FrameTx;
@@ -270,12 +272,13 @@ impl Logic for FrameEngine {
 
 #[cfg(test)]
 mod tests {
+    use super::test_bench::info;
     use super::*;
     use std::collections::VecDeque;
     use tcp_spec::decision::Decision as D;
     use tcp_spec::descriptor::DescriptorBytes;
     use tcp_spec::link::Stats;
-    use tcp_spec::link::{replies_without_cycles, DeviceModel, Frame, PROTOCOL_VERSION};
+    use tcp_spec::link::{replies_without_cycles, DeviceModel, Frame};
     use tcp_spec::stream::StreamGen;
     use tcp_spec::{decide, Policy, Profile};
 
@@ -289,18 +292,6 @@ mod tests {
         tx_busy: u64,
         results: VecDeque<(u64, u16)>,
         out: Vec<u8>,
-    }
-
-    fn info() -> Info {
-        Info {
-            protocol_version: PROTOCOL_VERSION,
-            lanes: 1,
-            stages: 3,
-            profile: Profile::Sum16,
-            clock_hz: 12_000_000,
-            baud: 3_000_000,
-            build_id: 0xdead_beef,
-        }
     }
 
     impl Bench {

@@ -296,31 +296,16 @@ impl Logic for Executor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame_engine::test_bench::{self, info};
     use crate::tools::yosys_check_hierarchy;
     use std::collections::HashMap;
     use tcp_spec::descriptor::DESCRIPTOR_LEN;
-    use tcp_spec::link::{frame_crc, replies_without_cycles, DeviceModel, Frame, PROTOCOL_VERSION};
+    use tcp_spec::link::{frame_crc, replies_without_cycles, DeviceModel, Frame};
     use tcp_spec::stream::StreamGen;
     use tcp_spec::Profile;
 
     fn edge(u: &mut Executor) {
-        assert!(simulate(u, 100));
-        u.clk.next = true.into();
-        assert!(simulate(u, 100));
-        u.clk.next = false.into();
-        assert!(simulate(u, 100));
-    }
-
-    fn info() -> Info {
-        Info {
-            protocol_version: PROTOCOL_VERSION,
-            lanes: 1,
-            stages: 1,
-            profile: Profile::Sum16,
-            clock_hz: 12_000_000,
-            baud: 3_000_000,
-            build_id: 7,
-        }
+        test_bench::edge(u, |u| &mut u.clk);
     }
 
     /// How a request reaches the end of its frame.

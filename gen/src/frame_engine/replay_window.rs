@@ -107,29 +107,14 @@ impl<const M: usize> Logic for ReplayWindow<M> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame_engine::test_bench::{self, info};
     use crate::tools::yosys_check_hierarchy;
-    use tcp_spec::link::{frame_crc, Command, DeviceModel, Frame, Info, PROTOCOL_VERSION};
+    use tcp_spec::link::{frame_crc, Command, DeviceModel, Frame};
     use tcp_spec::stream::StreamGen;
     use tcp_spec::Profile;
 
-    fn edge<const M: usize>(w: &mut ReplayWindow<M>) {
-        assert!(simulate(w, 100));
-        w.clk.next = true.into();
-        assert!(simulate(w, 100));
-        w.clk.next = false.into();
-        assert!(simulate(w, 100));
-    }
-
-    fn info() -> Info {
-        Info {
-            protocol_version: PROTOCOL_VERSION,
-            lanes: 1,
-            stages: 1,
-            profile: Profile::Sum16,
-            clock_hz: 12_000_000,
-            baud: 3_000_000,
-            build_id: 1,
-        }
+    fn edge<const M: usize>(u: &mut ReplayWindow<M>) {
+        test_bench::edge(u, |u| &mut u.clk);
     }
 
     /// Requests one at a time to the spec's reference device and, as the engine

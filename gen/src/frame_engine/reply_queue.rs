@@ -176,31 +176,14 @@ impl Logic for ReplyQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame_engine::test_bench::{self, info};
     use crate::tools::yosys_check_hierarchy;
-    use tcp_spec::link::{
-        replies_without_cycles, Command, DeviceModel, Frame, ERROR, PROTOCOL_VERSION,
-    };
+    use tcp_spec::link::{replies_without_cycles, Command, DeviceModel, Frame, ERROR};
     use tcp_spec::stream::StreamGen;
     use tcp_spec::Profile;
 
     fn edge(u: &mut ReplyQueue) {
-        assert!(simulate(u, 100));
-        u.clk.next = true.into();
-        assert!(simulate(u, 100));
-        u.clk.next = false.into();
-        assert!(simulate(u, 100));
-    }
-
-    fn info() -> Info {
-        Info {
-            protocol_version: PROTOCOL_VERSION,
-            lanes: 4,
-            stages: 2,
-            profile: Profile::Crc16,
-            clock_hz: 48_000_000,
-            baud: 3_000_000,
-            build_id: 0x1234_5678,
-        }
+        test_bench::edge(u, |u| &mut u.clk);
     }
 
     /// One reply as the engine offers it: where its payload comes from, and (for a

@@ -141,33 +141,16 @@ impl Logic for ReplySlots {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame_engine::test_bench::{self, info};
     use crate::tools::yosys_check_hierarchy;
     use std::collections::VecDeque;
     use tcp_spec::descriptor::{DescriptorBytes, DESCRIPTOR_LEN};
-    use tcp_spec::link::{
-        Command, DeviceModel, Frame, FrameParser, Info, Parsed, PROTOCOL_VERSION,
-    };
+    use tcp_spec::link::{Command, DeviceModel, Frame, FrameParser, Parsed};
     use tcp_spec::stream::StreamGen;
     use tcp_spec::{decide, Policy, Profile};
 
     fn edge(u: &mut ReplySlots) {
-        assert!(simulate(u, 100));
-        u.clk.next = true.into();
-        assert!(simulate(u, 100));
-        u.clk.next = false.into();
-        assert!(simulate(u, 100));
-    }
-
-    fn info() -> Info {
-        Info {
-            protocol_version: PROTOCOL_VERSION,
-            lanes: 1,
-            stages: 1,
-            profile: Profile::Sum16,
-            clock_hz: 12_000_000,
-            baud: 3_000_000,
-            build_id: 2,
-        }
+        test_bench::edge(u, |u| &mut u.clk);
     }
 
     /// The payload of the one reply frame in `bytes`.

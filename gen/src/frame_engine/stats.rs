@@ -294,17 +294,14 @@ impl Logic for StatsCounters {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame_engine::test_bench;
     use crate::tools::yosys_check_hierarchy;
-    use tcp_spec::link::{Command, DeviceModel, Frame, Info, PROTOCOL_VERSION};
+    use tcp_spec::link::{Command, DeviceModel, Frame};
     use tcp_spec::stream::StreamGen;
     use tcp_spec::Profile;
 
     fn edge(u: &mut StatsCounters) {
-        assert!(simulate(u, 100));
-        u.clk.next = true.into();
-        assert!(simulate(u, 100));
-        u.clk.next = false.into();
-        assert!(simulate(u, 100));
+        test_bench::edge(u, |u| &mut u.clk);
     }
 
     /// The block and what has been counted into it so far.
@@ -399,15 +396,7 @@ mod tests {
         b.u.n_proc_lo.q.next = base.into();
         b.u.n_rej_lo.q.next = (base + 20).into();
         edge(&mut b.u);
-        let info = Info {
-            protocol_version: PROTOCOL_VERSION,
-            lanes: 1,
-            stages: 1,
-            profile: Profile::Sum16,
-            clock_hz: 12_000_000,
-            baud: 3_000_000,
-            build_id: 3,
-        };
+        let info = test_bench::info();
         let mut model = DeviceModel::new(info);
         let mut g = StreamGen::new(Profile::Sum16, 17);
         let stats = |seq| Frame::new(Command::Stats as u8, seq, vec![]).encode();
