@@ -18,6 +18,11 @@
 //!   obligations prove. A refuted obligation gives a [`Counterexample`]: the input
 //!   sequence, the cycle, the lane, the descriptor, the masks, both outputs.
 //!
+//! The frame engine's safety properties (nothing committed by a frame whose CRC
+//! fails, replays answered from memory and never executed twice, a reply slot being
+//! sent never overwritten) are proven by [`engine::prove_engine`] on the wrapper
+//! `verify/rtl/tcp_engine_props.sv`.
+//!
 //! Every tool runs through `tcp-eda` in a work folder: the scripts (`miter.ys`,
 //! `<obligation>.ys`), their logs, rerun scripts (`<step>.sh`) and `report.json`.
 //!
@@ -34,6 +39,7 @@
 //! `tcp-eda` (Yosys); the `tcp` binary's `prove` verb uses it.
 
 pub mod cex;
+pub mod engine;
 pub mod prove;
 pub mod reference;
 pub mod trace;

@@ -2,6 +2,10 @@
 //! (`rtl/reference/tcp_decide_ref.v`) for every input sequence, by k-induction with
 //! Yosys (crate `tcp-verify`, docs/verification.md).
 //!
+//! `tcp prove --engine [--board-top FILE] [--depth K]` proves the frame engine's
+//! safety properties instead (`verify/rtl/tcp_engine_props.sv`): the reply slots by
+//! induction, everything for every input sequence of K cycles (default 20).
+//!
 //! Exit status (through the `tcp` binary): 0 proven; 1 refuted (a counterexample is
 //! printed); 2 bad usage (a configuration out of range, `--depth 0`, a `--core` file
 //! without parameters and no `--lanes/--stages/--profile`, a core whose ports do not
@@ -61,6 +65,14 @@ pub struct ProveArgs {
     /// Print the report as one JSON object on stdout (keys: docs/verification.md).
     #[arg(long)]
     pub json: bool,
+    /// Prove the frame engine's properties (CRC, replay window, reply slots) instead of
+    /// the core; --depth is then the bound in cycles [default: 20].
+    #[arg(long, conflicts_with = "core")]
+    pub engine: bool,
+    /// With --engine: the board top (`tcp gen --board-clock-hz`) whose engine to prove
+    /// [default: the one generated for the configuration].
+    #[arg(long, value_name = "FILE", requires = "engine")]
+    pub board_top: Option<PathBuf>,
 }
 
 /// The configuration: the flags, else the `--core` file's `Parameters:` header line,
@@ -91,11 +103,52 @@ fn config(args: &ProveArgs) -> anyhow::Result<Config> {
     Ok(Config::new(lanes, stages, profile).usage("invalid configuration")?)
 }
 
+/// `tcp prove --engine`.
+fn run_engine(args: &ProveArgs, config: Config) -> anyhow::Result<bool> {
+    use tcp_verify::engine::EngineVerdict as V;
+    use tcp_verify::engine::{prove_engine, render_engine, EngineOptions, EngineSource};
+    let (source, folder) = match &args.board_top {
+        Some(p) => (EngineSource::File(p.clone()), "engine-file".to_string()),
+        None => (EngineSource::Generated(config), format!("engine-{config}")),
+    };
+    let mut opts = EngineOptions::new(source, args.out.join("prove").join(folder));
+    if let Some(d) = args.depth {
+        opts.depth = d;
+    }
+    opts.timeout = args.timeout;
+    let report = match prove_engine(&opts) {
+        Ok(r) => r,
+        Err(e) if e.is_usage() => {
+            return Err(UsageError::mark(e)).context("proving the frame engine")
+        }
+        Err(e) => return Err(e).context("proving the frame engine"),
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("the report as JSON")?
+        );
+    } else {
+        print!("{}", render_engine(&report));
+    }
+    match report.verdict {
+        V::Proven => Ok(true),
+        V::Refuted => Ok(false),
+        V::Bounded | V::Undecided => anyhow::bail!(
+            "could not decide the frame engine's properties (see {})",
+            report.work.display()
+        ),
+    }
+}
+
 /// Runs `tcp prove`: `Ok(true)` proven, `Ok(false)` refuted, an error when undecided.
 pub fn run(args: &ProveArgs) -> anyhow::Result<bool> {
     let config = config(args)?;
     if args.depth == Some(0) {
         return Err(UsageError::new("--depth must be at least 1").into());
+    }
+    if args.engine {
+        return run_engine(args, config);
     }
     if args.jobs == 0 {
         return Err(UsageError::new("--jobs must be at least 1").into());
