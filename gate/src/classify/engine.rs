@@ -472,9 +472,9 @@ impl Classifier {
         Classifier { rules }
     }
 
-    /// The rules shipped in `data/rules.toml`.
+    /// The rules shipped in `data/rules.toml` (each regex compiled on its first use).
     pub fn builtin() -> Classifier {
-        match Rules::parse(super::DEFAULT_RULES) {
+        match Rules::parse_builtin() {
             Ok(r) => Classifier::new(r),
             Err(e) => panic!("data/rules.toml (checked by the test suite): {e}"),
         }
@@ -1456,7 +1456,7 @@ impl Classifier {
         if r.flags_none.iter().any(|f| v.has_flag(f)) {
             return false;
         }
-        let any_arg = |re: &regex::Regex| {
+        let any_arg = |re: &super::rules::Re| {
             v.all.iter().any(|a| re.is_match(a)) || v.paths.iter().any(|p| re.is_match(p))
         };
         if !r.args_any.is_empty() && !r.args_any.iter().any(any_arg) {

@@ -469,10 +469,10 @@ pub struct EvidenceRule {
     pub name: NameSet,
     pub man_section: Vec<String>,
     pub package_section: Vec<String>,
-    pub summary: Vec<Regex>,
-    pub text: Vec<Regex>,
+    pub summary: Vec<Re>,
+    pub text: Vec<Re>,
     /// Vetoes on the summary: the rule does not apply when one matches.
-    pub unless: Vec<Regex>,
+    pub unless: Vec<Re>,
     /// `None`: a capability-only rule (adds capabilities, says nothing about the level).
     pub risk: Option<RiskLevel>,
     pub caps: CapSet,
@@ -485,14 +485,14 @@ pub struct ArgRule {
     pub flags_any: Vec<String>,
     pub flags_all: Vec<String>,
     pub flags_none: Vec<String>,
-    pub args_any: Vec<Regex>,
-    pub args_none: Vec<Regex>,
+    pub args_any: Vec<Re>,
+    pub args_none: Vec<Re>,
     /// Every one of these matches some argument.
-    pub args_all: Vec<Regex>,
+    pub args_all: Vec<Re>,
     pub paths_any: Vec<usize>,
     pub paths_none: Vec<usize>,
     /// Every argument matches one of these (and there is at least one).
-    pub args_only: Vec<Regex>,
+    pub args_only: Vec<Re>,
     /// The destination (`-t DIR`, else the last of two or more positionals) is in one
     /// of these classes.
     pub target_any: Vec<usize>,
@@ -604,9 +604,9 @@ pub struct ExecRule {
     /// Only when the first operand is one of these.
     pub subcommand: Vec<String>,
     /// The value is `KEY=VALUE` (or `KEY VALUE`); the key must match; the command is VALUE.
-    pub key: Option<Regex>,
+    pub key: Option<Re>,
     /// The command must match; group 1, when there is one, is the command.
-    pub value: Option<Regex>,
+    pub value: Option<Re>,
     /// Put before the command (alias values are git arguments).
     pub prefix: String,
     /// Tools that are an ordinary transport (`ssh` for `rsync -e`): only their own
@@ -657,14 +657,14 @@ pub struct Interpreter {
     pub command_ops: Vec<String>,
     pub backticks: Backticks,
     /// Calls that run commands: their string arguments are command lines.
-    pub runs: Vec<Regex>,
+    pub runs: Vec<Re>,
     /// Calls that run a command only with a pipe mode (`open(F, "|sh")`).
-    pub pipe_opens: Vec<Regex>,
+    pub pipe_opens: Vec<Re>,
     /// The string right after a match is a file the program writes (awk `print > "f"`).
-    pub writes: Vec<Regex>,
+    pub writes: Vec<Re>,
     /// Calls that do what a command does (`shutil.rmtree` is `rm -rf`): their string
     /// arguments are that command's arguments.
-    pub commands: Vec<(Regex, String)>,
+    pub commands: Vec<(Re, String)>,
     /// Floor when the program runs commands.
     pub risk: Option<RiskLevel>,
     pub caps: CapSet,
@@ -708,7 +708,7 @@ pub struct Rules {
     pub never_execute: Vec<NamePat>,
     /// Path classes by index; `path_names[i]` names `path_classes[i]`.
     pub path_names: Vec<String>,
-    pub path_classes: Vec<Regex>,
+    pub path_classes: Vec<Re>,
     pub tools: Vec<ToolRule>,
     tool_exact: HashMap<String, usize>,
     tool_globs: Vec<usize>,
@@ -733,10 +733,43 @@ fn risk(s: &str, context: &str) -> Result<RiskLevel, RulesError> {
         .map_err(|e| invalid(context, e.to_string()))
 }
 
-fn regexes(list: &[String], context: &str) -> Result<Vec<Regex>, RulesError> {
+fn regexes(list: &[String], context: &str, lazy: bool) -> Result<Vec<Re>, RulesError> {
     list.iter()
-        .map(|r| Regex::new(r).map_err(|e| invalid(context, format!("regex `{r}`: {e}"))))
+        .map(|r| Re::new(r, lazy).map_err(|e| invalid(context, format!("regex `{r}`: {e}"))))
         .collect()
+}
+
+/// A rule's regex. [`Rules::parse`] compiles every one (a rule file's errors name the
+/// rule); the built-in rules ([`Rules::parse_builtin`], fixed at build time and compiled
+/// in full by a test) compile each on its first use: a `tcp check` process needs a few
+/// of the hundreds, and compiling them all took most of its start-up.
+#[derive(Debug, Clone)]
+pub struct Re {
+    src: String,
+    compiled: std::sync::OnceLock<Regex>,
+}
+
+impl Re {
+    fn new(src: &str, lazy: bool) -> Result<Re, regex::Error> {
+        let compiled = std::sync::OnceLock::new();
+        if !lazy {
+            let _ = compiled.set(Regex::new(src)?);
+        }
+        Ok(Re {
+            src: src.to_string(),
+            compiled,
+        })
+    }
+}
+
+impl std::ops::Deref for Re {
+    type Target = Regex;
+    fn deref(&self) -> &Regex {
+        self.compiled.get_or_init(|| {
+            Regex::new(&self.src)
+                .expect("the built-in rules' regexes compile (a test compiles them all)")
+        })
+    }
 }
 
 fn effect(r: &str, caps: &[String], why: &str, context: &str) -> Result<Effect, RulesError> {
@@ -753,6 +786,15 @@ fn effect(r: &str, caps: &[String], why: &str, context: &str) -> Result<Effect, 
 impl Rules {
     /// Parses and compiles a rule file.
     pub fn parse(text: &str) -> Result<Rules, RulesError> {
+        Rules::parse_with(text, false)
+    }
+
+    /// The built-in rules (`data/rules.toml`), their regexes compiled on first use.
+    pub fn parse_builtin() -> Result<Rules, RulesError> {
+        Rules::parse_with(super::DEFAULT_RULES, true)
+    }
+
+    fn parse_with(text: &str, lazy: bool) -> Result<Rules, RulesError> {
         let f: FileSpec = toml::from_str(text)?;
         if f.version != 1 {
             return Err(invalid(
@@ -772,7 +814,7 @@ impl Rules {
                 .collect::<Vec<_>>()
                 .join("|");
             path_classes.push(
-                Regex::new(&alt).map_err(|e| invalid(format!("paths.{name}"), e.to_string()))?,
+                Re::new(&alt, lazy).map_err(|e| invalid(format!("paths.{name}"), e.to_string()))?,
             );
         }
         let class = |n: &String, context: &str| -> Result<usize, RulesError> {
@@ -846,9 +888,9 @@ impl Rules {
                 name: NameSet::new(&e.name, &context)?,
                 man_section: e.man_section.clone(),
                 package_section: e.package_section.clone(),
-                summary: regexes(&e.summary, &context)?,
-                text: regexes(&e.text, &context)?,
-                unless: regexes(&e.unless, &context)?,
+                summary: regexes(&e.summary, &context, lazy)?,
+                text: regexes(&e.text, &context, lazy)?,
+                unless: regexes(&e.unless, &context, lazy)?,
                 risk: e.risk.as_deref().map(|r| risk(r, &context)).transpose()?,
                 caps: CapSet::parse(&e.caps, &context)?,
                 why: e.why.trim().to_string(),
@@ -876,12 +918,12 @@ impl Rules {
                 flags_any: a.flags_any.clone(),
                 flags_all: a.flags_all.clone(),
                 flags_none: a.flags_none.clone(),
-                args_any: regexes(&a.args_any, &context)?,
-                args_none: regexes(&a.args_none, &context)?,
-                args_all: regexes(&a.args_all, &context)?,
+                args_any: regexes(&a.args_any, &context, lazy)?,
+                args_none: regexes(&a.args_none, &context, lazy)?,
+                args_all: regexes(&a.args_all, &context, lazy)?,
                 paths_any: classes(&a.paths_any, &context)?,
                 paths_none: classes(&a.paths_none, &context)?,
-                args_only: regexes(&a.args_only, &context)?,
+                args_only: regexes(&a.args_only, &context, lazy)?,
                 target_any: classes(&a.target_any, &context)?,
                 target_none: classes(&a.target_none, &context)?,
                 sources_any: classes(&a.sources_any, &context)?,
@@ -977,10 +1019,11 @@ impl Rules {
             for t in &e.tools {
                 execs_by_tool.entry(t.clone()).or_default().push(i);
             }
-            let one = |r: &Option<String>| -> Result<Option<Regex>, RulesError> {
+            let one = |r: &Option<String>| -> Result<Option<Re>, RulesError> {
                 r.as_ref()
                     .map(|r| {
-                        Regex::new(r).map_err(|er| invalid(&context, format!("regex `{r}`: {er}")))
+                        Re::new(r, lazy)
+                            .map_err(|er| invalid(&context, format!("regex `{r}`: {er}")))
                     })
                     .transpose()
             };
@@ -1020,7 +1063,7 @@ impl Rules {
                 .commands
                 .iter()
                 .map(|c| {
-                    Regex::new(&c.call)
+                    Re::new(&c.call, lazy)
                         .map(|r| (r, c.command.clone()))
                         .map_err(|e| invalid(&context, format!("regex `{}`: {e}", c.call)))
                 })
@@ -1038,9 +1081,9 @@ impl Rules {
                     string_ops: p.string_ops.clone(),
                     command_ops: p.command_ops.clone(),
                     backticks,
-                    runs: regexes(&p.runs, &context)?,
-                    pipe_opens: regexes(&p.pipe_opens, &context)?,
-                    writes: regexes(&p.writes, &context)?,
+                    runs: regexes(&p.runs, &context, lazy)?,
+                    pipe_opens: regexes(&p.pipe_opens, &context, lazy)?,
+                    writes: regexes(&p.writes, &context, lazy)?,
                     commands,
                     risk: p.risk.as_deref().map(|r| risk(r, &context)).transpose()?,
                     caps: CapSet::parse(&p.caps, &context)?,
@@ -1355,7 +1398,11 @@ mod tests {
 
     #[test]
     fn the_shipped_rules_load() {
+        // Every regex compiled here: what lets `parse_builtin` compile them on first use.
         let r = Rules::parse(crate::classify::DEFAULT_RULES).unwrap();
+        let lazy = Rules::parse_builtin().unwrap();
+        assert_eq!(lazy.path_classes.len(), r.path_classes.len());
+        assert!(lazy.in_class(0, "/") || lazy.path_classes.iter().any(|c| c.is_match("/")));
         assert!(r.tools.len() > 30);
         assert!(r.never_execute("mkfs.ext4"));
         assert!(r.never_execute("shutdown"));
