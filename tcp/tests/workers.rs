@@ -406,7 +406,7 @@ fn a_poison_job_lands_in_the_dead_letter_stream() {
         dead.contains("poison") && dead.contains("not a configuration"),
         "{dead}"
     );
-    assert!(dead.contains("job entry without `spec`"), "{dead}");
+    assert!(dead.contains("job entry without `id`"), "{dead}");
     assert_eq!(redis.int(&["HGET", "{tcp}:attempts", "poison"]), 2);
     assert_eq!(redis.int(&["XLEN", "{tcp}:results"]), 0);
     assert!(w.terminate().success());

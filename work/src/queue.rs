@@ -538,10 +538,10 @@ impl Queue {
 
 fn job_of(f: &HashMap<String, String>) -> Result<Job, String> {
     let get = |k: &str| f.get(k).ok_or_else(|| format!("job entry without `{k}`"));
-    let spec = get("spec")?;
+    let (id, kind, spec) = (get("id")?, get("kind")?, get("spec")?);
     Ok(Job {
-        id: get("id")?.clone(),
-        kind: get("kind")?.clone(),
+        id: id.clone(),
+        kind: kind.clone(),
         spec: serde_json::from_str(spec).map_err(|e| format!("job spec is not JSON: {e}"))?,
     })
 }
