@@ -1225,7 +1225,7 @@ impl Rules {
 }
 
 /// Most paths one word stands for that [`path_forms`] looks at.
-const MAX_FORMS: usize = 64;
+pub const MAX_FORMS: usize = 64;
 
 /// The other paths a word names: its brace expansions (`/etc{,.bak}` → `/etc`,
 /// `/etc.bak`; the shell expands braces before anything runs), each absolute one
