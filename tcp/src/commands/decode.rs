@@ -3,11 +3,9 @@
 use crate::args::{parse_profile, PolicyArgs};
 use crate::exit::Mark;
 use clap::Args;
-use serde::Serialize;
-use tcp_spec::descriptor::MAGIC;
+use tcp_gate::service::Decoded;
 use tcp_spec::records::parse_hex_descriptor;
-use tcp_spec::risk::RISK_MASK;
-use tcp_spec::{decide, Capabilities, Descriptor, Profile, RiskLevel};
+use tcp_spec::Profile;
 
 #[derive(Debug, Args)]
 pub struct DecodeArgs {
@@ -23,51 +21,11 @@ pub struct DecodeArgs {
     pub json: bool,
 }
 
-/// Every field of a descriptor and its verdict.
-#[derive(Debug, Serialize)]
-pub struct Decoded {
-    pub magic: String,
-    pub magic_ok: bool,
-    pub version: u16,
-    pub command_hash: String,
-    pub flags: u32,
-    /// The risk level, or `MALFORMED` when more than one risk bit is set.
-    pub risk: &'static str,
-    pub capabilities: Vec<&'static str>,
-    /// Flag bits outside the risk and capability fields.
-    pub other_flag_bits: u32,
-    pub exec_ms: u32,
-    pub mem_mib: u16,
-    pub out_kib: u16,
-    pub checksum: u16,
-    pub checksum_expected: u16,
-    pub profile: &'static str,
-    pub decision: &'static str,
-    pub reason: &'static str,
-}
-
+/// Every field of the descriptor and its verdict: the object the server's
+/// `GET /v1/tools/{name}` answers with too.
 pub fn decode(a: &DecodeArgs) -> anyhow::Result<Decoded> {
     let b = parse_hex_descriptor(&a.hex).malformed("decoding the descriptor argument")?;
-    let d = Descriptor::from_bytes(&b);
-    let v = decide(&b, a.profile, a.policy.policy());
-    Ok(Decoded {
-        magic: hex::encode(d.magic),
-        magic_ok: d.magic == MAGIC,
-        version: d.version,
-        command_hash: hex::encode(d.command_hash),
-        flags: d.flags,
-        risk: RiskLevel::from_bits(d.risk_bits()).map_or("MALFORMED", |r| r.name()),
-        capabilities: d.capabilities().names(),
-        other_flag_bits: d.flags & !(RISK_MASK | Capabilities::all().bits()),
-        exec_ms: d.estimates.exec_ms,
-        mem_mib: d.estimates.mem_mib,
-        out_kib: d.estimates.out_kib,
-        checksum: d.checksum,
-        checksum_expected: a.profile.checksum(&b),
-        profile: a.profile.name(),
-        decision: v.decision.name(),
-        reason: v.reason.name(),
-    })
+    Ok(Decoded::new(&b, a.profile, a.policy.policy()))
 }
 
 pub fn run(a: &DecodeArgs) -> anyhow::Result<()> {
