@@ -15,6 +15,7 @@
 //! A failed base case in either gives a [`EngineCounterexample`]: the assertions that
 //! fail, the cycle, and the bytes and resets that lead there.
 
+use crate::prove::{io, write};
 use crate::trace::{self, Bits, SatOutcome, Trace};
 use crate::VerifyError;
 use serde::Serialize;
@@ -663,17 +664,6 @@ pub fn render_engine(r: &EngineReport) -> String {
         r.work.display()
     );
     s
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> VerifyError + '_ {
-    move |source| VerifyError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-fn write(path: &Path, text: &str) -> Result<(), VerifyError> {
-    std::fs::write(path, text).map_err(io(path))
 }
 
 #[cfg(test)]

@@ -550,14 +550,14 @@ fn check_ports(log: &str, config: &Config, path: &Path) -> Result<(), VerifyErro
     }
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> VerifyError + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> VerifyError + '_ {
     move |source| VerifyError::Io {
         path: path.to_path_buf(),
         source,
     }
 }
 
-fn write(path: &Path, text: &str) -> Result<(), VerifyError> {
+pub(crate) fn write(path: &Path, text: &str) -> Result<(), VerifyError> {
     std::fs::write(path, text).map_err(io(path))
 }
 
