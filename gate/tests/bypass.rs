@@ -580,6 +580,85 @@ fn editors_and_pagers_that_run_shell_commands() {
     );
 }
 
+#[test]
+fn editor_command_programs() {
+    class(
+        &[
+            (r#"vim -c 'call system("rm -rf /")' -c q"#, R),
+            (r#"vim f -c 'call system("rm -rf /")'"#, R),
+            (r#"nvim --headless -c 'call jobstart("rm -rf /")' -c q"#, R),
+            ("vim -c 'silent !rm -rf /' -c q", R),
+            ("vim -c 'silent! !rm -rf /'", R),
+            (r#"vim -c 'py3 import os; os.system("ls")' -c q"#, Q),
+            (r#"nvim --headless -c 'lua os.execute("ls")' -c q"#, Q),
+            ("vim -c 'terminal ls'", Q),
+            ("vim -c 'r !ls' f", Q),
+            (r#"vim '+call system("ls")' f"#, Q),
+            (r#"ex -c 'execute "!" . "ls"' f"#, Q),
+        ],
+        &[
+            ("vim -c 'set number' f", A),
+            ("vim -c ':%s/a/b/g' -c wq f", A),
+            ("vim -c 'normal G' f", A),
+            ("vim +10 f", A),
+            ("vim f", A),
+        ],
+    );
+}
+
+#[test]
+fn expect_and_tcl_scripts() {
+    class(
+        &[
+            ("expect -c 'spawn rm -rf /; expect eof'", Q),
+            ("expect -c 'exec rm -rf /'", Q),
+            (r#"expect -c 'spawn sh -c "rm -rf /"'"#, R),
+            ("echo 'exec rm -rf /' | tclsh", Q),
+            ("tclsh <<< 'exec rm -rf /'", Q),
+            (r#"tclsh <<< 'set f [open "|rm -rf /"]'"#, Q),
+        ],
+        &[("echo 'puts hello' | tclsh", W), ("expect -c 'puts hi'", W)],
+    );
+}
+
+#[test]
+fn package_runners_run_known_commands() {
+    class(
+        &[
+            ("npx rimraf /", R),
+            ("npx -y rimraf /", R),
+            ("npx --yes rimraf ~", R),
+            ("rimraf /", R),
+            ("npm exec rimraf /", R),
+            ("npm exec -- rimraf /", R),
+            ("npm x -y rimraf /", R),
+            ("pnpm dlx rimraf /", R),
+            ("yarn dlx rimraf /", R),
+            ("bunx rimraf /", R),
+            ("bun x rimraf /", R),
+            ("npx -c 'rm -rf /'", R),
+            ("npx --call='rm -rf /'", R),
+            ("npx -p cowsay -c 'rm -rf /'", R),
+            ("uv run rm -rf /", R),
+            ("uv run --with requests rm -rf /", R),
+            ("uvx rimraf /", R),
+            ("poetry run rm -rf /", R),
+            ("conda run -n base rm -rf /", R),
+            ("bundle exec rm -rf /", R),
+            ("pipx run rimraf /", R),
+        ],
+        &[
+            ("npx prettier --check .", W),
+            ("npx tsc --noEmit", W),
+            ("npm exec eslint .", W),
+            ("uv run pytest", W),
+            ("poetry run pytest -q", W),
+            ("npm run build", W),
+            ("npm test", W),
+        ],
+    );
+}
+
 // --- the lexer and `check` never panic; `$'…'` of plain text is that text ---
 
 /// Lines built from the characters the lexer treats specially.

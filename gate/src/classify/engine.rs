@@ -1068,7 +1068,17 @@ impl Classifier {
                     } else {
                         ops.get(*n).copied()
                     };
-                    from.map(|k| (format!("after operand {n}"), args[k..].join(" ")))
+                    // A package runner's own options come before the command
+                    // (`npm exec -y -- CMD`, `conda run -n ENV CMD`).
+                    let from = from.map(|k| {
+                        if r.known_only {
+                            skip_options(args, k, spec)
+                        } else {
+                            k
+                        }
+                    });
+                    from.filter(|&k| k < args.len())
+                        .map(|k| (format!("after operand {n}"), args[k..].join(" ")))
                         .into_iter()
                         .collect()
                 }
@@ -1131,7 +1141,21 @@ impl Classifier {
             input: r.input,
             floor: r.risk.map(|x| (x, r.caps)),
         };
+        let before = acc.segs.len();
         self.run_value(&run, cmd, db, depth, acc);
+        if r.known_only {
+            let floor = r.risk.unwrap_or(RiskLevel::MediumRisk);
+            for s in &mut acc.segs[before..] {
+                if s.basis == Basis::Default && s.risk == RiskLevel::Unknown {
+                    s.risk = floor;
+                    s.caps = s.caps.union(r.caps);
+                    acc.reasons.push(format!(
+                        "{what}: `{}` is a package no rule names: {floor}, the runner's own level",
+                        s.tool
+                    ));
+                }
+            }
+        }
     }
 
     /// A command line given as an option's or a variable's value: checked like `sh -c`.
@@ -1595,6 +1619,25 @@ fn args_at(c: &regex::Captures<'_>) -> usize {
 }
 
 /// The command an `[[exec]]` rule finds in an option's value, if the value qualifies.
+/// The first word at or after `k` that is not an option, an option's value (by
+/// `spec`) or the `--` that ends them.
+fn skip_options(args: &[String], mut k: usize, spec: Option<&OptionSpec>) -> usize {
+    while let Some(a) = args.get(k) {
+        if a == "--" {
+            return k + 1;
+        }
+        if !(a.len() > 1 && a.starts_with('-')) {
+            break;
+        }
+        k += if spec.is_some_and(|s| s.takes_next(a)) {
+            2
+        } else {
+            1
+        };
+    }
+    k
+}
+
 fn exec_command(r: &ExecRule, value: &str) -> Option<String> {
     let mut cmd = value;
     if let Some(k) = &r.key {
@@ -1669,6 +1712,11 @@ fn program_source(lang: &Interpreter, args: &[String]) -> Source {
             break;
         }
         if !(a.len() > 1 && a.starts_with('-')) {
+            if lang.anywhere {
+                operand = operand.or(Some(a));
+                i += 1;
+                continue;
+            }
             operand = Some(a);
             break;
         }

@@ -285,6 +285,8 @@ struct ExecSpec {
     opaque: bool,
     #[serde(default)]
     input: bool,
+    #[serde(default)]
+    known_only: bool,
     risk: Option<String>,
     #[serde(default)]
     caps: Vec<String>,
@@ -312,6 +314,8 @@ struct InterpreterSpec {
     program_operand: bool,
     #[serde(default)]
     stdin_program: bool,
+    #[serde(default)]
+    anywhere: bool,
     #[serde(default = "default_quotes")]
     quotes: String,
     #[serde(default)]
@@ -618,6 +622,10 @@ pub struct ExecRule {
     /// The command is fed data on its standard input (a pager, a filter): a shell or
     /// interpreter there would run that data as code.
     pub input: bool,
+    /// A package runner (`npx PKG`, `uv run CMD`): a tool no rule or database entry
+    /// knows keeps the rule's floor instead of UNKNOWN (running a package's code is
+    /// what the runner's own level already says); a known tool is checked as usual.
+    pub known_only: bool,
     pub risk: Option<RiskLevel>,
     pub caps: CapSet,
     pub why: String,
@@ -647,6 +655,9 @@ pub struct Interpreter {
     pub program_operand: bool,
     /// With no script operand (or `-`), a here-document is the program.
     pub stdin_program: bool,
+    /// Options may follow operands (`vim FILE -c CMD`): every code option counts,
+    /// wherever it is.
+    pub anywhere: bool,
     /// Characters that delimit strings.
     pub quotes: String,
     /// Triple-quoted strings (Python).
@@ -1036,6 +1047,7 @@ impl Rules {
                 transport: e.transport.clone(),
                 opaque: e.opaque,
                 input: e.input,
+                known_only: e.known_only,
                 risk: e.risk.as_deref().map(|r| risk(r, &context)).transpose()?,
                 caps: CapSet::parse(&e.caps, &context)?,
                 why: e.why.trim().to_string(),
@@ -1076,6 +1088,7 @@ impl Rules {
                     file_options: p.file_options.clone(),
                     program_operand: p.program_operand,
                     stdin_program: p.stdin_program,
+                    anywhere: p.anywhere,
                     quotes: p.quotes.clone(),
                     triple_quotes: p.triple_quotes,
                     string_ops: p.string_ops.clone(),
