@@ -7,14 +7,21 @@
 //!   distribution (p50, p99, p99.9) from individually timed lookups, with the radix
 //!   index (a completely verified open) and without it (a cached open: interpolation
 //!   search in the map);
+//! * the name index `tcp serve` builds (`Database::with_name_index`: foldhash, one
+//!   slot per name) against the radix index on the MD5 prefix;
+//! * the same lookups in a `std` HashMap and in LMDB (heed) holding the same entries,
+//!   as anchors measured back to back, with the p99 ratios;
 //! * `tcp check` end to end in-process (lexing, wrappers, database lookup, argument
 //!   rules, descriptor encoding and the spec's decision) for typical command lines.
 //!
-//! Goals from the issue: lookup p99 < 1 µs, check < 50 µs.
+//! Goals: lookup p99 < 500 ns and no slower than either anchor, check < 50 µs.
 //!
 //! `cargo bench -p tcp-gate --bench db`; the percentile lines are printed to stdout.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use rand_xoshiro::rand_core::{RngCore, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 use tcp_gate::classify::{Classifier, DescriptorSource};
@@ -22,17 +29,6 @@ use tcp_gate::db::{self, Database, Verification, VerifyCache};
 use tcp_spec::{Policy, Profile};
 
 const N: usize = 1_000_000;
-
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 fn percentiles(mut ns: Vec<u64>) -> (u64, u64, u64, f64) {
     ns.sort_unstable();
@@ -62,7 +58,59 @@ fn distribution(n: usize, mut f: impl FnMut(usize)) -> (u64, u64, u64, f64) {
     percentiles(ns)
 }
 
-fn build(dir: &Path) -> (Database, Database, Vec<String>) {
+/// The anchors: the same names and descriptors in a `std` HashMap and in LMDB.
+struct Anchors {
+    map: HashMap<String, [u8; 24]>,
+    env: heed::Env,
+}
+
+type Lmdb<'e> = heed::Database<'e, heed::types::Str, heed::types::Bytes>;
+
+/// The one unnamed database of the anchor's environment (created if missing).
+fn lmdb(env: &heed::Env) -> Lmdb<'_> {
+    let wtxn = env.write_txn().expect("lmdb write txn");
+    env.create_databases_and_commit(wtxn, |dbo, wtxn| {
+        dbo.create_database(wtxn, None)
+            .map(heed::CommitOrAbort::<_, ()>::Commit)
+    })
+    .expect("lmdb database")
+    .unwrap_commit()
+}
+
+fn anchors(dir: &Path, entries: &[tcp_gate::db::NewEntry]) -> Anchors {
+    let map: HashMap<String, [u8; 24]> = entries
+        .iter()
+        .map(|e| (e.name.clone(), e.descriptor))
+        .collect();
+    let path = dir.join("lmdb");
+    std::fs::create_dir_all(&path).expect("lmdb folder");
+    // SAFETY: the environment is this bench's own, opened once and never by another
+    // process while it runs (heed's condition for a sound memory map).
+    let env = unsafe {
+        heed::EnvOpenOptions::new()
+            .map_size(1 << 30)
+            .max_dbs(1)
+            .open(&path)
+            .expect("lmdb open")
+    };
+    let t = Instant::now();
+    let db = lmdb(&env);
+    let mut sorted: Vec<&tcp_gate::db::NewEntry> = entries.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut wtxn = env.write_txn().expect("lmdb write txn");
+    for e in sorted {
+        db.put(&mut wtxn, &e.name, &e.descriptor).expect("lmdb put");
+    }
+    wtxn.commit().expect("lmdb commit");
+    println!(
+        "anchors: HashMap and LMDB (heed) with the same {} entries (LMDB load {:.2?})",
+        map.len(),
+        t.elapsed()
+    );
+    Anchors { map, env }
+}
+
+fn build(dir: &Path) -> (Database, Database, Vec<String>, Anchors) {
     let tsv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/upstream-tcp-v2.tsv");
     let mut entries = tcp_gate::db::kb::read_kb(&tsv).expect("knowledge base");
     let kb: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
@@ -71,6 +119,7 @@ fn build(dir: &Path) -> (Database, Database, Vec<String>) {
     let t = Instant::now();
     db::build(&path, &entries, Profile::Sum16).expect("build");
     let built = t.elapsed();
+    let anchors = anchors(dir, &entries);
     // Complete verification: no cache.
     let t = Instant::now();
     let d = Database::open_with(&path, &VerifyCache::disabled()).expect("open");
@@ -106,19 +155,92 @@ fn build(dir: &Path) -> (Database, Database, Vec<String>) {
         p99 as f64 / 1e3
     );
     let mut names: Vec<String> = entries.into_iter().map(|e| e.name).collect();
-    let mut rng = XorShift(0x9e3779b97f4a7c15);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(0x9e37_79b9_7f4a_7c15);
     for i in (1..names.len()).rev() {
-        names.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+        names.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
     }
     names.truncate(200_000);
     names.extend(kb);
-    (d, cached.expect("opened"), names)
+    (d, cached.expect("opened"), names, anchors)
+}
+
+/// One line of the comparison: the kit's database against both anchors, measured
+/// back to back on the same names.
+fn compare(what: &str, d: &Database, a: &Anchors, keys: &[String]) {
+    let db = lmdb(&a.env);
+    let rtxn = a.env.read_txn().expect("lmdb read txn");
+    for k in keys.iter().step_by(97).take(2000) {
+        let ours = d.lookup(k).map(|e| *e.descriptor);
+        assert_eq!(ours, a.map.get(k).copied(), "HashMap disagrees on {k}");
+        let theirs = db
+            .get(&rtxn, k)
+            .expect("lmdb get")
+            .map(|v| <[u8; 24]>::try_from(v).expect("24 bytes"));
+        assert_eq!(ours, theirs, "LMDB disagrees on {k}");
+    }
+    let n = 200_000;
+    let ours = distribution(n, |i| {
+        black_box(d.lookup(black_box(&keys[i % keys.len()])));
+    });
+    let map = distribution(n, |i| {
+        black_box(a.map.get(black_box(keys[i % keys.len()].as_str())));
+    });
+    let lmdb = distribution(n, |i| {
+        black_box(
+            db.get(&rtxn, black_box(&keys[i % keys.len()]))
+                .ok()
+                .flatten(),
+        );
+    });
+    let row = |who: &str, (p50, p99, p999, mean): (u64, u64, u64, f64)| {
+        println!(
+            "  {who:<10} p50 {p50:>5} ns, p99 {p99:>5} ns, p99.9 {p999:>6} ns, mean {mean:>6.0} ns"
+        );
+    };
+    println!("{what}:");
+    row("tcp db", ours);
+    row("HashMap", map);
+    row("LMDB", lmdb);
+    println!(
+        "  p99 ratio tcp db / HashMap {:.2}, tcp db / LMDB {:.2} (below 1: faster)",
+        ours.1 as f64 / map.1.max(1) as f64,
+        ours.1 as f64 / lmdb.1.max(1) as f64
+    );
 }
 
 fn benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (d, cached, names) = build(dir.path());
+    let (d, cached, names, anchors) = build(dir.path());
     let misses: Vec<String> = (0..4096).map(|i| format!("missing-tool-{i}")).collect();
+    let path = d.path().to_path_buf();
+    let t = Instant::now();
+    let indexed = Database::open_with(&path, &VerifyCache::disabled())
+        .expect("open")
+        .with_name_index();
+    println!(
+        "open with complete verification and the name index (what tcp serve does): {:.2?}",
+        t.elapsed()
+    );
+    println!("goal: p99 < 500 ns and no slower than either anchor (issue 21)");
+    let hot = &names[names.len() - 1567..];
+    for (what, keys) in [
+        ("random hit over 1M names", &names[..]),
+        ("miss", &misses[..]),
+        ("hot (the 1567 knowledge-base names)", hot),
+    ] {
+        compare(
+            &format!("{what}, name index (tcp serve)"),
+            &indexed,
+            &anchors,
+            keys,
+        );
+        compare(
+            &format!("{what}, radix index on MD5 (tcp check)"),
+            &d,
+            &anchors,
+            keys,
+        );
+    }
 
     let (p50, p99, p999, mean) = distribution(200_000, |i| {
         black_box(cached.lookup(black_box(&names[i % names.len()])));

@@ -152,6 +152,13 @@ impl ValidateLine {
 }
 
 impl Gate {
+    /// The same gate with the database's in-memory name index built
+    /// ([`Database::with_name_index`]): what a daemon that answers many checks wants.
+    pub fn with_name_index(mut self) -> Gate {
+        self.db = self.db.map(Database::with_name_index);
+        self
+    }
+
     /// Loads the rules, the database and the policy. Every file is checked completely
     /// (the database by [`Database::open`], the policy and rules compiled); a file whose
     /// content is refused is malformed input (exit status 1), one that cannot be read an

@@ -176,7 +176,7 @@ pub fn bind(cfg: ServeConfig) -> anyhow::Result<Bound> {
     if cfg.socket.is_none() && cfg.listen.is_none() {
         return Err(UsageError::new("nothing to serve on: give a socket or --listen").into());
     }
-    let gate = Gate::load(&cfg.gate)?;
+    let gate = Gate::load(&cfg.gate)?.with_name_index();
     let mut warnings = Vec::new();
     let token = cfg.token.filter(|t| !t.is_empty());
     if let Some(a) = &cfg.listen {

@@ -90,7 +90,7 @@ impl Shared {
         let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
         let st = stamps(&self.cfg);
         let old = self.current.load_full();
-        match Gate::load(&self.cfg) {
+        match Gate::load(&self.cfg).map(Gate::with_name_index) {
             Ok(gate) => {
                 let generation = old.generation + 1;
                 eprintln!(
