@@ -591,7 +591,9 @@ impl NameIndex {
         let hasher = foldhash::fast::FixedState::with_seed(0x7463_7064_625f_6e61);
         for i in 0..n {
             let at = HEADER_LEN + i * ENTRY_LEN;
-            let name = view.name_bytes(&view.bytes[at..at + ENTRY_LEN]).unwrap_or(&[]);
+            let name = view
+                .name_bytes(&view.bytes[at..at + ENTRY_LEN])
+                .unwrap_or(&[]);
             let h = hasher.hash_one(name);
             let mut at = h as usize & mask;
             while slots[at] != 0 {
