@@ -1,9 +1,12 @@
 //! `tcp-eda`: the one layer between the kit and the external tools it runs (Yosys,
-//! nextpnr-ice40, icepack, icepll, Verilator, Icarus Verilog, make, the C++ compiler).
+//! nextpnr-ice40/-ecp5, icepack/ecppack, icepll, Verilator, Icarus Verilog, make, the C++ compiler).
 //!
 //! * [`tool`] — the tools by name: where each is found (an environment override such as
 //!   `YOSYS`, `NEXTPNR_ICE40`, `ICEPACK`, `VERILATOR` first, then `PATH`), with an error
 //!   that says how to get it, and its version for reports.
+//! * [`toolchain`] — which build of the synthesis tools runs (`system` packages or the
+//!   `yowasp` builds from PyPI), the one place that resolves Yosys, nextpnr and the
+//!   bitstream packers for the flow.
 //! * [`step`] — one run of a tool in a work folder: its output kept in a log, a script
 //!   beside it that reruns it, and a typed error naming the tool and the log. Every path
 //!   handed to a tool is made valid in the folder the tool runs in ([`Arg::Path`],
@@ -18,11 +21,13 @@
 
 pub mod step;
 pub mod tool;
+pub mod toolchain;
 pub mod verilator;
 pub mod yosys;
 
 pub use step::{absolute, run, script_path, shell_quote, tail, Arg, Step, ToolRun};
 pub use tool::Tool;
+pub use toolchain::Toolchain;
 
 use std::path::PathBuf;
 
@@ -37,6 +42,13 @@ pub enum EdaError {
         tool: &'static str,
         var: &'static str,
         looked_for: String,
+    },
+    /// The chosen toolchain does not have the tool (or it is not installed).
+    #[error("{tool} not found in the {toolchain} toolchain: {hint}")]
+    NotInToolchain {
+        tool: &'static str,
+        toolchain: &'static str,
+        hint: String,
     },
     /// The program exists but could not be started.
     #[error("could not start {tool} ({}): {source}", path.display())]

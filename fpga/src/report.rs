@@ -9,16 +9,16 @@ use std::path::Path;
 /// Schema tag of `report.json`.
 pub const SCHEMA: &str = "tcp-synth-report/1";
 
-/// Cell counts of one module after `synth_ice40`.
+/// Cell counts of one module after `synth_ice40` / `synth_ecp5`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cells {
-    /// SB_LUT4.
+    /// SB_LUT4 (iCE40), LUT4 (ECP5).
     pub luts: u64,
-    /// SB_DFF* (every flavour).
+    /// SB_DFF* (every flavour), TRELLIS_FF.
     pub ffs: u64,
-    /// SB_CARRY.
+    /// SB_CARRY, CCU2C (two bits each).
     pub carries: u64,
-    /// SB_RAM40_4K / SB_SPRAM256KA.
+    /// SB_RAM40_4K / SB_SPRAM256KA, DP16KD.
     pub ram_blocks: u64,
 }
 
@@ -27,10 +27,16 @@ impl Cells {
         let mut c = Cells::default();
         for (t, n) in types {
             match t.as_str() {
+                // iCE40
                 "SB_LUT4" => c.luts += n,
                 "SB_CARRY" => c.carries += n,
                 t if t.starts_with("SB_DFF") => c.ffs += n,
                 t if t.starts_with("SB_RAM40") || t.starts_with("SB_SPRAM") => c.ram_blocks += n,
+                // ECP5: a CCU2C is two carry bits with their two LUTs.
+                "LUT4" => c.luts += n,
+                "TRELLIS_FF" => c.ffs += n,
+                "CCU2C" => c.carries += n,
+                "DP16KD" | "PDPW16KD" => c.ram_blocks += n,
                 _ => {}
             }
         }
@@ -165,11 +171,22 @@ struct PnrEnd {
 
 /// `core.lanes$0.sum16$0$sum_SB_LUT4_O_2_LC` -> `core.lanes$0.sum16$0$sum`.
 pub fn signal_of_cell(cell: &str) -> String {
-    let cut = ["_SB_", "_DFFLC", "_LC", "$sb_io"]
-        .iter()
-        .filter_map(|m| cell.find(m))
-        .min()
-        .unwrap_or(cell.len());
+    let cut = [
+        "_SB_",
+        "_DFFLC",
+        "_LC",
+        "$sb_io",
+        "_TRELLIS_",
+        "_LUT4_",
+        "_CCU2C_",
+        "$CCU2C",
+        "_PFUMX_",
+        "_L6MUX21_",
+    ]
+    .iter()
+    .filter_map(|m| cell.find(m))
+    .min()
+    .unwrap_or(cell.len());
     cell[..cut].to_string()
 }
 
@@ -201,8 +218,10 @@ struct PnrFmax {
     achieved: f64,
 }
 
-/// `clk$SB_IO_IN_$glb_clk` -> `clk`.
+/// `clk$SB_IO_IN_$glb_clk` -> `clk` (nextpnr-ice40); `$glbnet$clk$TRELLIS_IO_IN` ->
+/// `clk` (nextpnr-ecp5 0.11).
 pub fn clock_name(net: &str) -> String {
+    let net = net.strip_prefix("$glbnet$").unwrap_or(net);
     net.split('$').next().unwrap_or(net).to_string()
 }
 
@@ -307,6 +326,7 @@ pub struct WallTime {
     pub yosys_s: f64,
     /// Sum over the seeds.
     pub nextpnr_s: f64,
+    /// The packer's time (icepack, or ecppack on ECP5).
     pub icepack_s: f64,
     pub total_s: f64,
 }
@@ -319,6 +339,23 @@ pub struct ConfigInfo {
     pub profile: String,
 }
 
+/// A version line without its build details: `Yosys 0.70 (git sha1 28ba3cb92, Release,
+/// ...)` -> `Yosys 0.70 (git sha1 28ba3cb92)`.
+pub fn short_version(v: &str) -> String {
+    match v.find(", ") {
+        Some(i) if v[..i].contains('(') && !v[..i].contains(')') => format!("{})", &v[..i]),
+        _ => v.to_string(),
+    }
+}
+
+fn ice40_family() -> String {
+    "ice40".into()
+}
+
+fn system_toolchain() -> String {
+    tcp_eda::Toolchain::System.name().into()
+}
+
 fn bench_top_name() -> String {
     tcp_gen::wrapper::TOP.into()
 }
@@ -327,13 +364,19 @@ fn bench_top_name() -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SynthReport {
     pub schema: String,
+    /// The toolchain that ran (`system` or `yowasp`); the versions are in `tools`.
+    #[serde(default = "system_toolchain")]
+    pub toolchain: String,
     pub board: String,
+    /// The FPGA family (`ice40`, `ecp5`).
+    #[serde(default = "ice40_family")]
+    pub family: String,
     pub device: String,
     pub package: String,
     pub config: ConfigInfo,
     /// Where the core's Verilog came from.
     pub core_source: String,
-    /// The `synth_ice40` flags of the run.
+    /// The flags of the run's synthesis command (`synth_ice40`, `synth_ecp5`).
     #[serde(default)]
     pub synth_flags: Vec<String>,
     /// The design's top module: `tcp_bench_top` (the core fed on chip) or
@@ -345,7 +388,7 @@ pub struct SynthReport {
     pub link_baud: Option<u64>,
     /// The PLL that makes the board top's clock (board files with `[link]`).
     #[serde(default)]
-    pub pll: Option<super::pll::Pll>,
+    pub pll: Option<super::pll::LinkPll>,
     pub fits: bool,
     pub resources: Resources,
     pub timing: Timing,
@@ -380,8 +423,8 @@ impl SynthReport {
             flags.insert(0, ' ');
         }
         s.push_str(&format!(
-            "{} on {} ({}-{}), core from {}, synth_ice40{flags}\n",
-            self.config.name, self.board, self.device, self.package, self.core_source
+            "{} on {} ({}-{}), core from {}, synth_{}{flags}\n",
+            self.config.name, self.board, self.device, self.package, self.core_source, self.family
         ));
         s.push_str(&format!(
             "  logic cells {:>5} / {:<5} ({:.1} %)   RAM {} / {}   I/O {} / {}{}\n",
@@ -412,7 +455,11 @@ impl SynthReport {
             })
             .unwrap_or_default();
         let clock = match &self.pll {
-            Some(p) => format!("link clock {} MHz (PLL from {} MHz)", t.board_mhz, p.in_mhz),
+            Some(p) => format!(
+                "link clock {} MHz (PLL from {} MHz)",
+                t.board_mhz,
+                p.in_mhz()
+            ),
             None => format!("board clock {} MHz", t.board_mhz),
         };
         s.push_str(&format!(
@@ -455,11 +502,26 @@ impl SynthReport {
                 baud as f64 / 240.0
             ));
         }
+        let versions: Vec<String> = self
+            .tools
+            .iter()
+            .map(|(tool, v)| format!("{tool}: {}", short_version(v)))
+            .collect();
         s.push_str(&format!(
-            "  tool time {:.1} s (yosys {:.1}, nextpnr {:.1}, icepack {:.1})\n",
+            "  toolchain {}: {}\n",
+            self.toolchain,
+            versions.join(", ")
+        ));
+        s.push_str(&format!(
+            "  tool time {:.1} s (yosys {:.1}, nextpnr {:.1}, {} {:.1})\n",
             self.wall_time.total_s,
             self.wall_time.yosys_s,
             self.wall_time.nextpnr_s,
+            if self.family == "ecp5" {
+                "ecppack"
+            } else {
+                "icepack"
+            },
             self.wall_time.icepack_s
         ));
         s.push_str(&format!(

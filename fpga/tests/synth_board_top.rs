@@ -60,7 +60,9 @@ fn alchitry_cu_board_top_runs_from_the_pll_and_meets_75_mhz() {
     assert_eq!(o.target_mhz(), 75.0);
     let r = flow::run(&o).unwrap_or_else(|e| panic!("{e}"));
     println!("{}", r.summary());
-    let pll = r.pll.expect("the report names the PLL");
+    let Some(tcp_fpga::pll::LinkPll::Ice40(pll)) = r.pll else {
+        panic!("the report names the iCE40 PLL: {:?}", r.pll)
+    };
     assert_eq!((pll.divr, pll.divf, pll.divq), (0, 5, 3));
     assert_eq!(r.timing.board_mhz, 75.0);
     let link = r

@@ -18,11 +18,43 @@ fn workspace() -> PathBuf {
 #[test]
 fn checked_in_constraints_match_the_board_files() {
     golden::check_all(Board::shipped().into_iter().map(|b| {
+        let (ext, _) = b.family().constraints();
         let path = workspace()
             .join("constraints")
-            .join(format!("{}.pcf", b.name));
-        (path, b.pcf())
+            .join(format!("{}.{ext}", b.name));
+        (path, b.constraints().1)
     }));
+}
+
+/// Every shipped board's pins are in its constraint file: each LOCATE (LPF) or
+/// set_io (PCF) line names a pin of the board file, and each pin of the board file has
+/// one.
+#[test]
+fn constraint_files_name_every_pin_of_their_board_once() {
+    for b in Board::shipped() {
+        let (_, text) = b.constraints();
+        let mut sites: Vec<String> = text
+            .lines()
+            .filter_map(|l| {
+                if let Some(rest) = l.strip_prefix("LOCATE COMP ") {
+                    rest.split('"').nth(3).map(str::to_string)
+                } else {
+                    l.strip_prefix("set_io -nowarn ")
+                        .and_then(|r| r.split_whitespace().nth(1))
+                        .map(str::to_string)
+                }
+            })
+            .collect();
+        let mut pins: Vec<String> = [&b.clock.pin, &b.uart.rx, &b.uart.tx]
+            .into_iter()
+            .cloned()
+            .chain(b.reset.iter().map(|r| r.pin.clone()))
+            .chain(b.leds.pins.iter().cloned())
+            .collect();
+        sites.sort();
+        pins.sort();
+        assert_eq!(sites, pins, "{}", b.name);
+    }
 }
 
 fn synth_1x1(board: &str) -> SynthReport {

@@ -325,7 +325,102 @@ pub struct BoardPins {
     /// The reset button: its port and whether pressed reads 0.
     pub reset: Option<(String, bool)>,
     /// The PLL that makes the link clock from the oscillator, if the board needs one.
-    pub pll: Option<PllInstance>,
+    pub pll: Option<PllPrimitive>,
+    /// The FPGA family: which primitives the wrapper instantiates.
+    pub family: Family,
+}
+
+/// The FPGA families the pin wrapper knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// Lattice iCE40: the button through an `SB_IO` with its pull-up, `SB_PLL40_CORE`.
+    Ice40,
+    /// Lattice ECP5: the button a plain input (its pull-up is set in the LPF),
+    /// `EHXPLLL`.
+    Ecp5,
+}
+
+/// The PLL of a board top, by family.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PllPrimitive {
+    Ice40(PllInstance),
+    Ecp5(Ecp5PllInstance),
+}
+
+impl PllPrimitive {
+    /// The instance named `name`, from `reference` to `out`, lock on `lock`.
+    pub fn verilog(&self, name: &str, reference: &str, out: &str, lock: &str) -> String {
+        match self {
+            PllPrimitive::Ice40(p) => p.verilog(name, reference, out, lock),
+            PllPrimitive::Ecp5(p) => p.verilog(name, reference, out, lock),
+        }
+    }
+}
+
+/// An ECP5 `EHXPLLL` setting with CLKOP as its own feedback, as `ecppll` (Project
+/// Trellis) writes it: out = in × CLKFB_DIV / CLKI_DIV, VCO = out × CLKOP_DIV.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ecp5PllInstance {
+    pub in_mhz: f64,
+    pub out_mhz: f64,
+    pub clki_div: u8,
+    pub clkfb_div: u8,
+    pub clkop_div: u8,
+    /// The coarse phase of CLKOP: half a period (the 180° Lattice's tools apply).
+    pub clkop_cphase: u8,
+}
+
+impl Ecp5PllInstance {
+    /// An `EHXPLLL` instance named `name`, from `reference` to `out`, with its lock
+    /// signal on `lock`.
+    pub fn verilog(&self, name: &str, reference: &str, out: &str, lock: &str) -> String {
+        format!(
+            "    // {in_mhz} MHz -> {out_mhz:.3} MHz: PFD {pfd:.3} MHz, VCO {vco:.3} MHz\n\
+             \x20   (* FREQUENCY_PIN_CLKI=\"{in_mhz}\" *)\n\
+             \x20   (* FREQUENCY_PIN_CLKOP=\"{out_mhz}\" *)\n\
+             \x20   (* ICP_CURRENT=\"12\" *) (* LPF_RESISTOR=\"8\" *) (* MFG_ENABLE_FILTEROPAMP=\"1\" *) (* MFG_GMCREF_SEL=\"2\" *)\n\
+             \x20   EHXPLLL #(\n\
+             \x20       .PLLRST_ENA(\"DISABLED\"),\n\
+             \x20       .INTFB_WAKE(\"DISABLED\"),\n\
+             \x20       .STDBY_ENABLE(\"DISABLED\"),\n\
+             \x20       .DPHASE_SOURCE(\"DISABLED\"),\n\
+             \x20       .OUTDIVIDER_MUXA(\"DIVA\"),\n\
+             \x20       .OUTDIVIDER_MUXB(\"DIVB\"),\n\
+             \x20       .OUTDIVIDER_MUXC(\"DIVC\"),\n\
+             \x20       .OUTDIVIDER_MUXD(\"DIVD\"),\n\
+             \x20       .CLKI_DIV({clki}),\n\
+             \x20       .CLKOP_ENABLE(\"ENABLED\"),\n\
+             \x20       .CLKOP_DIV({op}),\n\
+             \x20       .CLKOP_CPHASE({cphase}),\n\
+             \x20       .CLKOP_FPHASE(0),\n\
+             \x20       .FEEDBK_PATH(\"CLKOP\"),\n\
+             \x20       .CLKFB_DIV({fb})\n\
+             \x20   ) {name} (\n\
+             \x20       .RST(1'b0),\n\
+             \x20       .STDBY(1'b0),\n\
+             \x20       .CLKI({reference}),\n\
+             \x20       .CLKOP({out}),\n\
+             \x20       .CLKFB({out}),\n\
+             \x20       .CLKINTFB(),\n\
+             \x20       .PHASESEL0(1'b0),\n\
+             \x20       .PHASESEL1(1'b0),\n\
+             \x20       .PHASEDIR(1'b1),\n\
+             \x20       .PHASESTEP(1'b1),\n\
+             \x20       .PHASELOADREG(1'b1),\n\
+             \x20       .PLLWAKESYNC(1'b0),\n\
+             \x20       .ENCLKOP(1'b0),\n\
+             \x20       .LOCK({lock})\n\
+             \x20   );\n",
+            in_mhz = self.in_mhz,
+            out_mhz = self.out_mhz,
+            pfd = self.in_mhz / self.clki_div as f64,
+            vco = self.out_mhz * self.clkop_div as f64,
+            clki = self.clki_div,
+            op = self.clkop_div,
+            cphase = self.clkop_cphase,
+            fb = self.clkfb_div,
+        )
+    }
 }
 
 /// An iCE40 `SB_PLL40_CORE` setting (simple feedback path), as the board's PLL
@@ -396,14 +491,21 @@ pub fn board_pins(board: &BoardPins) -> String {
     let mut resets: Vec<String> = Vec::new();
     if let Some((port, active_low)) = &board.reset {
         ports.insert(1, format!("    input wire {port}"));
-        body.push_str(&format!(
-            "    // The reset button, with the pad's pull-up.\n\
+        if board.family == Family::Ecp5 {
+            body.push_str(&format!(
+                "    // The reset button (its pull-up is set in the LPF).\n\
+                 \x20   wire button = {port};\n"
+            ));
+        } else {
+            body.push_str(&format!(
+                "    // The reset button, with the pad's pull-up.\n\
              \x20   wire button;\n\
              \x20   SB_IO #(.PIN_TYPE(6'b0000_01), .PULLUP(1'b1)) button_io (\n\
              \x20       .PACKAGE_PIN({port}),\n\
              \x20       .D_IN_0(button)\n\
              \x20   );\n"
-        ));
+            ));
+        }
         resets.push(if *active_low {
             "~button".into()
         } else {

@@ -51,6 +51,8 @@ pub struct ReportOptions {
     pub board_model: BoardModelKind,
     /// Skip the FPGA flow (no Yosys/nextpnr run).
     pub skip_synth: bool,
+    /// Toolchain of the FPGA flow (`None`: `$TCP_TOOLCHAIN`, else the default).
+    pub toolchain: Option<tcp_eda::Toolchain>,
     /// Seed of the shared descriptor stream.
     pub seed: u64,
     /// Print report.json to stdout as well.
@@ -369,6 +371,7 @@ fn fpga(cfg: &Config, a: &ReportOptions) -> anyhow::Result<Fpga> {
     let board = Board::load(&a.board)?;
     let mut o = SynthOptions::new(board.clone(), *cfg);
     o.seeds = a.seeds;
+    o.toolchain = a.toolchain;
     o.out_root = a.out.join("synth");
     o.progress = false;
     let r = flow::run(&o)?;

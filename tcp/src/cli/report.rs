@@ -44,6 +44,10 @@ pub struct ReportArgs {
     /// Skip the FPGA flow (no Yosys/nextpnr run).
     #[arg(long)]
     pub skip_synth: bool,
+    /// Toolchain of the FPGA flow: `system` or `yowasp` [default: $TCP_TOOLCHAIN, else
+    /// system] (see `tcp synth --help`).
+    #[arg(long, value_name = "system|yowasp")]
+    pub toolchain: Option<tcp_fpga::Toolchain>,
     /// Seed of the shared descriptor stream.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -71,6 +75,7 @@ impl ReportArgs {
             batch: self.batch,
             board_model: self.board_model.into(),
             skip_synth: self.skip_synth,
+            toolchain: self.toolchain,
             seed: self.seed,
             json: self.json,
             inject_mismatch: self.inject_mismatch,

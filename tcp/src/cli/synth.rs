@@ -80,6 +80,12 @@ pub struct SynthArgs {
     /// write the same outputs as a local sweep (docs/workers.md).
     #[arg(long, value_name = "URL", requires = "sweep")]
     pub redis: Option<String>,
+    /// Which build of Yosys and nextpnr runs: `system` (the distribution's packages on
+    /// PATH) or `yowasp` (the YoWASP builds scripts/setup --yowasp installs) [default:
+    /// $TCP_TOOLCHAIN, else system]. YOSYS, NEXTPNR_ICE40, ICEPACK, NEXTPNR_ECP5 and
+    /// ECPPACK still override single tools.
+    #[arg(long, value_name = "system|yowasp")]
+    pub toolchain: Option<tcp_fpga::Toolchain>,
     /// Name of the distributed run [default: from the plan, so that the same sweep
     /// started again resumes it].
     #[arg(long, value_name = "NAME", requires = "redis")]
@@ -112,6 +118,7 @@ fn options(a: &SynthArgs, seeds_default: u64) -> Result<SynthOptions, SynthError
     };
     o.split_core = !a.flat;
     o.synth_flags = a.synth_flags.clone();
+    o.toolchain = a.toolchain;
     o.progress = !a.quiet && std::io::stderr().is_terminal();
     o.top = match a.top {
         TopArg::Board => flow::SynthTop::Board { baud: a.baud },
