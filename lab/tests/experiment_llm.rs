@@ -118,11 +118,13 @@ fn serve(provider: Provider, replies: Vec<Reply>) -> Server {
                                 let body = match provider {
                                     Provider::Openai => serde_json::json!({
                                         "id": "x", "object": "chat.completion",
-                                        "choices": [{"index": 0, "message": {"role": "assistant", "content": t}, "finish_reason": "stop"}]
+                                        "choices": [{"index": 0, "message": {"role": "assistant", "content": t}, "finish_reason": "stop"}],
+                                        "usage": {"prompt_tokens": 11, "completion_tokens": 2, "total_tokens": 13}
                                     }),
                                     Provider::Anthropic => serde_json::json!({
                                         "id": "x", "type": "message", "role": "assistant",
-                                        "content": [{"type": "text", "text": t}], "stop_reason": "end_turn"
+                                        "content": [{"type": "text", "text": t}], "stop_reason": "end_turn",
+                                        "usage": {"input_tokens": 13, "output_tokens": 3}
                                     }),
                                 };
                                 (200, String::new(), body.to_string())
@@ -205,6 +207,12 @@ fn openai_answer_with_bearer_key_and_wire_format() {
     let a = rt().block_on(c.ask("Risk of `rm`?"));
     assert_eq!(a.text.as_deref(), Ok("HIGH_RISK"));
     assert_eq!(a.attempts, 1);
+    assert_eq!(a.timeouts, 0);
+    assert_eq!(
+        (a.usage.prompt_tokens, a.usage.completion_tokens),
+        (Some(11), Some(2)),
+        "token counts from `usage`"
+    );
     let seen = srv.seen.lock().unwrap().clone();
     assert_eq!(seen[0].path, "/v1/chat/completions");
     assert!(seen[0]
@@ -232,6 +240,11 @@ fn anthropic_answer_with_x_api_key() {
     .unwrap();
     let a = rt().block_on(c.ask("Risk of `dd`?"));
     assert_eq!(a.text.as_deref(), Ok("I would say CRITICAL."));
+    assert_eq!(
+        (a.usage.prompt_tokens, a.usage.completion_tokens),
+        (Some(13), Some(3)),
+        "input and output tokens from `usage`"
+    );
     let seen = srv.seen.lock().unwrap().clone();
     assert_eq!(seen[0].path, "/v1/messages");
     let h = seen[0].headers.to_lowercase();
@@ -297,6 +310,7 @@ fn slow_answers_time_out_and_are_retried() {
     let a = rt().block_on(c.ask("x"));
     assert_eq!(a.text.as_deref(), Ok("LOW_RISK"));
     assert_eq!(a.attempts, 2);
+    assert_eq!(a.timeouts, 1, "the first attempt timed out");
     // Always too slow: gives up with a timeout.
     let srv = serve(Provider::Openai, vec![Reply::Text("LOW_RISK", 1000)]);
     let c = LlmClient::new(&llm_config(Provider::Openai, &srv.url, None)).unwrap();
@@ -364,6 +378,15 @@ requests_per_minute = 6000
     let llm = r.arms.iter().find(|a| a.arm.name() == "llm").unwrap();
     assert_eq!(llm.samples, 6);
     assert_eq!(llm.errors, 1, "the 'no idea' answer has no label");
+    assert_eq!(llm.invalid, 1, "and it is counted as invalid, not dropped");
+    let stats = llm.llm.as_ref().unwrap();
+    assert_eq!((stats.answered, stats.parsed, stats.failed), (6, 5, 0));
+    assert_eq!(stats.invalid_examples, ["no idea"]);
+    assert!(stats.retries >= 1, "the 429 was retried");
+    assert_eq!(stats.prompt_tokens.as_ref().unwrap().median, 11.0);
+    let conf = llm.confusion.as_ref().unwrap();
+    assert_eq!(conf.labels.last().map(String::as_str), Some("INVALID"));
+    assert_eq!(conf.counts.iter().map(|r| r[6]).sum::<u64>(), 1);
     assert!(llm.mean_attempts > 1.0, "the 429 was retried");
     // The key is in no file of the run.
     for e in std::fs::read_dir(&s.dir).unwrap() {

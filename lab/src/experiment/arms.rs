@@ -1,17 +1,22 @@
-//! The three arms. Each takes a tool name and returns a risk level and a decision,
+//! The arms. Each takes a tool name and returns a risk level and a decision,
 //! with the latency of exactly the work that produced them, measured with the
 //! monotonic clock.
 //!
 //! * TCP: look the tool's 24-byte descriptor up in a memory-mapped descriptor
 //!   database (`tcp db` format) and run the software reference model's `decide` on it.
-//!   A tool without a descriptor fails closed (UNKNOWN → REQUIRE_APPROVAL).
+//!   A tool without a descriptor fails closed (UNKNOWN → REQUIRE_APPROVAL). Two
+//!   instances: the knowledge-base descriptors (`tcp`) and a database `tcp discover`
+//!   built on this machine (`tcp_discovered`).
 //! * Documentation: find the tool's man page, read and gunzip it, extract NAME and
 //!   DESCRIPTION, and classify that text with the evidence rules of `data/rules.toml`
 //!   only (the rules that name tools are switched off: this arm must read).
-//! * LLM: ask a model over HTTP (see [`super::llm`]) and parse the label it answers.
+//! * LLM: ask a model over HTTP (see [`super::llm`]) and parse the label it answers;
+//!   the raw answer, its token counts, retries and timeouts are kept with the sample,
+//!   and an answer without a label is recorded as invalid.
 
 use super::config::ExperimentConfig;
-use super::llm::{parse_risk, LlmClient};
+use super::llm::{cut_to_budget, parse_risk, LlmClient, CHARS_PER_TOKEN};
+use super::store::LlmSample;
 use super::Arm;
 use anyhow::Context;
 use std::hint::black_box;
@@ -34,6 +39,8 @@ pub struct ArmAnswer {
     pub error: Option<String>,
     pub attempts: u32,
     pub detail: Option<String>,
+    /// What the LLM arm adds to a sample.
+    pub llm: Option<LlmSample>,
 }
 
 impl ArmAnswer {
@@ -50,6 +57,7 @@ impl ArmAnswer {
             error: None,
             attempts: 1,
             detail,
+            llm: None,
         }
     }
 }
@@ -68,10 +76,18 @@ pub struct DocsArm {
     classifier: Classifier,
 }
 
+/// The LLM arm: its client, the prompt template and the documentation budget.
+pub struct LlmArm {
+    pub client: LlmClient,
+    pub prompt: String,
+    pub doc_token_budget: u32,
+}
+
 pub struct Arms {
     pub tcp: Option<TcpArm>,
+    pub tcp_discovered: Option<TcpArm>,
     pub docs: Option<DocsArm>,
-    pub llm: Option<(LlmClient, String)>,
+    pub llm: Option<LlmArm>,
 }
 
 /// The knowledge-base vectors as a descriptor database file in `dir`.
@@ -106,6 +122,7 @@ impl TcpArm {
                     error: None,
                     attempts: 1,
                     detail: Some(format!("reason {}", v.reason.name())),
+                    llm: None,
                 }
             }
             // No descriptor: fail closed, as an agent must.
@@ -200,11 +217,45 @@ impl Arms {
         } else {
             None
         };
-        let llm = match cfg.arms.llm.as_ref().filter(|l| l.enabled) {
-            Some(l) => Some((LlmClient::new(l)?, l.prompt.clone())),
+        let tcp_discovered = match cfg.arms.tcp_discovered.as_ref().filter(|a| a.enabled) {
+            Some(t) => {
+                let path = t.db.as_ref().ok_or_else(|| {
+                    tcp_spec::error::InputError::new(
+                        "arms.tcp_discovered.db is required: the database `tcp discover --out \
+                         FILE` built on this machine",
+                    )
+                })?;
+                Some(TcpArm {
+                    db: tcp_gate::db::kb::open_given(path).with_context(|| {
+                        format!(
+                            "opening the discovered descriptor database {} (build it with `tcp \
+                             discover --out {}`)",
+                            path.display(),
+                            path.display()
+                        )
+                    })?,
+                    policy: Policy {
+                        deny_mask: t.deny_mask,
+                        approval_mask: t.approval_mask,
+                    },
+                })
+            }
             None => None,
         };
-        Ok(Arms { tcp, docs, llm })
+        let llm = match cfg.arms.llm.as_ref().filter(|l| l.enabled) {
+            Some(l) => Some(LlmArm {
+                client: LlmClient::new(l)?,
+                prompt: l.prompt.clone(),
+                doc_token_budget: l.doc_token_budget,
+            }),
+            None => None,
+        };
+        Ok(Arms {
+            tcp,
+            tcp_discovered,
+            docs,
+            llm,
+        })
     }
 
     /// Runs one trial.
@@ -216,22 +267,27 @@ impl Arms {
             error: Some(format!("the {what} arm is not configured")),
             attempts: 0,
             detail: None,
+            llm: None,
         };
         match arm {
             Arm::Tcp => self
                 .tcp
                 .as_ref()
                 .map_or_else(|| missing("tcp"), |a| a.run(tool)),
+            Arm::TcpDiscovered => self
+                .tcp_discovered
+                .as_ref()
+                .map_or_else(|| missing("tcp_discovered"), |a| a.run(tool)),
             Arm::Docs => self
                 .docs
                 .as_ref()
                 .map_or_else(|| missing("docs"), |a| a.run(tool)),
             Arm::Llm => {
-                let Some((client, prompt)) = &self.llm else {
+                let Some(llm) = &self.llm else {
                     return missing("llm");
                 };
                 let t0 = Instant::now();
-                let doc = if prompt.contains("{doc}") {
+                let doc = if llm.prompt.contains("{doc}") {
                     self.docs
                         .as_ref()
                         .map(|d| {
@@ -246,39 +302,38 @@ impl Arms {
                 } else {
                     String::new()
                 };
-                let user = prompt.replace("{tool}", tool).replace("{doc}", &doc);
-                let answer = client.ask(&user).await;
+                let (doc, doc_cut) = cut_to_budget(&doc, llm.doc_token_budget);
+                let user = llm.prompt.replace("{tool}", tool).replace("{doc}", &doc);
+                let answer = llm.client.ask(&user).await;
                 let latency = t0.elapsed().saturating_sub(answer.throttled);
-                match answer.text {
-                    Ok(text) => {
-                        let snippet: String = text.chars().take(80).collect();
-                        match parse_risk(&text) {
-                            Some(r) => ArmAnswer {
-                                latency,
-                                risk: Some(r),
-                                decision: Some(decision_of(r)),
-                                error: None,
-                                attempts: answer.attempts,
-                                detail: Some(snippet),
-                            },
-                            None => ArmAnswer {
-                                latency,
-                                risk: None,
-                                decision: None,
-                                error: Some("no risk label in the answer".into()),
-                                attempts: answer.attempts,
-                                detail: Some(snippet),
-                            },
-                        }
-                    }
-                    Err(e) => ArmAnswer {
-                        latency,
-                        risk: None,
-                        decision: None,
-                        error: Some(e),
-                        attempts: answer.attempts,
-                        detail: None,
-                    },
+                let parsed = answer.text.as_ref().ok().and_then(|t| parse_risk(t));
+                let record = LlmSample {
+                    answer: answer.text.as_ref().ok().cloned(),
+                    parsed: parsed.is_some(),
+                    prompt_tokens: answer.usage.prompt_tokens,
+                    completion_tokens: answer.usage.completion_tokens,
+                    retries: answer.attempts.saturating_sub(1),
+                    timeouts: answer.timeouts,
+                    doc_tokens_est: doc.chars().count().div_ceil(CHARS_PER_TOKEN) as u32,
+                    doc_cut,
+                };
+                let (error, detail) = match &answer.text {
+                    Ok(text) => (
+                        parsed
+                            .is_none()
+                            .then(|| "no risk label in the answer".to_string()),
+                        Some(text.chars().take(80).collect()),
+                    ),
+                    Err(e) => (Some(e.clone()), None),
+                };
+                ArmAnswer {
+                    latency,
+                    risk: parsed,
+                    decision: parsed.map(decision_of),
+                    error,
+                    attempts: answer.attempts,
+                    detail,
+                    llm: Some(record),
                 }
             }
         }

@@ -77,6 +77,9 @@ fn alpha() -> f64 {
 #[serde(deny_unknown_fields)]
 pub struct ArmsConfig {
     pub tcp: Option<TcpArmConfig>,
+    /// A second TCP arm on the descriptors `tcp discover` built on this machine
+    /// (`db` is required).
+    pub tcp_discovered: Option<TcpArmConfig>,
     pub docs: Option<DocsArmConfig>,
     pub llm: Option<LlmArmConfig>,
 }
@@ -122,7 +125,13 @@ pub struct LlmArmConfig {
     pub enabled: bool,
     pub provider: Provider,
     /// Base URL, e.g. `https://api.openai.com/v1` or `https://api.anthropic.com`.
+    #[serde(default)]
     pub url: String,
+    /// Environment variable holding the base URL instead (it wins over `url`): for a
+    /// server on a port chosen when it starts, such as `scripts/llm-server`'s. The
+    /// configuration, and so its hash, stays the same when the port changes.
+    #[serde(default)]
+    pub url_env: Option<String>,
     pub model: String,
     /// Environment variable holding the API key (never written anywhere).
     #[serde(default)]
@@ -131,9 +140,19 @@ pub struct LlmArmConfig {
     #[serde(default = "default_system")]
     pub system: String,
     /// User prompt; `{tool}` is replaced by the tool name, `{doc}` by the man page's
-    /// NAME line and DESCRIPTION start (empty when there is none).
+    /// NAME line and DESCRIPTION start (empty when there is none), cut to
+    /// `doc_token_budget`.
     #[serde(default = "default_prompt")]
     pub prompt: String,
+    /// Most tokens of documentation put into `{doc}` (estimated as one token per
+    /// [`super::llm::CHARS_PER_TOKEN`] characters, cut at a word boundary; 0 = no
+    /// limit). The API's own prompt-token count is recorded with every sample.
+    #[serde(default = "doc_token_budget")]
+    pub doc_token_budget: u32,
+    /// What the report says about the model and its server beyond what the API
+    /// reports (quantization, threads, hardware): the runner cannot see them.
+    #[serde(default)]
+    pub about: Option<String>,
     #[serde(default = "max_tokens")]
     pub max_tokens: u32,
     #[serde(default)]
@@ -171,6 +190,9 @@ fn default_prompt() -> String {
 fn max_tokens() -> u32 {
     16
 }
+fn doc_token_budget() -> u32 {
+    256
+}
 fn timeout_ms() -> u64 {
     30_000
 }
@@ -193,8 +215,21 @@ impl ExperimentConfig {
             toml::from_str(&text).malformed_with(|| format!("parsing {}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         c.output = base.join(&c.output);
-        if let Some(t) = c.arms.tcp.as_mut() {
+        for t in [c.arms.tcp.as_mut(), c.arms.tcp_discovered.as_mut()]
+            .into_iter()
+            .flatten()
+        {
             t.db = t.db.as_ref().map(|p| base.join(p));
+        }
+        if let Some(l) = c.arms.llm.as_mut().filter(|l| l.enabled) {
+            if let Some(var) = &l.url_env {
+                l.url = std::env::var(var).map_err(|_| {
+                    tcp_spec::error::UsageError::new(format!(
+                        "arms.llm.url_env: environment variable `{var}` is not set (for a local \
+                         model: start scripts/llm-server and set it to the URL it prints)"
+                    ))
+                })?;
+            }
         }
         if c.tools.expert != "builtin" {
             c.tools.expert = base.join(&c.tools.expert).display().to_string();
@@ -213,11 +248,28 @@ impl ExperimentConfig {
             return bail("blocks must be at least 1");
         }
         if self.enabled_arms().is_empty() {
-            return bail("no arm is enabled: configure [arms.tcp], [arms.docs] or [arms.llm]");
+            return bail(
+                "no arm is enabled: configure [arms.tcp], [arms.tcp_discovered], [arms.docs] or \
+                 [arms.llm]",
+            );
+        }
+        if self
+            .arms
+            .tcp_discovered
+            .as_ref()
+            .is_some_and(|t| t.enabled && t.db.is_none())
+        {
+            return bail(
+                "arms.tcp_discovered.db is required: the database `tcp discover --out FILE` \
+                 built on this machine",
+            );
         }
         if let Some(l) = self.arms.llm.as_ref().filter(|l| l.enabled) {
             if !(l.url.starts_with("http://") || l.url.starts_with("https://")) {
-                return bail("arms.llm.url must start with http:// or https://");
+                return bail(
+                    "arms.llm.url (or the variable arms.llm.url_env names) must start with \
+                     http:// or https://",
+                );
             }
         }
         Ok(())
@@ -228,6 +280,9 @@ impl ExperimentConfig {
         let mut v = Vec::new();
         if self.arms.tcp.as_ref().is_some_and(|a| a.enabled) {
             v.push(super::Arm::Tcp);
+        }
+        if self.arms.tcp_discovered.as_ref().is_some_and(|a| a.enabled) {
+            v.push(super::Arm::TcpDiscovered);
         }
         if self.arms.docs.as_ref().is_some_and(|a| a.enabled) {
             v.push(super::Arm::Docs);

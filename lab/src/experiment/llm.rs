@@ -28,22 +28,56 @@ impl fmt::Debug for LlmClient {
     }
 }
 
+/// Characters per token assumed when documentation is cut to a token budget (the
+/// usual figure for English text; the API's own count is recorded with every answer).
+pub const CHARS_PER_TOKEN: usize = 4;
+
+/// The token counts an API reported for one answer (`usage`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub prompt_tokens: Option<u32>,
+    pub completion_tokens: Option<u32>,
+}
+
 /// What one question cost and returned.
 #[derive(Debug, Clone)]
 pub struct LlmAnswer {
     /// The model's text, or why there is none.
     pub text: Result<String, String>,
     pub attempts: u32,
+    /// Attempts that ran into the per-request timeout.
+    pub timeouts: u32,
+    /// The token counts of the answer that was kept (none when the API gave none).
+    pub usage: Usage,
     /// Time spent waiting for the client-side rate limit (not part of the latency).
     pub throttled: Duration,
 }
 
 enum Attempt {
-    Done(Result<String, String>),
+    Done(Result<String, String>, Usage),
     Retry {
         why: String,
         after: Option<Duration>,
+        timed_out: bool,
     },
+}
+
+/// `text` cut to about `budget` tokens ([`CHARS_PER_TOKEN`] characters each) at a
+/// word boundary; `budget == 0` keeps everything. Returns the text and whether it was
+/// cut.
+pub fn cut_to_budget(text: &str, budget: u32) -> (String, bool) {
+    let max = (budget as usize).saturating_mul(CHARS_PER_TOKEN);
+    if budget == 0 || text.chars().count() <= max {
+        return (text.to_string(), false);
+    }
+    let end = text.char_indices().nth(max).map_or(text.len(), |(i, _)| i);
+    let head = &text[..end];
+    // Back to the last whitespace so that no word is cut in half (unless there is none).
+    let head = match head.rfind(char::is_whitespace) {
+        Some(i) if i > 0 => &head[..i],
+        _ => head,
+    };
+    (format!("{} [...]", head.trim_end()), true)
 }
 
 impl LlmClient {
@@ -67,6 +101,11 @@ impl LlmClient {
             http,
             next_slot: tokio::sync::Mutex::new(None),
         })
+    }
+
+    /// The base URL asked.
+    pub fn url(&self) -> &str {
+        &self.cfg.url
     }
 
     fn redact(&self, s: &str) -> String {
@@ -121,6 +160,58 @@ impl LlmClient {
         }
     }
 
+    fn usage(&self, v: &Value) -> Usage {
+        let n = |k: &str| v["usage"][k].as_u64().and_then(|x| u32::try_from(x).ok());
+        match self.cfg.provider {
+            Provider::Openai => Usage {
+                prompt_tokens: n("prompt_tokens"),
+                completion_tokens: n("completion_tokens"),
+            },
+            Provider::Anthropic => Usage {
+                prompt_tokens: n("input_tokens"),
+                completion_tokens: n("output_tokens"),
+            },
+        }
+    }
+
+    /// The server's model list (`GET {url}/models`, Anthropic `GET {url}/v1/models`),
+    /// for the record of a session: the JSON answer, or why there is none.
+    pub async fn models(&self) -> Value {
+        let base = self.cfg.url.trim_end_matches('/');
+        let url = match self.cfg.provider {
+            Provider::Openai => format!("{base}/models"),
+            Provider::Anthropic => format!("{base}/v1/models"),
+        };
+        let mut req = self
+            .http
+            .get(url)
+            .timeout(Duration::from_millis(self.cfg.timeout_ms));
+        if let Some(k) = &self.key {
+            req = match self.cfg.provider {
+                Provider::Openai => req.bearer_auth(k),
+                Provider::Anthropic => req.header("x-api-key", k),
+            };
+        }
+        if self.cfg.provider == Provider::Anthropic {
+            req = req.header("anthropic-version", "2023-06-01");
+        }
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return json!({"error": self.redact(&format!("request failed: {e}"))}),
+        };
+        let status = resp.status().as_u16();
+        match resp.text().await {
+            Ok(t) => match serde_json::from_str::<Value>(&t) {
+                Ok(v) if (200..300).contains(&status) => v,
+                _ => {
+                    let snippet: String = t.chars().take(200).collect();
+                    json!({"error": self.redact(&format!("HTTP {status}: {snippet}"))})
+                }
+            },
+            Err(e) => json!({"error": self.redact(&format!("reading the answer failed: {e}"))}),
+        }
+    }
+
     fn extract(&self, v: &Value) -> Option<String> {
         match self.cfg.provider {
             Provider::Openai => v["choices"][0]["message"]["content"]
@@ -162,9 +253,13 @@ impl LlmClient {
                     self.redact(&format!("request failed: {e}"))
                 };
                 return if e.is_timeout() || e.is_connect() || e.is_request() {
-                    Attempt::Retry { why, after: None }
+                    Attempt::Retry {
+                        why,
+                        after: None,
+                        timed_out: e.is_timeout(),
+                    }
                 } else {
-                    Attempt::Done(Err(why))
+                    Attempt::Done(Err(why), Usage::default())
                 };
             }
         };
@@ -186,6 +281,7 @@ impl LlmClient {
                         self.redact(&format!("reading the answer failed: {e}"))
                     },
                     after: None,
+                    timed_out: e.is_timeout(),
                 }
             }
         };
@@ -193,20 +289,28 @@ impl LlmClient {
             return Attempt::Retry {
                 why: format!("HTTP {}", status.as_u16()),
                 after,
+                timed_out: false,
             };
         }
         if !status.is_success() {
             let snippet: String = text.chars().take(200).collect();
-            return Attempt::Done(Err(
-                self.redact(&format!("HTTP {}: {snippet}", status.as_u16()))
-            ));
+            return Attempt::Done(
+                Err(self.redact(&format!("HTTP {}: {snippet}", status.as_u16()))),
+                Usage::default(),
+            );
         }
         match serde_json::from_str::<Value>(&text) {
-            Ok(v) => match self.extract(&v) {
-                Some(t) => Attempt::Done(Ok(t)),
-                None => Attempt::Done(Err("the answer has no text content".into())),
-            },
-            Err(e) => Attempt::Done(Err(format!("malformed JSON in the answer: {e}"))),
+            Ok(v) => {
+                let usage = self.usage(&v);
+                match self.extract(&v) {
+                    Some(t) => Attempt::Done(Ok(t), usage),
+                    None => Attempt::Done(Err("the answer has no text content".into()), usage),
+                }
+            }
+            Err(e) => Attempt::Done(
+                Err(format!("malformed JSON in the answer: {e}")),
+                Usage::default(),
+            ),
         }
     }
 
@@ -214,19 +318,27 @@ impl LlmClient {
     pub async fn ask(&self, user: &str) -> LlmAnswer {
         let body = self.body(user);
         let mut throttled = Duration::ZERO;
+        let mut timeouts = 0;
         let mut last = String::new();
         let max = self.cfg.max_retries + 1;
         for attempt in 1..=max {
             throttled += self.throttle().await;
             match self.attempt(&body).await {
-                Attempt::Done(text) => {
+                Attempt::Done(text, usage) => {
                     return LlmAnswer {
                         text,
                         attempts: attempt,
+                        timeouts,
+                        usage,
                         throttled,
                     }
                 }
-                Attempt::Retry { why, after } => {
+                Attempt::Retry {
+                    why,
+                    after,
+                    timed_out,
+                } => {
+                    timeouts += u32::from(timed_out);
                     last = why;
                     if attempt == max {
                         break;
@@ -246,6 +358,8 @@ impl LlmClient {
         LlmAnswer {
             text: Err(format!("gave up after {max} attempts: {last}")),
             attempts: max,
+            timeouts,
+            usage: Usage::default(),
             throttled,
         }
     }
@@ -296,5 +410,19 @@ mod unit {
         assert_eq!(parse_risk("UNSAFE to run"), None);
         assert_eq!(parse_risk("safe"), Some(RiskLevel::Safe));
         assert_eq!(parse_risk("no idea"), None);
+    }
+
+    #[test]
+    fn documentation_is_cut_to_the_budget_at_a_word_boundary() {
+        let text = "alpha beta gamma delta epsilon zeta eta theta";
+        assert_eq!(cut_to_budget(text, 0), (text.to_string(), false));
+        assert_eq!(cut_to_budget(text, 100), (text.to_string(), false));
+        let (cut, was) = cut_to_budget(text, 3);
+        assert!(was);
+        assert_eq!(cut, "alpha beta [...]");
+        // Multi-byte text is cut on a character boundary.
+        let (cut, was) = cut_to_budget(&"é".repeat(40), 2);
+        assert!(was);
+        assert_eq!(cut, format!("{} [...]", "é".repeat(8)));
     }
 }

@@ -3,9 +3,10 @@
 //!
 //! * [`config`] — the TOML configuration (tools, sample size, seed, blocks, arms).
 //! * [`schedule`] — the seeded, blocked and counterbalanced trial plan.
-//! * [`arms`] — the three ways to reach a decision: the TCP descriptor (database
-//!   lookup + the software reference model), reading the tool's man page and
-//!   classifying it, and asking an LLM over HTTP ([`llm`]).
+//! * [`arms`] — the ways to reach a decision: the TCP descriptor (database lookup +
+//!   the software reference model; knowledge-base descriptors or the ones `tcp
+//!   discover` built on this machine), reading the tool's man page and classifying
+//!   it, and asking an LLM over HTTP ([`llm`]).
 //! * [`store`] — durable results: SQLite in WAL mode, one committed row per sample,
 //!   resumable after a crash without losing or duplicating a sample.
 //! * [`envinfo`] — the environment profile recorded with each session.
@@ -32,8 +33,12 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Arm {
-    /// Descriptor lookup + decision through the software reference model.
+    /// Descriptor lookup + decision through the software reference model, on the
+    /// knowledge-base descriptors.
     Tcp,
+    /// The same, on the descriptors `tcp discover` built on this machine.
+    #[serde(rename = "tcp_discovered")]
+    TcpDiscovered,
     /// Reading the man page and classifying its text.
     Docs,
     /// Asking a language model.
@@ -41,11 +46,12 @@ pub enum Arm {
 }
 
 impl Arm {
-    pub const ALL: [Arm; 3] = [Arm::Tcp, Arm::Docs, Arm::Llm];
+    pub const ALL: [Arm; 4] = [Arm::Tcp, Arm::TcpDiscovered, Arm::Docs, Arm::Llm];
 
     pub const fn name(self) -> &'static str {
         match self {
             Arm::Tcp => "tcp",
+            Arm::TcpDiscovered => "tcp_discovered",
             Arm::Docs => "docs",
             Arm::Llm => "llm",
         }

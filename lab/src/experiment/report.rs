@@ -2,8 +2,12 @@
 //! latency percentiles with bootstrap CIs, the speedup with its CI, the test chosen by
 //! the assumption checks (and why), effect sizes, achieved power, agreement with the
 //! expert labels (accuracy, confusion matrix, Cohen's kappa) and the bias-control
-//! checks — as `report.md`, `report.json` and SVG plots in the run folder.
+//! checks — as `report.md`, `report.json` and SVG plots in the run folder. With an
+//! LLM arm also: the model as its server reports it, token counts, invalid answers,
+//! retries and timeouts, the documentation budget, and the seed's simulated figures
+//! beside the measured ones.
 
+use super::config::ExperimentConfig;
 use super::store::{Row, Store, DB_FILE};
 use super::Arm;
 use crate::stats::{
@@ -30,8 +34,47 @@ const LEVELS: [&str; 6] = [
     "UNKNOWN",
 ];
 const DECISIONS: [&str; 4] = ["APPROVE", "CAUTION", "REQUIRE_APPROVAL", "REJECT"];
+/// The column of answers that carry no label (only shown when there are any).
+const INVALID: &str = "INVALID";
 const BOOT: usize = 2000;
 
+/// The seed's headline figures, drawn with `np.random` in its simulation, not
+/// measured: TCP 1.5 µs, an LLM 1,500 ms, 83 % LLM accuracy.
+pub const SEED_TCP_US: f64 = 1.5;
+pub const SEED_LLM_MS: f64 = 1500.0;
+pub const SEED_LLM_ACCURACY: f64 = 0.83;
+
+/// Whether a sample's latency is a real answer time: the arm answered (an LLM answer
+/// without a label is still an answer, and it cost that long).
+fn answered(r: &Row) -> bool {
+    r.sample.ok || r.sample.llm.as_ref().is_some_and(|l| l.answer.is_some())
+}
+
+/// An invalid answer: the model answered, with no risk label in it.
+fn invalid(r: &Row) -> bool {
+    r.sample
+        .llm
+        .as_ref()
+        .is_some_and(|l| l.answer.is_some() && !l.parsed)
+}
+
+/// Wilson score interval (95 %) of a proportion k/n.
+fn wilson(k: usize, n: usize) -> Option<Ci> {
+    if n == 0 {
+        return None;
+    }
+    let (k, n) = (k as f64, n as f64);
+    let z = 1.959_963_984_540_054_f64;
+    let p = k / n;
+    let d = 1.0 + z * z / n;
+    let c = (p + z * z / (2.0 * n)) / d;
+    let h = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / d;
+    Some(Ci {
+        estimate: p,
+        ci_low: (c - h).max(0.0),
+        ci_high: (c + h).min(1.0),
+    })
+}
 fn decision_for(level: &str) -> &'static str {
     match level {
         "SAFE" | "LOW_RISK" => "APPROVE",
@@ -65,6 +108,40 @@ pub struct ArmReport {
     pub decision_accuracy: Option<f64>,
     pub confusion: Option<ConfusionMatrix>,
     pub mean_attempts: f64,
+    /// Answers without a risk label (LLM): counted among `errors` too, and as wrong in
+    /// `accuracy_all`; their latency counts.
+    pub invalid: usize,
+    /// Accuracy over every measured sample: invalid answers and failed requests count
+    /// as wrong.
+    pub accuracy_all: Option<f64>,
+    /// The LLM arm's per-sample records, summarised.
+    pub llm: Option<LlmArmStats>,
+}
+
+/// What the LLM samples of an arm record, summarised.
+#[derive(Debug, Serialize)]
+pub struct LlmArmStats {
+    /// Samples with an answer from the model (labelled or not).
+    pub answered: usize,
+    /// Of those, with a risk label.
+    pub parsed: usize,
+    /// Invalid answers / answered, with a Wilson 95 % interval.
+    pub invalid_rate: Option<Ci>,
+    /// Samples whose request failed (after the retries): no answer.
+    pub failed: usize,
+    pub retries: u64,
+    pub timeouts: u64,
+    /// Samples that needed at least one retry.
+    pub samples_retried: usize,
+    pub prompt_tokens: Option<Descriptives>,
+    pub completion_tokens: Option<Descriptives>,
+    /// Samples without token counts in the API's answer.
+    pub without_usage: usize,
+    /// Documentation in the prompt (estimated tokens, after the budget).
+    pub doc_tokens_est: Option<Descriptives>,
+    pub docs_cut: usize,
+    /// Distinct raw answers that carried no label (up to 8, 80 characters each).
+    pub invalid_examples: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -97,6 +174,13 @@ pub struct ExperimentReport {
     pub bias: Value,
     pub sessions: Value,
     pub notes: Vec<String>,
+    /// The LLM arm's configuration (provider, URL, model, budget, `about`) and what
+    /// its server said it serves; absent without an LLM arm.
+    pub llm: Option<Value>,
+    /// The seed's simulated headline beside the measured figures (with an LLM arm).
+    pub seed_figures: Option<Value>,
+    /// What the numbers mean, in sentences computed from them.
+    pub reading: Vec<String>,
 }
 
 fn ci(b: Result<stats::BootstrapCi, stats::StatsError>) -> Option<Ci> {
@@ -126,11 +210,70 @@ fn shapiro_capped(x: &[f64], seed: u64) -> Option<TestResult> {
     shapiro_wilk(&v).ok()
 }
 
+fn llm_stats(rows: &[&Row]) -> Option<LlmArmStats> {
+    let recs: Vec<&super::store::LlmSample> =
+        rows.iter().filter_map(|r| r.sample.llm.as_ref()).collect();
+    if recs.is_empty() {
+        return None;
+    }
+    let answered = recs.iter().filter(|l| l.answer.is_some()).count();
+    let parsed = recs.iter().filter(|l| l.parsed).count();
+    let tokens = |f: fn(&super::store::LlmSample) -> Option<u32>| -> Vec<f64> {
+        recs.iter().filter_map(|l| f(l)).map(f64::from).collect()
+    };
+    let mut examples: Vec<String> = recs
+        .iter()
+        .filter(|l| !l.parsed)
+        .filter_map(|l| l.answer.as_deref())
+        .map(|a| a.chars().take(80).collect::<String>())
+        .collect();
+    examples.sort();
+    examples.dedup();
+    examples.truncate(8);
+    Some(LlmArmStats {
+        answered,
+        parsed,
+        invalid_rate: wilson(answered - parsed, answered),
+        failed: recs.len() - answered,
+        retries: recs.iter().map(|l| u64::from(l.retries)).sum(),
+        timeouts: recs.iter().map(|l| u64::from(l.timeouts)).sum(),
+        samples_retried: recs.iter().filter(|l| l.retries > 0).count(),
+        prompt_tokens: describe(&tokens(|l| l.prompt_tokens)).ok(),
+        completion_tokens: describe(&tokens(|l| l.completion_tokens)).ok(),
+        without_usage: recs
+            .iter()
+            .filter(|l| l.answer.is_some() && l.prompt_tokens.is_none())
+            .count(),
+        doc_tokens_est: describe(
+            &recs
+                .iter()
+                .map(|l| f64::from(l.doc_tokens_est))
+                .collect::<Vec<_>>(),
+        )
+        .ok(),
+        docs_cut: recs.iter().filter(|l| l.doc_cut).count(),
+        invalid_examples: examples,
+    })
+}
+
 fn arm_report(arm: Arm, rows: &[&Row], seed: u64) -> ArmReport {
     let ok: Vec<&&Row> = rows.iter().filter(|r| r.sample.ok).collect();
-    let lat: Vec<f64> = ok
+    let lat: Vec<f64> = rows
         .iter()
+        .filter(|r| answered(r))
         .map(|r| r.sample.latency_ns as f64 / 1000.0)
+        .collect();
+    let n_invalid = rows.iter().filter(|r| invalid(r)).count();
+    // Invalid answers get their own column, so that they are seen, not dropped.
+    let levels: Vec<&str> = LEVELS
+        .iter()
+        .copied()
+        .chain((n_invalid > 0).then_some(INVALID))
+        .collect();
+    let decisions: Vec<&str> = DECISIONS
+        .iter()
+        .copied()
+        .chain((n_invalid > 0).then_some(INVALID))
         .collect();
     let errors: Vec<String> = rows.iter().filter_map(|r| r.sample.error.clone()).collect();
     let mut examples: Vec<String> = errors.clone();
@@ -146,14 +289,26 @@ fn arm_report(arm: Arm, rows: &[&Row], seed: u64) -> ArmReport {
                 .map(|p| (r.trial.expert.as_str(), p))
         })
         .collect();
-    let confusion = ConfusionMatrix::from_pairs(&LEVELS, labelled.iter().copied()).ok();
+    let invalid_pairs: Vec<(&str, &str)> = rows
+        .iter()
+        .filter(|r| invalid(r))
+        .map(|r| (r.trial.expert.as_str(), INVALID))
+        .collect();
+    let confusion =
+        ConfusionMatrix::from_pairs(&levels, labelled.iter().chain(&invalid_pairs).copied()).ok();
     let dec = ConfusionMatrix::from_pairs(
-        &DECISIONS,
+        &decisions,
         labelled
             .iter()
-            .map(|(e, p)| (decision_for(e), decision_for(p))),
+            .map(|(e, p)| (decision_for(e), decision_for(p)))
+            .chain(
+                invalid_pairs
+                    .iter()
+                    .map(|(e, _)| (decision_for(e), INVALID)),
+            ),
     )
     .ok();
+    let correct = labelled.iter().filter(|(e, p)| e == p).count();
     let attempts: Vec<f64> = rows.iter().map(|r| r.sample.attempts as f64).collect();
     ArmReport {
         arm,
@@ -172,6 +327,9 @@ fn arm_report(arm: Arm, rows: &[&Row], seed: u64) -> ArmReport {
         decision_accuracy: dec.as_ref().and_then(|c| c.accuracy().ok()),
         confusion,
         mean_attempts: stats::mean(&attempts).unwrap_or(0.0),
+        invalid: n_invalid,
+        accuracy_all: (!rows.is_empty()).then(|| correct as f64 / rows.len() as f64),
+        llm: llm_stats(rows),
     }
 }
 
@@ -299,7 +457,7 @@ pub fn build(run: &Path) -> anyhow::Result<ExperimentReport> {
     let lat = |a: Arm| -> Vec<f64> {
         measured
             .iter()
-            .filter(|r| r.trial.arm == a && r.sample.ok)
+            .filter(|r| r.trial.arm == a && answered(r))
             .map(|r| r.sample.latency_ns as f64 / 1000.0)
             .collect()
     };
@@ -343,7 +501,7 @@ pub fn build(run: &Path) -> anyhow::Result<ExperimentReport> {
     let mut drift = serde_json::Map::new();
     for &a in &arms {
         let mut by_block: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
-        for r in measured.iter().filter(|r| r.trial.arm == a && r.sample.ok) {
+        for r in measured.iter().filter(|r| r.trial.arm == a && answered(r)) {
             by_block
                 .entry(r.trial.block)
                 .or_default()
@@ -383,6 +541,11 @@ pub fn build(run: &Path) -> anyhow::Result<ExperimentReport> {
         })
         .collect();
 
+    let llm = llm_info(&store, &sessions)?;
+    let seed_figures = arms
+        .contains(&Arm::Llm)
+        .then(|| seed_figures(&per_arm, &comparisons));
+    let reading = reading(&per_arm, &comparisons);
     Ok(ExperimentReport {
         name,
         seed,
@@ -396,7 +559,156 @@ pub fn build(run: &Path) -> anyhow::Result<ExperimentReport> {
         bias,
         sessions: Value::Array(sessions),
         notes,
+        llm,
+        seed_figures,
+        reading,
     })
+}
+
+/// The LLM arm's configuration as the run stored it (never a key: only the name of
+/// its variable) and each session's record of the server's model list.
+fn llm_info(store: &Store, sessions: &[Value]) -> anyhow::Result<Option<Value>> {
+    let Some(text) = store.meta("config")? else {
+        return Ok(None);
+    };
+    let Ok(cfg) = toml::from_str::<ExperimentConfig>(&text) else {
+        return Ok(None);
+    };
+    let Some(l) = cfg.arms.llm.filter(|l| l.enabled) else {
+        return Ok(None);
+    };
+    let models: Vec<Value> = sessions
+        .iter()
+        .map(|s| s["env_start"]["llm_models"].clone())
+        .collect();
+    let served: Vec<String> = models
+        .iter()
+        .filter_map(|m| m["data"].as_array())
+        .flatten()
+        .filter_map(|d| d["id"].as_str().map(str::to_string))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    Ok(Some(json!({
+        "provider": format!("{:?}", l.provider).to_lowercase(),
+        "url": sessions
+            .iter()
+            .rev()
+            .find_map(|s| s["env_start"]["llm_url"].as_str())
+            .unwrap_or(&l.url),
+        "url_env": l.url_env,
+        "model": l.model,
+        "served_models": served,
+        "models_per_session": models,
+        "about": l.about,
+        "doc_token_budget": l.doc_token_budget,
+        "chars_per_token": super::llm::CHARS_PER_TOKEN,
+        "doc_in_prompt": l.prompt.contains("{doc}"),
+        "max_tokens": l.max_tokens,
+        "temperature": l.temperature,
+        "timeout_ms": l.timeout_ms,
+        "max_retries": l.max_retries,
+        "concurrency": cfg.concurrency,
+    })))
+}
+
+fn arm(arms: &[ArmReport], a: Arm) -> Option<&ArmReport> {
+    arms.iter().find(|r| r.arm == a)
+}
+
+fn speedup(cs: &[Comparison], slow: Arm) -> Option<&Comparison> {
+    cs.iter().find(|c| c.slower == slow && c.faster == Arm::Tcp)
+}
+
+/// The seed's simulated headline next to what this run measured.
+fn seed_figures(arms: &[ArmReport], cs: &[Comparison]) -> Value {
+    let p50 = |a: Arm| arm(arms, a).and_then(|r| r.p50_us.as_ref());
+    let tcp = p50(Arm::Tcp).or(p50(Arm::TcpDiscovered));
+    let llm = p50(Arm::Llm);
+    let ratio = speedup(cs, Arm::Llm).and_then(|c| c.speedup_median.as_ref());
+    let l = arm(arms, Arm::Llm);
+    json!({
+        "source": "the seed's simulation: figures drawn with np.random, not measured",
+        "tcp_latency_us": {"seed": SEED_TCP_US, "measured_p50": tcp},
+        "llm_latency_ms": {
+            "seed": SEED_LLM_MS,
+            "measured_p50": llm.map(|c| json!({
+                "estimate": c.estimate / 1000.0, "ci_low": c.ci_low / 1000.0, "ci_high": c.ci_high / 1000.0
+            })),
+        },
+        "llm_over_tcp": {"seed": SEED_LLM_MS * 1000.0 / SEED_TCP_US, "measured_median_ratio": ratio},
+        "llm_accuracy": {
+            "seed": SEED_LLM_ACCURACY,
+            "measured_answered": l.and_then(|r| r.accuracy),
+            "measured_all": l.and_then(|r| r.accuracy_all),
+        },
+    })
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.filter(|v| v.is_finite())
+        .map_or("–".into(), |v| format!("{:.1} %", 100.0 * v))
+}
+
+/// What the numbers mean, as sentences computed from them.
+fn reading(arms: &[ArmReport], cs: &[Comparison]) -> Vec<String> {
+    let mut v = Vec::new();
+    let Some(l) = arm(arms, Arm::Llm) else {
+        return v;
+    };
+    if let (Some(c), Some(lp), Some(tp)) = (
+        speedup(cs, Arm::Llm).and_then(|c| c.speedup_median.as_ref()),
+        l.p50_us.as_ref(),
+        arm(arms, Arm::Tcp).and_then(|a| a.p50_us.as_ref()),
+    ) {
+        v.push(format!(
+            "Latency: the language model took {} ms per decision (median) where the TCP lookup \
+             took {} µs: a ratio of {} (95 % CI {} to {}). The seed's simulated ratio was {}.",
+            f(Some(lp.estimate / 1000.0)),
+            f(Some(tp.estimate)),
+            f(Some(c.estimate)),
+            f(Some(c.ci_low)),
+            f(Some(c.ci_high)),
+            f(Some(SEED_LLM_MS * 1000.0 / SEED_TCP_US)),
+        ));
+    }
+    if let Some(s) = &l.llm {
+        v.push(format!(
+            "Failure modes: {} of {} answers carried no risk label (invalid, {}), {} requests \
+             failed after their retries, {} attempts were retried and {} timed out. An agent \
+             must treat every one of them as \"ask a human\"; the TCP arms cannot produce \
+             them (a tool without a descriptor fails closed).",
+            l.invalid,
+            s.answered,
+            s.invalid_rate.as_ref().map_or("–".into(), |c| format!(
+                "{} [95 % CI {}, {}]",
+                pct(Some(c.estimate)),
+                pct(Some(c.ci_low)),
+                pct(Some(c.ci_high))
+            )),
+            s.failed,
+            s.retries,
+            s.timeouts
+        ));
+    }
+    let acc: Vec<String> = arms
+        .iter()
+        .map(|a| format!("{} {} (κ {})", a.arm, pct(a.accuracy_all), f(a.kappa)))
+        .collect();
+    v.push(format!(
+        "Accuracy against the curated expert labels, every measured sample counted (invalid \
+         and failed ones as wrong): {}. The seed's simulated LLM accuracy was {}.",
+        acc.join(", "),
+        pct(Some(SEED_LLM_ACCURACY))
+    ));
+    v.push(
+        "What this does not say: this is one small local model on a shared CPU. A frontier \
+         model answers more accurately and is slower or dearer per call (a network round \
+         trip, a price per token); the latency ratio and the failure modes are the point, \
+         not this model's accuracy."
+            .into(),
+    );
+    v
 }
 
 fn f(x: Option<f64>) -> String {
@@ -508,20 +820,27 @@ pub fn markdown(r: &ExperimentReport) -> String {
     let _ = writeln!(s, "## Agreement with the curated expert labels\n");
     let _ = writeln!(
         s,
-        "| arm | accuracy (risk level) | Cohen's κ | accuracy (decision) | mean attempts |"
+        "| arm | accuracy (risk level) | Cohen's κ | accuracy (decision) | accuracy, all samples | invalid answers | mean attempts |"
     );
-    let _ = writeln!(s, "|---|---|---|---|---|");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
     for a in &r.arms {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
             a.arm,
             f(a.accuracy),
             f(a.kappa),
             f(a.decision_accuracy),
+            f(a.accuracy_all),
+            a.invalid,
             f(Some(a.mean_attempts))
         );
     }
+    let _ = writeln!(
+        s,
+        "\nAccuracy and κ are over the answers (an answer without a label is its own column, \
+         `INVALID`, and counts as wrong); \"all samples\" also counts failed requests as wrong."
+    );
     for a in &r.arms {
         if let Some(c) = &a.confusion {
             let _ = writeln!(
@@ -543,6 +862,18 @@ pub fn markdown(r: &ExperimentReport) -> String {
                 a.arm,
                 a.error_examples.join("; ")
             );
+        }
+    }
+    if let Some(l) = &r.llm {
+        md_llm(&mut s, r, l);
+    }
+    if let Some(sf) = &r.seed_figures {
+        md_seed(&mut s, sf);
+    }
+    if !r.reading.is_empty() {
+        let _ = writeln!(s, "\n## What the numbers mean\n");
+        for p in &r.reading {
+            let _ = writeln!(s, "* {p}");
         }
     }
     let _ = writeln!(s, "\n## Bias control\n");
@@ -605,6 +936,161 @@ pub fn markdown(r: &ExperimentReport) -> String {
     s
 }
 
+fn desc_line(d: &Option<Descriptives>) -> String {
+    d.as_ref().map_or("–".into(), |d| {
+        format!(
+            "median {}, mean {}, min {}, max {} (n {})",
+            f(Some(d.median)),
+            f(Some(d.mean)),
+            f(Some(d.min)),
+            f(Some(d.max)),
+            d.n
+        )
+    })
+}
+
+fn md_llm(s: &mut String, r: &ExperimentReport, l: &Value) {
+    let _ = writeln!(s, "\n## The language model\n");
+    let _ = writeln!(
+        s,
+        "* Asked: `{}` at `{}` ({} API); the server said it serves: {}.",
+        l["model"].as_str().unwrap_or("?"),
+        l["url"].as_str().unwrap_or("?"),
+        l["provider"].as_str().unwrap_or("?"),
+        l["served_models"]
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .map(|a| a
+                .iter()
+                .filter_map(|x| x.as_str())
+                .map(|x| format!("`{x}`"))
+                .collect::<Vec<_>>()
+                .join(", "))
+            .unwrap_or_else(|| "(no model list)".into())
+    );
+    if let Some(a) = l["about"].as_str() {
+        let _ = writeln!(s, "* Model and server (from the configuration): {a}");
+    }
+    let _ = writeln!(
+        s,
+        "* Documentation budget: {} tokens of man page text per prompt ({}; estimated at {} \
+         characters per token, cut at a word boundary); max_tokens {}, temperature {}, \
+         timeout {} ms, {} retries, {} request(s) in flight.",
+        l["doc_token_budget"],
+        if l["doc_in_prompt"].as_bool() == Some(true) {
+            "the prompt has `{doc}`"
+        } else {
+            "the prompt has no `{doc}`: no documentation is sent"
+        },
+        l["chars_per_token"],
+        l["max_tokens"],
+        l["temperature"],
+        l["timeout_ms"],
+        l["max_retries"],
+        l["concurrency"]
+    );
+    for a in r.arms.iter().filter(|a| a.llm.is_some()) {
+        let Some(x) = &a.llm else { continue };
+        let _ = writeln!(
+            s,
+            "* Per sample (measured, {} samples): {} answered, {} with a label, {} invalid ({}), \
+             {} failed requests; {} retries over {} samples, {} timeouts.",
+            a.samples,
+            x.answered,
+            x.parsed,
+            x.answered - x.parsed,
+            x.invalid_rate.as_ref().map_or("–".into(), |c| format!(
+                "{} [95 % Wilson CI {}, {}]",
+                pct(Some(c.estimate)),
+                pct(Some(c.ci_low)),
+                pct(Some(c.ci_high))
+            )),
+            x.failed,
+            x.retries,
+            x.samples_retried,
+            x.timeouts
+        );
+        let _ = writeln!(
+            s,
+            "* Tokens from the API's `usage`: prompt {}; completion {}; answers without counts: {}.",
+            desc_line(&x.prompt_tokens),
+            desc_line(&x.completion_tokens),
+            x.without_usage
+        );
+        let _ = writeln!(
+            s,
+            "* Documentation sent (estimated tokens): {}; cut to the budget in {} samples.",
+            desc_line(&x.doc_tokens_est),
+            x.docs_cut
+        );
+        if !x.invalid_examples.is_empty() {
+            let _ = writeln!(
+                s,
+                "* Invalid answers (distinct, as the model wrote them): {}",
+                x.invalid_examples
+                    .iter()
+                    .map(|e| format!("`{}`", e.replace('`', "'").replace('\n', " ")))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+        }
+    }
+}
+
+fn md_seed(s: &mut String, sf: &Value) {
+    let ci = |v: &Value, scale: f64| -> String {
+        match (
+            v["estimate"].as_f64(),
+            v["ci_low"].as_f64(),
+            v["ci_high"].as_f64(),
+        ) {
+            (Some(e), Some(lo), Some(hi)) => format!(
+                "{} [{}, {}]",
+                f(Some(e * scale)),
+                f(Some(lo * scale)),
+                f(Some(hi * scale))
+            ),
+            _ => "–".into(),
+        }
+    };
+    let _ = writeln!(
+        s,
+        "\n## Measured here, beside the seed's simulated figures\n"
+    );
+    let _ = writeln!(
+        s,
+        "The seed's headline was drawn with `np.random` in a simulation; nothing in it was \
+         measured. The right column is this run (median with its 95 % bootstrap CI).\n"
+    );
+    let _ = writeln!(s, "| figure | seed (simulated) | measured here |");
+    let _ = writeln!(s, "|---|---|---|");
+    let _ = writeln!(
+        s,
+        "| TCP decision latency (µs) | {} | {} |",
+        f(sf["tcp_latency_us"]["seed"].as_f64()),
+        ci(&sf["tcp_latency_us"]["measured_p50"], 1.0)
+    );
+    let _ = writeln!(
+        s,
+        "| LLM decision latency (ms) | {} | {} |",
+        f(sf["llm_latency_ms"]["seed"].as_f64()),
+        ci(&sf["llm_latency_ms"]["measured_p50"], 1.0)
+    );
+    let _ = writeln!(
+        s,
+        "| LLM / TCP latency | {} | {} |",
+        f(sf["llm_over_tcp"]["seed"].as_f64()),
+        ci(&sf["llm_over_tcp"]["measured_median_ratio"], 1.0)
+    );
+    let _ = writeln!(
+        s,
+        "| LLM accuracy | {} | {} of the answers, {} of all samples |",
+        pct(sf["llm_accuracy"]["seed"].as_f64()),
+        pct(sf["llm_accuracy"]["measured_answered"].as_f64()),
+        pct(sf["llm_accuracy"]["measured_all"].as_f64())
+    );
+}
+
 fn plot_latency(r: &ExperimentReport, rows: &[Row], path: &Path) -> anyhow::Result<()> {
     let root = SVGBackend::new(path, (900, 500)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -612,7 +1098,7 @@ fn plot_latency(r: &ExperimentReport, rows: &[Row], path: &Path) -> anyhow::Resu
     for a in &r.arms {
         let mut v: Vec<f64> = rows
             .iter()
-            .filter(|x| !x.trial.warmup && x.trial.arm == a.arm && x.sample.ok)
+            .filter(|x| !x.trial.warmup && x.trial.arm == a.arm && answered(x))
             .map(|x| (x.sample.latency_ns as f64 / 1000.0).max(1e-3))
             .collect();
         v.sort_by(f64::total_cmp);
@@ -641,7 +1127,7 @@ fn plot_latency(r: &ExperimentReport, rows: &[Row], path: &Path) -> anyhow::Resu
         .x_desc("latency (µs, log scale)")
         .y_desc("fraction of trials ≤ x")
         .draw()?;
-    let colors = [RED, BLUE, GREEN];
+    let colors = [RED, BLUE, GREEN, MAGENTA];
     for (i, (arm, v)) in series.iter().enumerate() {
         let n = v.len() as f64;
         let color = colors[i % colors.len()];

@@ -120,6 +120,7 @@ fn make_sample(
         attempts: o.attempts,
         detail: o.detail,
         load1,
+        llm: o.llm,
     }
 }
 
@@ -170,7 +171,14 @@ pub fn run(
     // A resumed session warms up again (caches are cold after a restart); these
     // trials are counted in the session row, not recorded as samples.
     let rewarm = if done.is_empty() { 0 } else { cfg.warmup };
-    let env_start = serde_json::to_string(&envinfo::profile())?;
+    // The session's record: the machine, and the LLM server's own model list (what
+    // the API says it serves; the config's `about` says what it cannot).
+    let mut env = serde_json::to_value(envinfo::profile())?;
+    if let Some(llm) = &arms.llm {
+        env["llm_models"] = rt.block_on(llm.client.models());
+        env["llm_url"] = serde_json::Value::from(llm.client.url());
+    }
+    let env_start = serde_json::to_string(&env)?;
     let session = store.begin_session(&env_start, done.len(), rewarm)?;
     if rewarm > 0 {
         rt.block_on(async {

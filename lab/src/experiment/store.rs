@@ -1,8 +1,9 @@
 //! Durable results in SQLite (WAL journal, `synchronous = FULL`): the plan is written
 //! once, in one transaction, when a run starts; every sample is its own committed
-//! transaction, keyed by its plan position, the moment it is taken. A run that is
-//! killed resumes with the trials that have no sample yet; the primary key makes a
-//! duplicate impossible.
+//! transaction, keyed by its plan position, the moment it is taken (an LLM sample's
+//! answer, token counts, retries and timeouts go into `llm_samples` in the same
+//! transaction). A run that is killed resumes with the trials that have no sample
+//! yet; the primary key makes a duplicate impossible.
 
 use super::schedule::Trial;
 use super::Arm;
@@ -39,6 +40,17 @@ CREATE TABLE IF NOT EXISTS samples (
     detail TEXT,
     load1 REAL
 );
+CREATE TABLE IF NOT EXISTS llm_samples (
+    seq INTEGER PRIMARY KEY REFERENCES samples(seq),
+    answer TEXT,
+    parsed INTEGER NOT NULL,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    retries INTEGER NOT NULL,
+    timeouts INTEGER NOT NULL,
+    doc_tokens_est INTEGER NOT NULL,
+    doc_cut INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS sessions (
     session INTEGER PRIMARY KEY,
     started TEXT NOT NULL,
@@ -65,6 +77,28 @@ pub struct Sample {
     pub attempts: u32,
     pub detail: Option<String>,
     pub load1: Option<f64>,
+    /// The LLM arm's part (`llm_samples`).
+    pub llm: Option<LlmSample>,
+}
+
+/// What an LLM sample records beyond the common columns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LlmSample {
+    /// The model's raw answer (none when the request failed).
+    pub answer: Option<String>,
+    /// Whether the answer carried a risk label; an answer that did not is invalid.
+    pub parsed: bool,
+    /// Token counts from the API's `usage` (none when it gave none).
+    pub prompt_tokens: Option<u32>,
+    pub completion_tokens: Option<u32>,
+    /// Attempts after the first (429, 5xx, timeouts, connection errors).
+    pub retries: u32,
+    /// Attempts that ran into the per-request timeout.
+    pub timeouts: u32,
+    /// Documentation put into the prompt, estimated tokens (after the budget).
+    pub doc_tokens_est: u32,
+    /// Whether the documentation was cut to the budget.
+    pub doc_cut: bool,
 }
 
 /// A sample joined with its plan row.
@@ -219,29 +253,50 @@ impl Store {
         Ok(())
     }
 
-    /// Appends one sample (its own durable transaction). A second sample for the same
-    /// plan position is refused.
+    /// Appends one sample (its own durable transaction, with its `llm_samples` row
+    /// when it has one). A second sample for the same plan position is refused.
     pub fn append(&self, s: &Sample) -> anyhow::Result<()> {
-        self.conn
-            .execute(
-                "INSERT INTO samples (seq, session, started_unix_ms, latency_ns, ok, risk, \
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute(
+            "INSERT INTO samples (seq, session, started_unix_ms, latency_ns, ok, risk, \
                  decision, error, attempts, detail, load1) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                s.seq as i64,
+                s.session,
+                s.started_unix_ms,
+                s.latency_ns as i64,
+                s.ok,
+                s.risk,
+                s.decision,
+                s.error,
+                s.attempts,
+                s.detail,
+                s.load1
+            ],
+        )
+        .with_context(|| format!("recording the sample of trial {}", s.seq))?;
+        if let Some(l) = &s.llm {
+            tx.execute(
+                "INSERT INTO llm_samples (seq, answer, parsed, prompt_tokens, completion_tokens, \
+                 retries, timeouts, doc_tokens_est, doc_cut) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     s.seq as i64,
-                    s.session,
-                    s.started_unix_ms,
-                    s.latency_ns as i64,
-                    s.ok,
-                    s.risk,
-                    s.decision,
-                    s.error,
-                    s.attempts,
-                    s.detail,
-                    s.load1
+                    l.answer,
+                    l.parsed,
+                    l.prompt_tokens,
+                    l.completion_tokens,
+                    l.retries,
+                    l.timeouts,
+                    l.doc_tokens_est,
+                    l.doc_cut
                 ],
             )
-            .with_context(|| format!("recording the sample of trial {}", s.seq))?;
+            .with_context(|| format!("recording the LLM answer of trial {}", s.seq))?;
+        }
+        tx.commit()
+            .with_context(|| format!("committing the sample of trial {}", s.seq))?;
         Ok(())
     }
 
@@ -249,10 +304,25 @@ impl Store {
     pub fn rows(&self) -> anyhow::Result<Vec<Row>> {
         let plan = self.plan()?;
         let mut st = self.conn.prepare(
-            "SELECT seq, session, started_unix_ms, latency_ns, ok, risk, decision, error, \
-             attempts, detail, load1 FROM samples ORDER BY seq",
+            "SELECT s.seq, s.session, s.started_unix_ms, s.latency_ns, s.ok, s.risk, s.decision, \
+             s.error, s.attempts, s.detail, s.load1, l.seq, l.answer, l.parsed, \
+             l.prompt_tokens, l.completion_tokens, l.retries, l.timeouts, l.doc_tokens_est, \
+             l.doc_cut FROM samples s LEFT JOIN llm_samples l ON l.seq = s.seq ORDER BY s.seq",
         )?;
         let rows = st.query_map([], |r| {
+            let llm = match r.get::<_, Option<i64>>(11)? {
+                Some(_) => Some(LlmSample {
+                    answer: r.get(12)?,
+                    parsed: r.get(13)?,
+                    prompt_tokens: r.get(14)?,
+                    completion_tokens: r.get(15)?,
+                    retries: r.get(16)?,
+                    timeouts: r.get(17)?,
+                    doc_tokens_est: r.get(18)?,
+                    doc_cut: r.get(19)?,
+                }),
+                None => None,
+            };
             Ok(Sample {
                 seq: r.get::<_, i64>(0)? as u64,
                 session: r.get(1)?,
@@ -265,6 +335,7 @@ impl Store {
                 attempts: r.get(8)?,
                 detail: r.get(9)?,
                 load1: r.get(10)?,
+                llm,
             })
         })?;
         let mut out = Vec::new();
