@@ -19,6 +19,8 @@ pub struct Package {
 pub struct Dpkg {
     by_file: HashMap<PathBuf, String>,
     packages: HashMap<String, Package>,
+    /// The root file system the package lists' paths are inside (`None`: this machine).
+    fs_root: Option<PathBuf>,
 }
 
 impl Dpkg {
@@ -26,9 +28,16 @@ impl Dpkg {
     /// `dirs` (compared after resolving the directories' symlinks, so `/bin/ls` in a
     /// list matches `/usr/bin/ls` on a merged-/usr system).
     pub fn load(root: &Path, dirs: &[PathBuf]) -> Dpkg {
+        Dpkg::load_in(None, root, dirs)
+    }
+
+    /// [`Dpkg::load`] for the packages of another root file system `fs_root` (an
+    /// image's, unpacked; `root` is its package database as found on this machine):
+    /// the listed paths and `dirs` are resolved inside it.
+    pub fn load_in(fs_root: Option<&Path>, root: &Path, dirs: &[PathBuf]) -> Dpkg {
         let wanted: Vec<PathBuf> = dirs
             .iter()
-            .filter_map(|d| fs::canonicalize(d).ok())
+            .filter_map(|d| super::canonical_in(fs_root, d))
             .collect();
         let mut canon_cache: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
         let mut by_file = HashMap::new();
@@ -58,7 +67,7 @@ impl Dpkg {
                     }
                     let canon = canon_cache
                         .entry(parent.to_path_buf())
-                        .or_insert_with(|| fs::canonicalize(parent).ok())
+                        .or_insert_with(|| super::canonical_in(fs_root, parent))
                         .clone();
                     if let Some(c) = canon {
                         if wanted.contains(&c) {
@@ -93,7 +102,11 @@ impl Dpkg {
                 }
             }
         }
-        Dpkg { by_file, packages }
+        Dpkg {
+            by_file,
+            packages,
+            fs_root: fs_root.map(Path::to_path_buf),
+        }
     }
 
     /// The system's package database for `dirs`.
@@ -107,7 +120,7 @@ impl Dpkg {
 
     /// The package that ships `path` (looked up under its directory's canonical form).
     pub fn package_of(&self, path: &Path) -> Option<&Package> {
-        let dir = fs::canonicalize(path.parent()?).ok()?;
+        let dir = super::canonical_in(self.fs_root.as_deref(), path.parent()?)?;
         let key = dir.join(path.file_name()?);
         let name = self.by_file.get(&key)?;
         self.packages.get(name)

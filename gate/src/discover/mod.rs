@@ -20,7 +20,7 @@ pub mod sandbox;
 use crate::classify::{Basis, Classifier, Evidence};
 use crate::db::{self, NewEntry};
 use anyhow::Context;
-use sandbox::{Limits, Sandbox};
+use sandbox::{Limits, Probe, Sandbox};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, OpenOptions};
@@ -67,11 +67,88 @@ pub fn env_path_dirs() -> Vec<PathBuf> {
 
 /// Scans `dirs` for executables. Names earlier on the path shadow later ones.
 pub fn scan(dirs: &[PathBuf]) -> Scan {
+    scan_in(None, dirs)
+}
+
+/// Links followed in one resolution before [`resolve_in`] gives up (as Linux does).
+const MAX_LINKS: usize = 40;
+
+/// `path` resolved inside the root file system `root` as the kernel would resolve it
+/// after `chroot(root)`: symbolic links, absolute or relative, and `..` never leave
+/// `root`. The result is the path as seen from inside (it starts with `/`); `None` when
+/// it does not exist or links loop.
+pub fn resolve_in(root: &Path, path: &Path) -> Option<PathBuf> {
+    use std::path::Component;
+    let mut todo: Vec<std::ffi::OsString> = path
+        .components()
+        .rev()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect();
+    let mut done: Vec<std::ffi::OsString> = Vec::new();
+    let mut links = 0;
+    while let Some(c) = todo.pop() {
+        if c == ".." {
+            done.pop();
+            continue;
+        }
+        let mut here = root.to_path_buf();
+        here.extend(&done);
+        here.push(&c);
+        let meta = fs::symlink_metadata(&here).ok()?;
+        if !meta.file_type().is_symlink() {
+            done.push(c);
+            continue;
+        }
+        links += 1;
+        if links > MAX_LINKS {
+            return None;
+        }
+        let target = fs::read_link(&here).ok()?;
+        if target.is_absolute() {
+            done.clear();
+        }
+        for part in target.components().rev() {
+            match part {
+                Component::Normal(n) => todo.push(n.to_os_string()),
+                Component::ParentDir => todo.push("..".into()),
+                _ => {}
+            }
+        }
+    }
+    let mut out = PathBuf::from("/");
+    out.extend(&done);
+    Some(out)
+}
+
+/// A path's canonical form: on this machine, or inside `fs_root` ([`resolve_in`]).
+pub fn canonical_in(fs_root: Option<&Path>, path: &Path) -> Option<PathBuf> {
+    match fs_root {
+        None => fs::canonicalize(path).ok(),
+        Some(root) => resolve_in(root, path),
+    }
+}
+
+/// Where a path (as seen from inside `fs_root`, if given) is on this machine.
+fn on_host(fs_root: Option<&Path>, path: &Path) -> PathBuf {
+    match fs_root {
+        None => path.to_path_buf(),
+        Some(root) => root.join(path.strip_prefix("/").unwrap_or(path)),
+    }
+}
+
+/// [`scan`] of the root file system `fs_root` (an image's, unpacked) when it is given:
+/// the directories and links are resolved inside it, and the paths found are those
+/// seen from inside.
+pub fn scan_in(fs_root: Option<&Path>, dirs: &[PathBuf]) -> Scan {
     let mut out = Scan::default();
     let mut seen_dirs = Vec::new();
     let mut names: HashMap<String, usize> = HashMap::new();
     for d in dirs {
-        let Ok(canon) = fs::canonicalize(d) else {
+        let Some(canon) = canonical_in(fs_root, d) else {
             out.skipped
                 .push((d.display().to_string(), "directory does not exist".into()));
             continue;
@@ -80,7 +157,7 @@ pub fn scan(dirs: &[PathBuf]) -> Scan {
             continue;
         }
         seen_dirs.push(canon.clone());
-        let Ok(rd) = fs::read_dir(&canon) else {
+        let Ok(rd) = fs::read_dir(on_host(fs_root, &canon)) else {
             out.skipped
                 .push((canon.display().to_string(), "directory not readable".into()));
             continue;
@@ -88,7 +165,7 @@ pub fn scan(dirs: &[PathBuf]) -> Scan {
         let mut entries: Vec<_> = rd.flatten().collect();
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
-            let path = e.path();
+            let path = canon.join(e.file_name());
             let Some(name) = e.file_name().to_str().map(str::to_string) else {
                 out.skipped
                     .push((path.display().to_string(), "name is not UTF-8".into()));
@@ -97,7 +174,12 @@ pub fn scan(dirs: &[PathBuf]) -> Scan {
             if names.contains_key(&name) {
                 continue;
             }
-            let Ok(meta) = fs::metadata(&path) else {
+            let resolved = match fs_root {
+                None => fs::metadata(&path).ok().map(|m| (m, None)),
+                Some(_) => canonical_in(fs_root, &path)
+                    .and_then(|t| Some((fs::metadata(on_host(fs_root, &t)).ok()?, Some(t)))),
+            };
+            let Some((meta, target)) = resolved else {
                 out.skipped
                     .push((path.display().to_string(), "broken symlink".into()));
                 continue;
@@ -105,7 +187,8 @@ pub fn scan(dirs: &[PathBuf]) -> Scan {
             if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
                 continue;
             }
-            let target = fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            let target =
+                target.unwrap_or_else(|| fs::canonicalize(&path).unwrap_or_else(|_| path.clone()));
             names.insert(name.clone(), out.tools.len());
             out.tools.push(Found {
                 name,
@@ -180,6 +263,11 @@ pub struct Options {
     pub profile: Profile,
     pub man_roots: Vec<PathBuf>,
     pub dpkg_root: PathBuf,
+    /// The tools are those of this root file system (an image's, unpacked), not the
+    /// machine's: `dirs` and every path are resolved inside it ([`resolve_in`]) and
+    /// records carry the paths as seen from inside. `man_roots` and `dpkg_root` are
+    /// given as they are on this machine.
+    pub fs_root: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -199,6 +287,7 @@ impl Default for Options {
             profile: Profile::Sum16,
             man_roots: man::default_roots(),
             dpkg_root: PathBuf::from("/var/lib/dpkg"),
+            fs_root: None,
         }
     }
 }
@@ -255,8 +344,8 @@ fn first_line(s: &str, max: usize) -> Option<String> {
         .map(|l| l.chars().take(max).collect())
 }
 
-/// Runs `--help` and `--version` in the sandbox.
-fn sandbox_evidence(sb: &Sandbox, target: &Path) -> (Execution, Option<String>, Option<String>) {
+/// Runs `--help` and `--version` in the sandbox (or the probe that stands for it).
+fn sandbox_evidence(sb: &dyn Probe, target: &Path) -> (Execution, Option<String>, Option<String>) {
     let o = match sb.run(target, &["--help"]) {
         Ok(o) => o,
         Err(e) => {
@@ -269,16 +358,8 @@ fn sandbox_evidence(sb: &Sandbox, target: &Path) -> (Execution, Option<String>, 
             )
         }
     };
-    if o.stdout.is_empty() && o.stderr.starts_with("bwrap: ") {
-        // bubblewrap itself could not start the tool (e.g. it lives under the masked
-        // /root or /home): that is not the tool's help text.
-        return (
-            Execution::NotExecuted {
-                because: format!("the sandbox could not start it: {}", o.stderr.trim()),
-            },
-            None,
-            None,
-        );
+    if let Some(because) = sb.failed_to_start(&o) {
+        return (Execution::NotExecuted { because }, None, None);
     }
     let (status, signal, timed_out) = (o.status, o.signal, o.timed_out);
     let text = if o.stdout.trim().is_empty() {
@@ -352,29 +433,50 @@ fn never_execute_reason(c: &Classifier, names: &[&Found]) -> Option<String> {
     None
 }
 
-/// Runs discovery.
+/// Runs discovery on this machine, `--help` in the bubblewrap sandbox.
 pub fn discover(
     opts: &Options,
     classifier: &Classifier,
+) -> anyhow::Result<(Summary, Vec<ToolRecord>)> {
+    let mut why = String::new();
+    let sandbox = open_sandbox(opts, &mut why)?;
+    discover_with(
+        opts,
+        classifier,
+        sandbox.as_ref().map(|s| s as &dyn Probe),
+        why,
+    )
+}
+
+/// Runs discovery with `probe` running `--help` and `--version` (`None`: nothing
+/// runs); `probe_state` is what the summary says of it. The same steps, rules and
+/// never-execute list as [`discover`]; with [`Options::fs_root`] the tools are those
+/// of another root file system (an image's), and `probe` runs them there.
+pub fn discover_with(
+    opts: &Options,
+    classifier: &Classifier,
+    probe: Option<&dyn Probe>,
+    probe_state: String,
 ) -> anyhow::Result<(Summary, Vec<ToolRecord>)> {
     let scan = scan_tools(opts);
     let mut summary = Summary {
         found: scan.tools.len(),
         state: opts.state.clone(),
         skipped: scan.skipped.clone(),
+        sandbox: probe_state,
         ..Summary::default()
     };
     let binaries = Binaries::group(&scan.tools, classifier);
     let mut done = resume(opts, classifier, &scan.tools, &mut summary)?;
     summary.resumed = done.len();
-    let sandbox = open_sandbox(opts, &mut summary)?;
+    let sandbox = probe;
 
     // Work: binaries with at least one name still to do.
     let todo = binaries.todo(&done);
     let exec_every = exec_every(opts.exec_limit, todo.len());
     let sources = EvidenceSources {
         man: man::ManIndex::build(&opts.man_roots),
-        dpkg: dpkg::Dpkg::load(&opts.dpkg_root, &scan.dirs),
+        dpkg: dpkg::Dpkg::load_in(opts.fs_root.as_deref(), &opts.dpkg_root, &scan.dirs),
     };
     let bar = progress_bar(
         opts.progress,
@@ -389,7 +491,7 @@ pub fn discover(
     let work = Work {
         todo: &todo,
         never: &binaries.never,
-        sandbox: sandbox.as_ref(),
+        sandbox,
         exec_every,
         sources: &sources,
         classifier,
@@ -420,7 +522,7 @@ pub fn discover(
 
 /// Step 1: the search path's executables, the first `--limit` of them.
 fn scan_tools(opts: &Options) -> Scan {
-    let mut scan = scan(&opts.dirs);
+    let mut scan = scan_in(opts.fs_root.as_deref(), &opts.dirs);
     if let Some(n) = opts.limit {
         scan.tools.truncate(n);
     }
@@ -513,10 +615,10 @@ fn resume(
     Ok(done)
 }
 
-/// Step 3: the sandbox, or the reason there is none (in `summary.sandbox`).
-fn open_sandbox(opts: &Options, summary: &mut Summary) -> anyhow::Result<Option<Sandbox>> {
+/// Step 3: the sandbox, or the reason there is none (in `state`, as the summary says it).
+fn open_sandbox(opts: &Options, state: &mut String) -> anyhow::Result<Option<Sandbox>> {
     if !opts.exec {
-        summary.sandbox = "execution disabled (--no-exec): man pages and names only".into();
+        *state = "execution disabled (--no-exec): man pages and names only".into();
         return Ok(None);
     }
     match Sandbox::probe(opts.limits) {
@@ -525,14 +627,14 @@ fn open_sandbox(opts: &Options, summary: &mut Summary) -> anyhow::Result<Option<
                 Some(p) => sb.with_record(p)?,
                 None => sb,
             };
-            summary.sandbox = match sb.runs_as() {
+            *state = match sb.runs_as() {
                 Some((u, _)) => format!("ok (bubblewrap, tools run as uid {u})"),
                 None => "ok (bubblewrap, unprivileged caller)".into(),
             };
             Ok(Some(sb))
         }
         Err(e) => {
-            summary.sandbox = format!("{e}; tools are not executed (man pages and names only)");
+            *state = format!("{e}; tools are not executed (man pages and names only)");
             Ok(None)
         }
     }
@@ -604,7 +706,7 @@ impl EvidenceSources {
 /// this run's sample (`--exec-limit`) takes it.
 fn help_step(
     never: Option<&String>,
-    sandbox: Option<&Sandbox>,
+    sandbox: Option<&dyn Probe>,
     sampled: bool,
     target: &Path,
 ) -> (Execution, Option<String>, Option<String>) {
@@ -640,7 +742,7 @@ fn help_step(
 struct Work<'w, 'a> {
     todo: &'w [(&'w FileId, Vec<&'a Found>)],
     never: &'w HashMap<FileId, String>,
-    sandbox: Option<&'w Sandbox>,
+    sandbox: Option<&'w dyn Probe>,
     exec_every: usize,
     sources: &'w EvidenceSources,
     classifier: &'w Classifier,
@@ -837,6 +939,87 @@ mod tests {
             todo,
             [((1, 2), vec!["innocent"]), ((1, 3), vec!["stop-things"])]
         );
+    }
+
+    #[test]
+    fn links_resolve_inside_the_root_and_never_leave_it() {
+        use std::os::unix::fs::symlink;
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        for p in ["bin", "usr/bin", "usr/local/bin"] {
+            fs::create_dir_all(r.join(p)).unwrap();
+        }
+        fs::write(r.join("bin/busybox"), "").unwrap();
+        symlink("/bin/busybox", r.join("usr/bin/ls")).unwrap();
+        symlink("../../../bin/busybox", r.join("usr/local/bin/rel")).unwrap();
+        // `..` past the root stays at the root, as after chroot.
+        symlink("../../../../../bin/busybox", r.join("usr/local/bin/up")).unwrap();
+        symlink("/usr/bin", r.join("sbin")).unwrap();
+        symlink("loop2", r.join("bin/loop1")).unwrap();
+        symlink("loop1", r.join("bin/loop2")).unwrap();
+        symlink("/nonexistent", r.join("bin/broken")).unwrap();
+        let res = |p: &str| resolve_in(r, Path::new(p));
+        assert_eq!(res("/usr/bin/ls"), Some(PathBuf::from("/bin/busybox")));
+        assert_eq!(
+            res("/usr/local/bin/rel"),
+            Some(PathBuf::from("/bin/busybox"))
+        );
+        assert_eq!(
+            res("/usr/local/bin/up"),
+            Some(PathBuf::from("/bin/busybox"))
+        );
+        assert_eq!(res("/sbin/ls"), Some(PathBuf::from("/bin/busybox")));
+        assert_eq!(res("/sbin"), Some(PathBuf::from("/usr/bin")));
+        assert_eq!(res("/bin/loop1"), None);
+        assert_eq!(res("/bin/broken"), None);
+        assert_eq!(res("/"), Some(PathBuf::from("/")));
+        // A scan of the root sees the image's paths and links.
+        let s = scan_in(
+            Some(r),
+            &[PathBuf::from("/sbin"), PathBuf::from("/usr/local/bin")],
+        );
+        let names: Vec<(&str, String, String)> = s
+            .tools
+            .iter()
+            .map(|f| {
+                (
+                    f.name.as_str(),
+                    f.path.display().to_string(),
+                    f.target.display().to_string(),
+                )
+            })
+            .collect();
+        // busybox is not executable: nothing is a tool yet.
+        assert!(names.is_empty(), "{names:?}");
+        fs::set_permissions(r.join("bin/busybox"), fs::Permissions::from_mode(0o755)).unwrap();
+        let s = scan_in(
+            Some(r),
+            &[PathBuf::from("/sbin"), PathBuf::from("/usr/local/bin")],
+        );
+        let names: Vec<(&str, String, String)> = s
+            .tools
+            .iter()
+            .map(|f| {
+                (
+                    f.name.as_str(),
+                    f.path.display().to_string(),
+                    f.target.display().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("ls", "/usr/bin/ls".into(), "/bin/busybox".into()),
+                ("rel", "/usr/local/bin/rel".into(), "/bin/busybox".into()),
+                ("up", "/usr/local/bin/up".into(), "/bin/busybox".into()),
+            ]
+        );
+        assert_eq!(
+            s.dirs,
+            [PathBuf::from("/usr/bin"), PathBuf::from("/usr/local/bin")]
+        );
+        assert!(s.tools.iter().all(|f| f.file_id == s.tools[0].file_id));
     }
 
     #[test]

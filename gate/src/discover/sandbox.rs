@@ -116,6 +116,34 @@ pub struct Sandbox {
     record: Option<(PathBuf, Mutex<File>)>,
 }
 
+/// Where discovery runs a tool's `--help` and `--version`: this machine's bubblewrap
+/// [`Sandbox`], or another isolated place (a container of the image whose tools are
+/// discovered, in `tcp-env`). Whatever implements it must refuse an empty argument
+/// list, hold the run to a deadline and limits, and record every run before it starts.
+pub trait Probe: Sync {
+    /// Runs `exe args…` (a path in the probe's own file system).
+    fn run(&self, exe: &Path, args: &[&str]) -> Result<RunOutcome, SandboxError>;
+
+    /// When a run's output is the probe's own failure to start the tool (not the
+    /// tool's help text), why.
+    fn failed_to_start(&self, _outcome: &RunOutcome) -> Option<String> {
+        None
+    }
+}
+
+impl Probe for Sandbox {
+    fn run(&self, exe: &Path, args: &[&str]) -> Result<RunOutcome, SandboxError> {
+        self.run_inner(exe, args, true)
+    }
+
+    fn failed_to_start(&self, o: &RunOutcome) -> Option<String> {
+        // bubblewrap itself could not start the tool (e.g. it lives under the masked
+        // /root or /home): that is not the tool's help text.
+        (o.stdout.is_empty() && o.stderr.starts_with("bwrap: "))
+            .then(|| format!("the sandbox could not start it: {}", o.stderr.trim()))
+    }
+}
+
 /// The user bubblewrap runs as when started by root.
 pub const NOBODY: (u32, u32) = (65534, 65534);
 
