@@ -366,8 +366,10 @@ impl LlmClient {
 }
 
 /// The first risk label in a model's answer (`SAFE`, `LOW_RISK`, `MEDIUM_RISK`,
-/// `HIGH_RISK`, `CRITICAL`, `UNKNOWN`; spaces or dashes for the underscore are
-/// accepted; a label inside a longer word such as `UNSAFE` is not).
+/// `HIGH_RISK`, `CRITICAL`; spaces or dashes for the underscore are accepted; a label
+/// inside a longer word such as `UNSAFE` is not). `UNKNOWN` is not a label: it is not
+/// one of those the model is asked for, and models echo the question's "unknown
+/// arguments" before their label (an answer with only that word is invalid).
 pub fn parse_risk(text: &str) -> Option<RiskLevel> {
     let upper = text.to_uppercase();
     let words: Vec<&str> = upper
@@ -379,7 +381,6 @@ pub fn parse_risk(text: &str) -> Option<RiskLevel> {
         let level = match (*w, next) {
             ("SAFE", _) => Some(RiskLevel::Safe),
             ("CRITICAL", _) => Some(RiskLevel::Critical),
-            ("UNKNOWN", _) => Some(RiskLevel::Unknown),
             ("LOW", Some("RISK")) => Some(RiskLevel::LowRisk),
             ("MEDIUM", Some("RISK")) => Some(RiskLevel::MediumRisk),
             ("HIGH", Some("RISK")) => Some(RiskLevel::HighRisk),
@@ -410,6 +411,16 @@ mod unit {
         assert_eq!(parse_risk("UNSAFE to run"), None);
         assert_eq!(parse_risk("safe"), Some(RiskLevel::Safe));
         assert_eq!(parse_risk("no idea"), None);
+        assert_eq!(
+            parse_risk("The risk of `ls` with unknown arguments is MEDIUM_RISK."),
+            Some(RiskLevel::MediumRisk),
+            "an echoed 'unknown' does not hide the label"
+        );
+        assert_eq!(parse_risk("Unknown."), None, "not one of the asked labels");
+        assert_eq!(
+            parse_risk("The risk of `ls` with unknown arguments is low."),
+            None
+        );
     }
 
     #[test]
