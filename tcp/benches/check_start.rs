@@ -6,6 +6,8 @@
 //! its verification is not recorded), then spawns, round-robin so that load on the
 //! machine hits every mode alike:
 //!
+//! * `process` — `tcp --version`: the process start alone (loading the binary, the
+//!   argument parser), what no check can go below;
 //! * `anchor` — `tcp check "ls -l"` without a database (process start, rules, check);
 //! * `cold`   — `tcp check "ls -l" --db DB` with an empty verification cache (a new
 //!   `XDG_CACHE_HOME` each run): the complete verification of the 49 MB file, recorded;
@@ -156,9 +158,15 @@ fn main() {
         time_hook(hook(&path, &warm_home));
     }
 
-    let (mut anchor, mut cold, mut warm, mut hooks) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let version = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tcp"));
+        c.arg("--version").stdin(Stdio::null());
+        c
+    };
+    let (mut process, mut anchor, mut cold, mut warm, mut hooks) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..runs {
+        process.push(time(version()));
         anchor.push(time(tcp(None, &anchor_home)));
         let cold_home = root.join(format!("cold-{i}"));
         cold.push(time(tcp(Some(&path), &cold_home)));
@@ -166,13 +174,20 @@ fn main() {
         warm.push(time(tcp(Some(&path), &warm_home)));
         hooks.push(time_hook(hook(&path, &warm_home)).0);
     }
-    let (a, c, w, h) = (stats(anchor), stats(cold), stats(warm), stats(hooks));
+    let (p, a, c, w, h) = (
+        stats(process),
+        stats(anchor),
+        stats(cold),
+        stats(warm),
+        stats(hooks),
+    );
     println!(
         "tcp check {LINE:?}: {runs} runs per mode, database {} entries, {} MB",
         N + 1567,
         size / 1_000_000
     );
     for (name, s) in [
+        ("process (--version)", &p),
         ("anchor (no --db)", &a),
         ("cold (empty cache)", &c),
         ("warm (cached)", &w),
@@ -188,8 +203,10 @@ fn main() {
         );
     }
     println!(
-        "  warm - anchor: median {:+.3} ms; cold - warm: median {:+.3} ms",
+        "  warm - anchor: median {:+.3} ms; cold - warm: median {:+.3} ms; anchor - process (rules and check): median {:+.3} ms; hook - process: median {:+.3} ms",
         w.median - a.median,
-        c.median - w.median
+        c.median - w.median,
+        a.median - p.median,
+        h.median - p.median
     );
 }

@@ -392,32 +392,60 @@ struct RedirectSpec {
 #[derive(Debug, Clone)]
 pub enum NamePat {
     Exact(String),
-    Glob(Regex),
+    Glob(Glob),
+}
+
+/// A shell-style name glob: `*` is any run of characters, `?` one character, every
+/// other character itself. Compiling one is free (the rules hold hundreds and every
+/// `tcp check` process loads them), matching is linear in practice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Glob(Vec<char>);
+
+impl Glob {
+    pub fn new(p: &str) -> Glob {
+        Glob(p.chars().collect())
+    }
+
+    /// Whole-name match, by the usual greedy algorithm with one backtrack point (the
+    /// last `*`): O(pattern × name) at worst, never exponential.
+    pub fn is_match(&self, name: &str) -> bool {
+        let p = &self.0;
+        let t: Vec<char> = name.chars().collect();
+        let (mut i, mut j) = (0usize, 0usize);
+        let mut star: Option<(usize, usize)> = None;
+        while j < t.len() {
+            if i < p.len() && (p[i] == '?' || (p[i] != '*' && p[i] == t[j])) {
+                i += 1;
+                j += 1;
+            } else if i < p.len() && p[i] == '*' {
+                star = Some((i, j));
+                i += 1;
+            } else if let Some((si, sj)) = star {
+                i = si + 1;
+                j = sj + 1;
+                star = Some((si, sj + 1));
+            } else {
+                return false;
+            }
+        }
+        p[i..].iter().all(|&c| c == '*')
+    }
 }
 
 impl NamePat {
-    pub fn new(p: &str, context: &str) -> Result<NamePat, RulesError> {
+    /// Never fails today (every text is a valid glob); the `Result` and the rule's
+    /// `_context` keep the signature of a pattern kind that can.
+    pub fn new(p: &str, _context: &str) -> Result<NamePat, RulesError> {
         if !p.contains(['*', '?']) {
             return Ok(NamePat::Exact(p.to_string()));
         }
-        let mut re = String::from("^");
-        for ch in p.chars() {
-            match ch {
-                '*' => re.push_str(".*"),
-                '?' => re.push('.'),
-                c => re.push_str(&regex::escape(&c.to_string())),
-            }
-        }
-        re.push('$');
-        Regex::new(&re)
-            .map(NamePat::Glob)
-            .map_err(|e| invalid(context, format!("glob `{p}`: {e}")))
+        Ok(NamePat::Glob(Glob::new(p)))
     }
 
     pub fn matches(&self, name: &str) -> bool {
         match self {
             NamePat::Exact(s) => s == name,
-            NamePat::Glob(r) => r.is_match(name),
+            NamePat::Glob(g) => g.is_match(name),
         }
     }
 }
@@ -426,7 +454,7 @@ impl NamePat {
 #[derive(Debug, Clone, Default)]
 pub struct NameSet {
     exact: std::collections::HashSet<String>,
-    globs: Vec<Regex>,
+    globs: Vec<Glob>,
 }
 
 impl NameSet {
@@ -1387,6 +1415,50 @@ fn expand_into(word: &str, out: &mut Vec<String>, depth: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The glob matcher answers as the regex the globs used to be compiled to
+        /// (`*` → `.*`, `?` → `.`, the rest escaped, anchored at both ends).
+        #[test]
+        fn globs_match_as_their_regex_did(p in "[ab.*?-]{0,8}", name in "[ab.-]{0,10}") {
+            let mut re = String::from("^");
+            for ch in p.chars() {
+                match ch {
+                    '*' => re.push_str(".*"),
+                    '?' => re.push('.'),
+                    c => re.push_str(&regex::escape(&c.to_string())),
+                }
+            }
+            re.push('$');
+            let oracle = Regex::new(&re).unwrap().is_match(&name);
+            proptest::prop_assert_eq!(Glob::new(&p).is_match(&name), oracle, "{} on {}", p, name);
+        }
+    }
+
+    #[test]
+    fn globs_of_the_rules() {
+        for (p, yes, no) in [
+            (
+                "mkfs.*",
+                &["mkfs.ext4", "mkfs."][..],
+                &["mkfs", "xmkfs.ext4"][..],
+            ),
+            ("python3.*", &["python3.11"], &["python3", "python"]),
+            ("lua5.?", &["lua5.4"], &["lua5.", "lua5.41"]),
+            ("*", &["", "anything"], &[]),
+            ("x\u{e9}*", &[], &["x"]),
+            ("\u{e9}?", &[], &["\u{e9}"]),
+        ] {
+            let g = Glob::new(p);
+            for n in yes {
+                assert!(g.is_match(n), "{p} should match {n}");
+            }
+            for n in no {
+                assert!(!g.is_match(n), "{p} should not match {n}");
+            }
+        }
+        assert!(Glob::new("\u{e9}?").is_match("\u{e9}\u{e9}"));
+    }
 
     #[test]
     fn braces_normalisation_and_globs() {
