@@ -62,8 +62,11 @@ enum Command {
     Check(cli::check::CheckArgs),
     /// Classify tool names; accuracy against the expert table and the knowledge base.
     Classify(cli::check::ClassifyArgs),
-    /// The memory-mapped descriptor database: build, import, lookup, stats.
+    /// The memory-mapped descriptor database: build, import, lookup, stats, diff.
     Db(cli::db::DbArgs),
+    /// Containers through the Docker API (Podman's service here): service, images, ls, rm.
+    #[command(subcommand)]
+    Env(cli::env::EnvCommand),
     /// The gate as a daemon: a versioned JSON API on a Unix socket and loopback TCP.
     Serve(cli::serve::ServeArgs),
     /// The gate as an agent's pre-execution hook (Claude Code, or any agent via exec).
@@ -110,6 +113,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Check(a) => cli::check::check(&a),
         Command::Classify(a) => cli::check::classify(&a),
         Command::Db(a) => cli::db::run(&a),
+        Command::Env(c) => cli::env::run(&c),
         Command::Serve(a) => cli::serve::run(&a),
         Command::Hook(c) => cli::hook::run(&c),
         Command::Mcp(a) => cli::mcp::run(&a),

@@ -27,6 +27,17 @@ pub enum DbCommand {
     Lookup(LookupArgs),
     /// Header, counts by risk, hash collisions; --verify also checks every hash.
     Stats(DbStatsArgs),
+    /// Tools added, removed and changed in risk from database A to database B (e.g.
+    /// this machine's against an image's, `tcp discover --container`).
+    Diff(DbDiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbDiffArgs {
+    pub a: PathBuf,
+    pub b: PathBuf,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -86,7 +97,35 @@ pub fn run(a: &DbArgs) -> anyhow::Result<bool> {
         DbCommand::Import(i) => import(i),
         DbCommand::Lookup(l) => lookup(l),
         DbCommand::Stats(s) => stats(s),
+        DbCommand::Diff(d) => diff(d),
     }
+}
+
+/// `tcp db diff A B`: `+ name risk`, `- name risk`, `~ name FROM -> TO`, then counts.
+fn diff(d: &DbDiffArgs) -> anyhow::Result<bool> {
+    let (a, b) = (open_given(&d.a)?, open_given(&d.b)?);
+    let diff = tcp_env::tools::diff(&a.view(), &b.view());
+    if d.json {
+        println!("{}", serde_json::to_string_pretty(&diff)?);
+    } else {
+        for (n, r) in &diff.added {
+            println!("+ {n} {r}");
+        }
+        for (n, r) in &diff.removed {
+            println!("- {n} {r}");
+        }
+        for c in &diff.changed {
+            println!("~ {} {} -> {}", c.name, c.from, c.to);
+        }
+        println!(
+            "added {}, removed {}, changed in risk {}, same {}",
+            diff.added.len(),
+            diff.removed.len(),
+            diff.changed.len(),
+            diff.same
+        );
+    }
+    Ok(true)
 }
 
 fn reseal(mut e: NewEntry, profile: Profile) -> NewEntry {

@@ -16,8 +16,12 @@ use tcp_spec::Profile;
 #[derive(Debug, Args)]
 pub struct DiscoverArgs {
     /// Directories to scan, `:`-separated (default: $PATH).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "container")]
     pub path: Option<String>,
+    /// The tools of this image instead of this machine's: its PATH, its man pages and
+    /// packages, `--help` run in its containers (no network, read-only, limits).
+    #[arg(long, value_name = "IMAGE")]
+    pub container: Option<String>,
     /// The descriptor database to build.
     #[arg(long, default_value = "tcp-tools.db")]
     pub out: PathBuf,
@@ -108,10 +112,29 @@ pub fn run(a: &DiscoverArgs) -> anyhow::Result<bool> {
     if let Some(j) = a.jobs {
         opts.jobs = j.max(1);
     }
-    let (summary, _) = discover(&opts, &classifier)?;
+    let (summary, times) = match &a.container {
+        None => (discover(&opts, &classifier)?.0, None),
+        Some(image) => {
+            let engine = super::env::connect(&tcp_env::service::default_service_dir())?;
+            let (s, _, t) = tcp_env::tools::discover_image(&engine, image, opts, &classifier)?;
+            (s, Some(t))
+        }
+    };
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        let mut v = serde_json::to_value(&summary)?;
+        if let (Some(t), Some(o)) = (&times, v.as_object_mut()) {
+            o.insert("container".into(), serde_json::to_value(t)?);
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
+        if let Some(t) = &times {
+            println!(
+                "image:             {} (file system exported in {:.1} s, discovery {:.1} s)",
+                a.container.as_deref().unwrap_or_default(),
+                t.export_secs,
+                t.discover_secs
+            );
+        }
         println!("tools found:       {}", summary.found);
         println!("resumed:           {}", summary.resumed);
         println!("classified:        {}", summary.classified);

@@ -5,6 +5,7 @@
 pub mod check;
 pub mod db;
 pub mod discover;
+pub mod env;
 #[cfg(feature = "lab")]
 pub mod experiment;
 #[cfg(feature = "hw")]
