@@ -773,6 +773,18 @@ impl Container<'_> {
     }
 }
 
+impl Drop for Engine {
+    /// After SIGINT or SIGTERM the handler of [`Engine::remove_on_signals`] owns the
+    /// exit: it removes the run's containers, then exits with 130 or 143. A main
+    /// thread that gets here first (its container vanished under it, so its work ended
+    /// early) waits for that instead of exiting with its own status.
+    fn drop(&mut self) {
+        if self.stopping.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_secs(30));
+        }
+    }
+}
+
 impl Drop for Container<'_> {
     fn drop(&mut self) {
         if !self.removed {

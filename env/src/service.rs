@@ -173,6 +173,10 @@ pub fn running_pid(dir: &Path) -> Option<u32> {
 /// `CONTAINERS_CONF=DIR/containers.conf`, in a session of its own (it outlives the
 /// caller), and waits until it answers. A service already running there is reused.
 pub fn start_podman(dir: &Path) -> Result<PodmanService> {
+    // Absolute: the service runs in `dir`, and its socket's address must mean the same
+    // file to it and to its clients.
+    let dir = &std::path::absolute(dir)
+        .map_err(|e| EnvError::io(format!("resolving {}", dir.display()), e))?;
     let sock = dir.join("api.sock");
     let endpoint = Endpoint::unix(&sock, "the kit's Podman service");
     if let Some(pid) = running_pid(dir) {
@@ -201,7 +205,11 @@ pub fn start_podman(dir: &Path) -> Result<PodmanService> {
         .try_clone()
         .map_err(|e| EnvError::io("duplicating the log", e))?;
     let mut cmd = Command::new(podman);
-    cmd.env("CONTAINERS_CONF", &conf)
+    // Its own folder as the working directory: conmon writes files there (an `oom`
+    // marker after a memory kill in an exec session), which belong with the service,
+    // not in the caller's folder.
+    cmd.current_dir(dir)
+        .env("CONTAINERS_CONF", &conf)
         .args(["--runtime", "runc", "system", "service", "--time=0"])
         .arg(&endpoint.uri)
         .stdin(Stdio::null())
