@@ -108,6 +108,22 @@ impl LlmClient {
         &self.cfg.url
     }
 
+    /// The request with the run's timeout, the key (a bearer token for OpenAI,
+    /// `x-api-key` for Anthropic) and Anthropic's version header.
+    fn authorized(&self, mut req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        req = req.timeout(Duration::from_millis(self.cfg.timeout_ms));
+        if let Some(k) = &self.key {
+            req = match self.cfg.provider {
+                Provider::Openai => req.bearer_auth(k),
+                Provider::Anthropic => req.header("x-api-key", k),
+            };
+        }
+        if self.cfg.provider == Provider::Anthropic {
+            req = req.header("anthropic-version", "2023-06-01");
+        }
+        req
+    }
+
     fn redact(&self, s: &str) -> String {
         match &self.key {
             Some(k) if !k.is_empty() => s.replace(k.as_str(), "<redacted>"),
@@ -182,19 +198,7 @@ impl LlmClient {
             Provider::Openai => format!("{base}/models"),
             Provider::Anthropic => format!("{base}/v1/models"),
         };
-        let mut req = self
-            .http
-            .get(url)
-            .timeout(Duration::from_millis(self.cfg.timeout_ms));
-        if let Some(k) = &self.key {
-            req = match self.cfg.provider {
-                Provider::Openai => req.bearer_auth(k),
-                Provider::Anthropic => req.header("x-api-key", k),
-            };
-        }
-        if self.cfg.provider == Provider::Anthropic {
-            req = req.header("anthropic-version", "2023-06-01");
-        }
+        let req = self.authorized(self.http.get(url));
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) => return json!({"error": self.redact(&format!("request failed: {e}"))}),
@@ -230,20 +234,7 @@ impl LlmClient {
     }
 
     async fn attempt(&self, body: &Value) -> Attempt {
-        let mut req = self
-            .http
-            .post(self.endpoint())
-            .timeout(Duration::from_millis(self.cfg.timeout_ms))
-            .json(body);
-        if let Some(k) = &self.key {
-            req = match self.cfg.provider {
-                Provider::Openai => req.bearer_auth(k),
-                Provider::Anthropic => req.header("x-api-key", k),
-            };
-        }
-        if self.cfg.provider == Provider::Anthropic {
-            req = req.header("anthropic-version", "2023-06-01");
-        }
+        let req = self.authorized(self.http.post(self.endpoint()).json(body));
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {
