@@ -43,6 +43,9 @@ fn manifests() -> Vec<PathBuf> {
         .collect();
     v.sort();
     assert!(v.len() >= 4, "{v:?}");
+    for name in ["discovery-job.yaml", "experiment-job.yaml"] {
+        assert!(v.iter().any(|p| p.ends_with(name)), "{name} missing: {v:?}");
+    }
     v
 }
 
@@ -107,6 +110,24 @@ fn a_manifest_that_breaks_a_rule_is_caught() {
     assert!(!o.status.success());
     assert!(out.contains("root filesystem not read-only"), "{out}");
     assert!(out.contains("OPENAI_API_KEY has a literal value"), "{out}");
+    // The experiment Job without runAsNonRoot, its key from a ConfigMap instead of a
+    // Secret.
+    let text = std::fs::read_to_string(repo().join("deploy/k8s/experiment-job.yaml"))
+        .unwrap()
+        .replace("runAsNonRoot: true", "runAsNonRoot: false")
+        .replacen("secretKeyRef: {name: tcp-api-keys", "configMapKeyRef: {name: tcp-api-keys", 1);
+    let bad = dir.path().join("experiment-job.yaml");
+    std::fs::write(&bad, text).unwrap();
+    let o = Command::new(venv.join("bin/python"))
+        .arg(repo().join("work/tests/deploy_check.py"))
+        .arg(repo().join("deploy/compose.yaml"))
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!o.status.success());
+    assert!(out.contains("may run as root"), "{out}");
+    assert!(out.contains("OPENAI_API_KEY not from a Secret"), "{out}");
     // And the schema check refuses a field Kubernetes does not have.
     let typo = dir.path().join("typo.yaml");
     std::fs::write(

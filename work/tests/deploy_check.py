@@ -1,7 +1,8 @@
 """Checks of deploy/ that a schema cannot make (run by work/tests/deploy.rs with the
 venv of `scripts/setup --k8s`): every container of every manifest runs with a read-only
-root filesystem, no privilege escalation, dropped capabilities and resource limits, and
-takes secrets only from Secrets (no literal value for a name that looks like a secret);
+root filesystem, no privilege escalation, dropped capabilities, resource limits, an
+image and runAsNonRoot (on the container or its pod), and takes secrets only from Secrets
+(a name that looks like a secret has no literal value and comes from a secretKeyRef);
 the compose file runs Redis with AOF and two workers on it. Prints one line per problem
 and exits 1 if there is any."""
 import re
@@ -28,8 +29,13 @@ for path in sys.argv[2:]:
             where = f"{path}: {doc['kind']} {doc['metadata']['name']}"
             if doc["kind"] == "Secret":
                 problems.append(f"{where}: a Secret with values in the repository")
+            pod = (doc.get("spec", {}).get("template") or {}).get("spec", {})
             for c in containers(doc):
                 sc = c.get("securityContext", {})
+                if not c.get("image"):
+                    problems.append(f"{where}/{c['name']}: no image")
+                if not (sc.get("runAsNonRoot") or pod.get("securityContext", {}).get("runAsNonRoot")):
+                    problems.append(f"{where}/{c['name']}: may run as root (no runAsNonRoot)")
                 if sc.get("readOnlyRootFilesystem") is not True:
                     problems.append(f"{where}/{c['name']}: root filesystem not read-only")
                 if sc.get("allowPrivilegeEscalation") is not False:
@@ -43,6 +49,8 @@ for path in sys.argv[2:]:
                 for e in c.get("env", []):
                     if SECRETISH.search(e["name"]) and "value" in e:
                         problems.append(f"{where}/{c['name']}: {e['name']} has a literal value")
+                    elif SECRETISH.search(e["name"]) and "secretKeyRef" not in e.get("valueFrom", {}):
+                        problems.append(f"{where}/{c['name']}: {e['name']} not from a Secret (secretKeyRef)")
 
 with open(sys.argv[1]) as f:
     compose = yaml.safe_load(f)
