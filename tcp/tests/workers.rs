@@ -108,14 +108,25 @@ struct Worker {
 
 impl Worker {
     fn start(redis: &Redis, name: &str, out: &Path, extra: &[&str]) -> Worker {
-        let mut child = Command::new(TCP)
-            .args(["worker", "--redis", &redis.url(), "--name", name])
+        Worker::start_with(redis, name, out, extra, |_| {})
+    }
+
+    /// [`Worker::start`] with the worker's command adjusted first (its environment).
+    fn start_with(
+        redis: &Redis,
+        name: &str,
+        out: &Path,
+        extra: &[&str],
+        adjust: impl FnOnce(&mut Command),
+    ) -> Worker {
+        let mut cmd = Command::new(TCP);
+        cmd.args(["worker", "--redis", &redis.url(), "--name", name])
             .args(["--out", out.to_str().unwrap()])
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::inherit());
+        adjust(&mut cmd);
+        let mut child = cmd.spawn().unwrap();
         let mut first_line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut first_line)
@@ -170,10 +181,31 @@ fn sweep_args(out: &Path) -> Vec<String> {
     .to_vec()
 }
 
+/// The distributed sweep; its toolchain is the default (`system`) unless `extra` says
+/// otherwise: the test's own `$TCP_TOOLCHAIN` is not passed on.
 fn coordinator(redis: &Redis, out: &Path) -> Command {
-    let mut c = Command::new(TCP);
-    c.args(sweep_args(out)).args(["--redis", &redis.url()]);
+    let mut c = local(out);
+    c.args(["--redis", &redis.url()]);
     c
+}
+
+/// The same sweep run locally.
+fn local(out: &Path) -> Command {
+    let mut c = Command::new(TCP);
+    c.args(sweep_args(out)).env_remove("TCP_TOOLCHAIN");
+    c
+}
+
+/// `<out>/icestick/<config>/report.json`.
+fn report(out: &Path, config: &str) -> Value {
+    let p = out.join("icestick").join(config).join("report.json");
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// What a run records of its tools: the toolchain and each tool's version.
+fn tools(report: &Value) -> (Value, Value) {
+    (report["toolchain"].clone(), report["tools"].clone())
 }
 
 fn ok(o: Output) -> Value {
@@ -226,20 +258,26 @@ fn results_once(redis: &Redis, n: usize) -> Vec<String> {
 fn two_workers_share_a_sweep_and_write_what_a_local_run_writes() {
     let dir = tempfile::tempdir().unwrap();
     let redis = Redis::start(&dir.path().join("redis"));
-    let a = Worker::start(&redis, "a", &dir.path().join("wa"), &[]);
-    let b = Worker::start(&redis, "b", &dir.path().join("wb"), &[]);
+    // The workers' own default toolchain is not the one the jobs carry (system).
+    let a = Worker::start_with(&redis, "a", &dir.path().join("wa"), &[], yowasp_default);
+    let b = Worker::start_with(&redis, "b", &dir.path().join("wb"), &[], yowasp_default);
     let dist_out = dir.path().join("dist");
     let dist = ok(coordinator(&redis, &dist_out).output().unwrap());
     let local_out = dir.path().join("local");
-    let local = ok(Command::new(TCP)
-        .args(sweep_args(&local_out))
-        .output()
-        .unwrap());
+    let local = ok(local(&local_out).output().unwrap());
     assert_eq!(rows(&dist), rows(&local));
     assert_eq!(rows(&dist).len(), 2);
     for f in ["sweep.json", "sweep.txt", "sweep.svg"] {
         assert!(dist_out.join("icestick/sweep").join(f).is_file(), "{f}");
     }
+    // The placed configuration's report is where a local run puts it, with the same
+    // toolchain and tool versions.
+    let (dist_tools, local_tools) = (
+        tools(&report(&dist_out, "l1_s1_sum16")),
+        tools(&report(&local_out, "l1_s1_sum16")),
+    );
+    assert_eq!(dist_tools, local_tools);
+    assert_eq!(dist_tools.0, "system");
     let workers = results_once(&redis, 2);
     // Every job ran on one of the two; a second coordinator with the same plan enqueues
     // nothing and reads the same results.
@@ -256,6 +294,93 @@ fn two_workers_share_a_sweep_and_write_what_a_local_run_writes() {
     );
     assert!(a.terminate().success());
     assert!(b.terminate().success());
+}
+
+/// A worker whose own default toolchain is YoWASP.
+fn yowasp_default(c: &mut Command) {
+    c.env("TCP_TOOLCHAIN", "yowasp");
+}
+
+/// The YoWASP tools of `scripts/setup --yowasp`, or a failure that names it.
+fn need_yowasp() {
+    for tool in [
+        tcp_fpga::tools::Tool::Yosys,
+        tcp_fpga::tools::Tool::NextpnrIce40,
+        tcp_fpga::tools::Tool::Icepack,
+    ] {
+        if let Err(e) = tcp_fpga::Toolchain::Yowasp.find(tool) {
+            panic!("this test runs the YoWASP toolchain: run scripts/setup --yowasp ({e})");
+        }
+    }
+}
+
+/// `--toolchain yowasp` on the coordinator reaches the jobs: the worker, whose own
+/// `$TCP_TOOLCHAIN` is `system`, runs YoWASP's Yosys and nextpnr, and the rows and the
+/// recorded versions equal a local YoWASP sweep's (they differ from the system
+/// toolchain's: other LUT counts, other versions).
+#[test]
+fn a_sweep_carries_its_toolchain_to_the_workers() {
+    need_yowasp();
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(&dir.path().join("redis"));
+    let w = Worker::start_with(&redis, "w", &dir.path().join("w"), &[], |c| {
+        c.env("TCP_TOOLCHAIN", "system");
+    });
+    let dist_out = dir.path().join("dist");
+    let dist = ok(coordinator(&redis, &dist_out)
+        .args(["--toolchain", "yowasp"])
+        .output()
+        .unwrap());
+    let local_out = dir.path().join("local");
+    let local = ok(local(&local_out)
+        .args(["--toolchain", "yowasp"])
+        .output()
+        .unwrap());
+    assert_eq!(rows(&dist), rows(&local));
+    let (dist_tools, local_tools) = (
+        tools(&report(&dist_out, "l1_s1_sum16")),
+        tools(&report(&local_out, "l1_s1_sum16")),
+    );
+    assert_eq!(dist_tools, local_tools);
+    assert_eq!(dist_tools.0, "yowasp");
+    let yosys = dist_tools.1["yosys"].as_str().unwrap();
+    assert!(yosys.starts_with("Yosys 0.70"), "{yosys}");
+    // The job on the stream names its toolchain.
+    let jobs = redis.cli(&["XRANGE", "{tcp}:jobs:synth", "-", "+"]);
+    assert!(jobs.contains(r#""toolchain":"yowasp""#), "{jobs}");
+    assert!(w.terminate().success());
+}
+
+/// A worker that lacks the job's toolchain fails the job (for a worker that has it)
+/// rather than recording a failed row; after --max-attempts it is dead and the
+/// coordinator stops with the reason, which names the setup that installs the tools.
+#[test]
+fn a_worker_without_the_jobs_toolchain_fails_the_job_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(&dir.path().join("redis"));
+    let empty = dir.path().join("no-yowasp");
+    std::fs::create_dir_all(&empty).unwrap();
+    let w = Worker::start_with(
+        &redis,
+        "w",
+        &dir.path().join("w"),
+        &["--max-attempts", "1"],
+        |c| {
+            c.env("TCP_YOWASP_BIN", &empty);
+        },
+    );
+    let o = coordinator(&redis, &dir.path().join("dist"))
+        .args(["--toolchain", "yowasp"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("dead-letter") && err.contains("scripts/setup --yowasp"),
+        "{err}"
+    );
+    assert_eq!(redis.int(&["XLEN", "{tcp}:results"]), 0);
+    assert!(w.terminate().success());
 }
 
 #[test]
@@ -355,10 +480,7 @@ fn coordinator_and_redis_restarted_mid_run_give_the_same_outputs() {
     let sweep = ok(coordinator(&redis, &dir.path().join("dist"))
         .output()
         .unwrap());
-    let local = ok(Command::new(TCP)
-        .args(sweep_args(&dir.path().join("local")))
-        .output()
-        .unwrap());
+    let local = ok(local(&dir.path().join("local")).output().unwrap());
     assert_eq!(rows(&sweep), rows(&local));
     results_once(&redis, 2);
     assert_eq!(

@@ -18,7 +18,8 @@ use std::path::Path;
 use std::time::Duration;
 use tcp_fpga::board::Board;
 use tcp_fpga::flow::{CoreSource, SynthOptions, SynthTop};
-use tcp_fpga::sweep::{self, Sweep, SweepOptions, SweepRow};
+use tcp_fpga::sweep::{self, Outcome, Sweep, SweepOptions, SweepRow};
+use tcp_fpga::{SynthReport, Toolchain};
 use tcp_spec::Config;
 
 /// The queue synthesis jobs go to.
@@ -37,10 +38,26 @@ pub struct SynthJob {
     pub freq_mhz: Option<f64>,
     pub split_core: bool,
     pub synth_flags: Vec<String>,
+    /// The toolchain the coordinator chose (`system`, `yowasp`): the worker runs it,
+    /// whatever its own `$TCP_TOOLCHAIN` says. Absent in jobs of older coordinators:
+    /// then the worker's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toolchain: Option<String>,
+}
+
+/// What a synthesis job returns: the configuration's sweep row and, where the flow
+/// wrote one (the configuration was placed), its `report.json` with the toolchain and
+/// the tool versions that ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SynthResult {
+    #[serde(flatten)]
+    pub row: SweepRow,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<Box<SynthReport>>,
 }
 
 impl SynthJob {
-    fn new(base: &SynthOptions, c: &Config) -> SynthJob {
+    fn new(base: &SynthOptions, c: &Config, toolchain: Toolchain) -> SynthJob {
         SynthJob {
             board: base.board.clone(),
             config: c.name(),
@@ -48,12 +65,14 @@ impl SynthJob {
             freq_mhz: base.freq_mhz,
             split_core: base.split_core,
             synth_flags: base.synth_flags.clone(),
+            toolchain: Some(toolchain.name().to_string()),
         }
     }
 
     /// Runs the job under `out_root` (the worker's build tree): the configuration's
-    /// sweep row, or the error that a retry elsewhere may not have.
-    pub fn run(&self, out_root: &Path) -> Result<SweepRow, WorkError> {
+    /// sweep row and report, or the error that a retry elsewhere may not have (a tool
+    /// of the job's toolchain missing on this worker is such an error, not a row).
+    pub fn run(&self, out_root: &Path) -> Result<SynthResult, WorkError> {
         let config: Config = self.config.parse().map_err(|e| WorkError::Job {
             id: self.config.clone(),
             message: format!("not a configuration: {e}"),
@@ -64,13 +83,35 @@ impl SynthJob {
         o.split_core = self.split_core;
         o.synth_flags = self.synth_flags.clone();
         o.out_root = out_root.to_path_buf();
-        Ok(sweep::run_one(&o, &config)?)
+        o.toolchain = match &self.toolchain {
+            Some(t) => Some(Toolchain::parse(t).map_err(|message| WorkError::Job {
+                id: self.config.clone(),
+                message,
+            })?),
+            None => None,
+        };
+        let toolchain = o.toolchain()?;
+        for tool in o.board.family().tools() {
+            toolchain
+                .find(tool)
+                .map_err(|e| WorkError::Synth(tcp_fpga::SynthError::Tool(e)))?;
+        }
+        let row = sweep::run_one(&o, &config)?;
+        // The report the flow just wrote (placed configurations only).
+        let report = match row.outcome {
+            Outcome::Placed { .. } => Some(Box::new(SynthReport::read(
+                &o.build_dir().join("report.json"),
+            )?)),
+            _ => None,
+        };
+        Ok(SynthResult { row, report })
     }
 }
 
-/// The name of a sweep's run: the plan's hash (board, grid, seeds, options).
-pub fn run_name(opts: &SweepOptions) -> String {
+/// The name of a sweep's run: the plan's hash (board, grid, seeds, options, toolchain).
+pub fn run_name(opts: &SweepOptions, toolchain: Toolchain) -> String {
     let plan = serde_json::json!({
+        "toolchain": toolchain.name(),
         "board": opts.base.board,
         "lanes": opts.lanes,
         "stages": opts.stages,
@@ -106,12 +147,16 @@ pub fn run(
             what: "start the async runtime".into(),
             source: e,
         })?;
-    let run = run.map_or_else(|| run_name(opts), str::to_string);
-    rt.block_on(coordinate(opts, redis_url, &run, timeout))
+    // The coordinator's toolchain (--toolchain, else its $TCP_TOOLCHAIN) goes with
+    // every job.
+    let toolchain = opts.base.toolchain()?;
+    let run = run.map_or_else(|| run_name(opts, toolchain), str::to_string);
+    rt.block_on(coordinate(opts, toolchain, redis_url, &run, timeout))
 }
 
 async fn coordinate(
     opts: &SweepOptions,
+    toolchain: Toolchain,
     redis_url: &str,
     run: &str,
     timeout: Option<Duration>,
@@ -128,7 +173,7 @@ async fn coordinate(
     bar.set_message(format!("{run} on {}", crate::queue::redacted(redis_url)));
     let started = std::time::Instant::now();
     let mut rows: Vec<Option<SweepRow>> = vec![None; configs.len()];
-    let mut results: HashMap<String, SweepRow> = HashMap::new();
+    let mut results: HashMap<String, SynthResult> = HashMap::new();
     let mut position = "0".to_string();
     // One wave per entry of the lane list, in its order.
     let mut lanes_seen = Vec::new();
@@ -154,7 +199,8 @@ async fn coordinate(
             let job = Job {
                 id: id.clone(),
                 kind: KIND.into(),
-                spec: serde_json::to_value(SynthJob::new(&opts.base, c)).expect("serializes"),
+                spec: serde_json::to_value(SynthJob::new(&opts.base, c, toolchain))
+                    .expect("serializes"),
             };
             retry(|| q.enqueue(QUEUE, &job)).await?;
             waiting.push((i, id));
@@ -177,17 +223,20 @@ async fn coordinate(
                 retry(|| q.results_after(&position, 256, Duration::from_millis(500))).await?;
             position = next;
             for r in got {
-                if let Ok(row) = serde_json::from_value::<SweepRow>(r.result) {
-                    results.insert(r.id, row);
+                if let Ok(res) = serde_json::from_value::<SynthResult>(r.result) {
+                    results.insert(r.id, res);
                 }
             }
             let dead = retry(|| q.dead()).await?;
             let mut still = Vec::new();
             for (i, id) in waiting {
-                if let Some(row) = results.get(&id) {
-                    bar.println(sweep::progress_line(opts, row));
+                if let Some(res) = results.get(&id) {
+                    if let Some(report) = &res.report {
+                        write_report(&opts.base, &configs[i], report)?;
+                    }
+                    bar.println(sweep::progress_line(opts, &res.row));
                     bar.inc(1);
-                    rows[i] = Some(row.clone());
+                    rows[i] = Some(res.row.clone());
                 } else if let Some(d) = dead.iter().find(|d| d.id == id) {
                     bar.finish_and_clear();
                     return Err(WorkError::Job {
@@ -210,6 +259,23 @@ async fn coordinate(
         .map(|r| r.expect("every configuration has a row after its wave"))
         .collect();
     Ok(sweep::finish(opts, rows)?)
+}
+
+/// Writes a worker's `report.json` where a local run of the configuration writes it
+/// (`<out>/<board>/<config>/report.json`): the toolchain and the tool versions that ran
+/// are on record beside the sweep's outputs. Its `build_dir` is the worker's.
+fn write_report(base: &SynthOptions, c: &Config, report: &SynthReport) -> Result<(), WorkError> {
+    let mut o = base.clone();
+    o.config = *c;
+    let dir = o.build_dir();
+    let io = |what: String| move |source| WorkError::Io { what, source };
+    std::fs::create_dir_all(&dir).map_err(io(format!("create {}", dir.display())))?;
+    let p = dir.join("report.json");
+    std::fs::write(
+        &p,
+        serde_json::to_string_pretty(report).expect("serializes") + "\n",
+    )
+    .map_err(io(format!("write {}", p.display())))
 }
 
 /// Runs a queue operation until it succeeds, waiting a second after each failure that
