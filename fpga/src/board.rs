@@ -11,7 +11,7 @@ use super::pll::{Ecp5Pll, LinkPll, Pll};
 use super::SynthError;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use tcp_eda::Tool;
+use tcp_eda::{Tool, Toolchain};
 
 /// The boards that ship with the kit: (name, TOML text).
 pub const SHIPPED: [(&str, &str); 5] = [
@@ -57,6 +57,17 @@ impl Family {
         match self {
             Family::Ice40 => Tool::NextpnrIce40,
             Family::Ecp5 => Tool::NextpnrEcp5,
+        }
+    }
+
+    /// The toolchain a run on this family uses when neither `--toolchain` nor
+    /// `$TCP_TOOLCHAIN` chooses one: on iCE40 [`Toolchain::DEFAULT`] (chosen by the
+    /// measurement in docs/synthesis.md), on ECP5 `yowasp`, the one toolchain here that
+    /// has nextpnr-ecp5 (Debian 12 packages none).
+    pub const fn default_toolchain(self) -> Toolchain {
+        match self {
+            Family::Ice40 => Toolchain::DEFAULT,
+            Family::Ecp5 => Toolchain::Yowasp,
         }
     }
 

@@ -88,8 +88,9 @@ pub struct SynthOptions {
     pub progress: bool,
     /// What to build around the core.
     pub top: SynthTop,
-    /// Which build of the tools runs; `None`: `$TCP_TOOLCHAIN`, else the default
-    /// ([`Toolchain::DEFAULT`]). The tools' override variables win either way.
+    /// Which build of the tools runs; `None`: `$TCP_TOOLCHAIN`, else the family's
+    /// default ([`Family::default_toolchain`]). The tools' override variables win either
+    /// way.
     pub toolchain: Option<Toolchain>,
 }
 
@@ -126,11 +127,18 @@ impl SynthOptions {
         }
     }
 
-    /// The toolchain of the run: the option, else `$TCP_TOOLCHAIN`, else the default.
+    /// The toolchain of the run: the option, else `$TCP_TOOLCHAIN`, else the board
+    /// family's default ([`Family::default_toolchain`]).
     pub fn toolchain(&self) -> Result<Toolchain, SynthError> {
-        match self.toolchain {
-            Some(t) => Ok(t),
-            None => Toolchain::from_env().map_err(|e| SynthError::Usage(e.to_string())),
+        self.toolchain_in(std::env::var_os(tcp_eda::toolchain::TOOLCHAIN_ENV))
+    }
+
+    /// [`SynthOptions::toolchain`] with `$TCP_TOOLCHAIN`'s value given explicitly.
+    pub fn toolchain_in(&self, env: Option<std::ffi::OsString>) -> Result<Toolchain, SynthError> {
+        match (self.toolchain, env.filter(|v| !v.is_empty())) {
+            (Some(t), _) => Ok(t),
+            (None, None) => Ok(self.board.family().default_toolchain()),
+            (None, v) => Toolchain::from_value(v).map_err(|e| SynthError::Usage(e.to_string())),
         }
     }
 
@@ -802,7 +810,7 @@ fn assemble_report(
     } = timing;
     SynthReport {
         schema: report::SCHEMA.into(),
-        toolchain: opts.toolchain.unwrap_or(Toolchain::DEFAULT).name().into(),
+        toolchain: opts.toolchain().map_or("", Toolchain::name).into(),
         board: b.name.clone(),
         family: family.name().into(),
         device: b.device.clone(),
@@ -917,6 +925,36 @@ mod tests {
         );
         o.seeds = 3;
         o
+    }
+
+    /// The option wins, then `$TCP_TOOLCHAIN`; with neither, iCE40 boards take the
+    /// measured default and ECP5 boards the one toolchain with nextpnr-ecp5.
+    #[test]
+    fn the_toolchain_is_the_option_then_the_variable_then_the_familys_default() {
+        let ice = opts();
+        let mut ecp = opts();
+        ecp.board = Board::load("ulx3s").unwrap();
+        assert_eq!(ice.toolchain_in(None).unwrap(), Toolchain::System);
+        assert_eq!(ecp.toolchain_in(None).unwrap(), Toolchain::Yowasp);
+        assert_eq!(
+            ecp.toolchain_in(Some("".into())).unwrap(),
+            Toolchain::Yowasp
+        );
+        assert_eq!(
+            ecp.toolchain_in(Some("system".into())).unwrap(),
+            Toolchain::System
+        );
+        assert_eq!(
+            ice.toolchain_in(Some("yowasp".into())).unwrap(),
+            Toolchain::Yowasp
+        );
+        ecp.toolchain = Some(Toolchain::System);
+        assert_eq!(
+            ecp.toolchain_in(Some("yowasp".into())).unwrap(),
+            Toolchain::System
+        );
+        let e = ice.toolchain_in(Some("bogus".into())).unwrap_err();
+        assert!(e.to_string().contains("TCP_TOOLCHAIN"), "{e}");
     }
 
     #[test]

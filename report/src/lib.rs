@@ -102,6 +102,11 @@ pub struct Fpga {
     pub latency_ns: f64,
     pub tool_time_s: f64,
     pub build_dir: String,
+    /// The toolchain that ran (`system` or `yowasp`) and each tool's version line.
+    pub toolchain: String,
+    pub tools: std::collections::BTreeMap<String, String>,
+    /// Placement seeds behind the median Fmax.
+    pub seeds: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -324,6 +329,15 @@ fn link(cfg: &Config, a: &ReportOptions) -> anyhow::Result<LinkResult> {
         port,
         LinkOptions {
             batch: a.batch,
+            // A simulated board top answers at the simulator's pace, not the board's:
+            // a 12-lane board top in Verilator needs seconds of wall-clock time for a
+            // frame of 32 descriptors. The pty loses no bytes, so a long reply timeout
+            // only bounds a hang.
+            timeout: if a.board_model.is_clocked() {
+                std::time::Duration::from_secs(60)
+            } else {
+                LinkOptions::default().timeout
+            },
             ..LinkOptions::default()
         },
     )?;
@@ -389,6 +403,9 @@ fn fpga(cfg: &Config, a: &ReportOptions) -> anyhow::Result<Fpga> {
         latency_ns: cfg.stages as f64 * 1e3 / r.timing.fmax_mhz.max(1e-9),
         tool_time_s: r.wall_time.total_s,
         build_dir: r.build_dir.clone(),
+        toolchain: r.toolchain.clone(),
+        tools: r.tools.clone(),
+        seeds: a.seeds,
     })
 }
 
@@ -628,10 +645,16 @@ pub fn markdown(r: &Report) -> String {
         s += "\n";
         if let Some(f) = &c.fpga {
             s += &format!(
-                "FPGA: {} LUTs, {} FFs, {} logic cells; Fmax {:.1} MHz vs board clock {:.0} MHz: timing {}; tools {:.0} s; build in `{}`.\n\n",
-                f.luts, f.ffs, f.logic_cells, f.fmax_mhz, f.board_mhz,
+                "FPGA: {} LUTs, {} FFs, {} logic cells; Fmax {:.1} MHz (median of {} seed(s)) vs board clock {:.0} MHz: timing {}; tools {:.0} s; build in `{}`.\n\n",
+                f.luts, f.ffs, f.logic_cells, f.fmax_mhz, f.seeds, f.board_mhz,
                 if f.timing_met { "met" } else { "NOT met" }, f.tool_time_s, f.build_dir
             );
+            s += &format!("Toolchain `{}`:", f.toolchain);
+            for (tool, version) in &f.tools {
+                s += &format!(" {tool} `{version}`;");
+            }
+            s.pop();
+            s += ".\n\n";
         }
         let g = &c.asic.gates;
         s += &format!(

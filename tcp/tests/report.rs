@@ -153,3 +153,64 @@ fn a_forced_mismatch_fails_the_run() {
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.contains("DISAGREES"));
 }
+
+/// `tcp report --board ulx3s` with no toolchain named: every column runs, the FPGA one
+/// through Yosys 0.70 and nextpnr-ecp5 (the ECP5 default is the YoWASP toolchain, the
+/// only one here with nextpnr-ecp5; it needs `scripts/setup --yowasp`), and the link
+/// through the board top generated for the ULX3S's 75 MHz link clock.
+#[test]
+fn the_report_on_the_ulx3s_runs_every_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    let o = Command::new(env!("CARGO_BIN_EXE_tcp"))
+        .args(
+            [
+                &["report", "--board", "ulx3s", "--out", out.to_str().unwrap()][..],
+                &SMALL,
+            ]
+            .concat(),
+        )
+        .env_remove("TCP_TOOLCHAIN")
+        .output()
+        .expect("run tcp");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(j["all_agree"], true);
+    let c = &j["configs"][0];
+    let f = &c["fpga"];
+    assert!(
+        f.is_object(),
+        "no FPGA column (run scripts/setup --yowasp first): {}",
+        c["fpga_error"]
+    );
+    assert_eq!(f["device"], "LFE5U-85F-CABGA381");
+    assert_eq!(f["toolchain"], "yowasp");
+    assert!(f["tools"]["nextpnr-ecp5"]
+        .as_str()
+        .unwrap()
+        .contains("nextpnr-0.11"));
+    assert_eq!(
+        (f["fits"].as_bool(), f["timing_met"].as_bool()),
+        (Some(true), Some(true))
+    );
+    assert!(f["fmax_mhz"].as_f64().unwrap() > 25.0);
+    assert!(out.join("synth/ulx3s/l1_s1_sum16/top.bit").is_file());
+    for k in ["software", "rust_hdl", "verilator", "link"] {
+        let a = &c[k]["agreement"];
+        assert_eq!(a["agree"], true, "{k}");
+        assert!(a["compared"].as_u64().unwrap() > 0, "{k} compared nothing");
+    }
+    let l = &c["link"];
+    assert_eq!(l["model"], "verilator");
+    // The board top runs at 75 MHz: device time is the cycles STATS counted at that clock.
+    let device = l["descriptors_per_s_device"].as_f64().unwrap();
+    assert!(
+        device > 0.5 * 3e6 / 240.0 && device <= 3e6 / 240.0,
+        "{device}"
+    );
+    assert!(!c["asic"]["nodes"].as_array().unwrap().is_empty());
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("FPGA core, ulx3s (LFE5U-85F-CABGA381)"), "{md}");
+    assert!(md.contains("Toolchain `yowasp`"), "{md}");
+}
