@@ -22,5 +22,8 @@ pub use rules::{CapSet, Rules, RulesError};
 
 /// The shipped rule file.
 pub const DEFAULT_RULES: &str = include_str!("../../../data/rules.toml");
+/// The shipped rule file in postcard's binary form, written by the build script from
+/// [`DEFAULT_RULES`] (`gate/build.rs`; the test suite checks they hold the same rules).
+pub(crate) const BUILTIN_RULES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rules.postcard"));
 /// The shipped expert table.
 pub const DEFAULT_EXPERT: &str = include_str!("../../../data/expert.toml");

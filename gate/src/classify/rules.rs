@@ -29,9 +29,9 @@
 //! Every regular expression is compiled when the file is loaded; a bad rule is an error
 //! that names the rule, never a silent skip.
 
+use foldhash::{HashMap, HashSet};
 use regex::Regex;
-use serde::Deserialize;
-use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 use tcp_spec::{Capabilities, RiskLevel};
 
 /// A rule file that does not load.
@@ -43,10 +43,61 @@ pub enum RulesError {
     Invalid { context: String, message: String },
 }
 
-fn invalid(context: impl Into<String>, message: impl Into<String>) -> RulesError {
+fn invalid(context: impl fmt::Display, message: impl Into<String>) -> RulesError {
     RulesError::Invalid {
-        context: context.into(),
+        context: context.to_string(),
         message: message.into(),
+    }
+}
+
+/// Where a rule sits in its file, as error messages name it (`tool rule #3 (rm,
+/// rmdir)`). Only formatted when an error is made: every `tcp check` process compiles
+/// the rules, and formatting a name for each of them was a tenth of that work.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    kind: &'static str,
+    index: usize,
+    names: &'a [String],
+    sep: &'static str,
+    why: Option<&'a str>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(kind: &'static str, index: usize, names: &'a [String], sep: &'static str) -> Self {
+        Ctx {
+            kind,
+            index,
+            names,
+            sep,
+            why: None,
+        }
+    }
+
+    fn why(kind: &'static str, index: usize, why: &'a str) -> Self {
+        Ctx {
+            why: Some(why),
+            ..Ctx::new(kind, index, &[], "")
+        }
+    }
+
+    fn with_why(self, why: &'a str) -> Self {
+        Ctx {
+            why: Some(why),
+            ..self
+        }
+    }
+}
+
+impl fmt::Display for Ctx<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} #{} (", self.kind, self.index + 1)?;
+        f.write_str(&self.names.join(self.sep))?;
+        match self.why {
+            Some(w) if self.names.is_empty() => f.write_str(w)?,
+            Some(w) => write!(f, ": {w}")?,
+            None => {}
+        }
+        f.write_str(")")
     }
 }
 
@@ -89,7 +140,7 @@ impl CapSet {
         v
     }
 
-    pub fn parse(list: &[String], context: &str) -> Result<CapSet, RulesError> {
+    pub fn parse(list: &[String], context: &dyn fmt::Display) -> Result<CapSet, RulesError> {
         let mut c = CapSet::default();
         for n in list {
             if n.trim().eq_ignore_ascii_case(PRIVILEGE_ESCALATION) {
@@ -106,285 +157,9 @@ impl CapSet {
 
 // ---------------------------------------------------------------- file format (serde)
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileSpec {
-    version: u32,
-    defaults: DefaultsSpec,
-    #[serde(default)]
-    never_execute: Vec<String>,
-    #[serde(default)]
-    paths: BTreeMap<String, Vec<String>>,
-    #[serde(default)]
-    tool: Vec<ToolSpec>,
-    #[serde(default)]
-    evidence: Vec<EvidenceSpec>,
-    #[serde(default)]
-    arg: Vec<ArgSpec>,
-    #[serde(default)]
-    options: Vec<OptionsSpec>,
-    #[serde(default)]
-    wrapper: Vec<WrapperSpec>,
-    #[serde(default)]
-    exec: Vec<ExecSpec>,
-    #[serde(default)]
-    interpreter: Vec<InterpreterSpec>,
-    #[serde(default)]
-    env: Vec<EnvSpec>,
-    #[serde(default)]
-    pipe: Vec<PipeSpec>,
-    #[serde(default)]
-    redirect: Vec<RedirectSpec>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DefaultsSpec {
-    no_evidence: String,
-    unmatched: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ToolSpec {
-    name: Vec<String>,
-    risk: String,
-    #[serde(default)]
-    caps: Vec<String>,
-    why: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EvidenceSpec {
-    #[serde(default)]
-    name: Vec<String>,
-    #[serde(default)]
-    man_section: Vec<String>,
-    #[serde(default)]
-    package_section: Vec<String>,
-    #[serde(default)]
-    summary: Vec<String>,
-    #[serde(default)]
-    text: Vec<String>,
-    #[serde(default)]
-    unless: Vec<String>,
-    risk: Option<String>,
-    #[serde(default)]
-    caps: Vec<String>,
-    why: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ArgSpec {
-    tools: Vec<String>,
-    #[serde(default)]
-    subcommand: Vec<String>,
-    #[serde(default)]
-    flags_any: Vec<String>,
-    #[serde(default)]
-    flags_all: Vec<String>,
-    #[serde(default)]
-    flags_none: Vec<String>,
-    #[serde(default)]
-    args_any: Vec<String>,
-    #[serde(default)]
-    args_none: Vec<String>,
-    #[serde(default)]
-    args_all: Vec<String>,
-    #[serde(default)]
-    paths_any: Vec<String>,
-    #[serde(default)]
-    paths_none: Vec<String>,
-    #[serde(default)]
-    args_only: Vec<String>,
-    #[serde(default)]
-    target_any: Vec<String>,
-    #[serde(default)]
-    target_none: Vec<String>,
-    #[serde(default)]
-    sources_any: Vec<String>,
-    #[serde(default)]
-    sources_none: Vec<String>,
-    no_args: Option<bool>,
-    risk: String,
-    #[serde(default)]
-    caps: Vec<String>,
-    why: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WrapperSpec {
-    names: Vec<String>,
-    #[serde(default)]
-    value_options: Vec<String>,
-    #[serde(default)]
-    positionals: usize,
-    #[serde(default)]
-    command_option: Option<String>,
-    #[serde(default)]
-    exec_options: Vec<String>,
-    #[serde(default)]
-    exec_end: Vec<String>,
-    #[serde(default)]
-    join: bool,
-    #[serde(default)]
-    stdin_commands: bool,
-    #[serde(default)]
-    stdin_args: bool,
-    #[serde(default)]
-    file_option: Option<String>,
-    #[serde(default)]
-    placeholder: Option<String>,
-    #[serde(default)]
-    unfiltered: Vec<String>,
-    #[serde(default)]
-    unfiltered_values: Vec<String>,
-    #[serde(default)]
-    min_depth: Option<String>,
-    risk: Option<String>,
-    #[serde(default)]
-    caps: Vec<String>,
-    why: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OptionsSpec {
-    tools: Vec<String>,
-    value_options: Vec<String>,
-    #[serde(default)]
-    anywhere: bool,
-    #[serde(default)]
-    resume: bool,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExecSpec {
-    tools: Vec<String>,
-    #[serde(default)]
-    options: Vec<String>,
-    operand: Option<usize>,
-    operands_after: Option<usize>,
-    #[serde(default)]
-    after: Vec<String>,
-    #[serde(default)]
-    each_operand: bool,
-    #[serde(default)]
-    subcommand: Vec<String>,
-    key: Option<String>,
-    value: Option<String>,
-    #[serde(default)]
-    prefix: String,
-    #[serde(default)]
-    transport: Vec<String>,
-    #[serde(default)]
-    opaque: bool,
-    #[serde(default)]
-    input: bool,
-    #[serde(default)]
-    known_only: bool,
-    risk: Option<String>,
-    #[serde(default)]
-    caps: Vec<String>,
-    why: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CommandSpec {
-    call: String,
-    command: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InterpreterSpec {
-    names: Vec<String>,
-    #[serde(default)]
-    code_options: Vec<String>,
-    #[serde(default)]
-    value_options: Vec<String>,
-    #[serde(default)]
-    file_options: Vec<String>,
-    #[serde(default)]
-    program_operand: bool,
-    #[serde(default)]
-    stdin_program: bool,
-    #[serde(default)]
-    anywhere: bool,
-    #[serde(default = "default_quotes")]
-    quotes: String,
-    #[serde(default)]
-    triple_quotes: bool,
-    #[serde(default)]
-    string_ops: Vec<String>,
-    #[serde(default)]
-    command_ops: Vec<String>,
-    #[serde(default = "default_backticks")]
-    backticks: String,
-    #[serde(default)]
-    runs: Vec<String>,
-    #[serde(default)]
-    pipe_opens: Vec<String>,
-    #[serde(default)]
-    writes: Vec<String>,
-    #[serde(default)]
-    commands: Vec<CommandSpec>,
-    risk: Option<String>,
-    #[serde(default)]
-    caps: Vec<String>,
-    why: String,
-}
-
-fn default_quotes() -> String {
-    "'\"".into()
-}
-
-fn default_backticks() -> String {
-    "none".into()
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EnvSpec {
-    names: Vec<String>,
-    #[serde(default)]
-    command: bool,
-    #[serde(default)]
-    input: bool,
-    #[serde(default)]
-    transport: Vec<String>,
-    risk: Option<String>,
-    #[serde(default)]
-    caps: Vec<String>,
-    why: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PipeSpec {
-    from_caps: Vec<String>,
-    into: Vec<String>,
-    risk: String,
-    #[serde(default)]
-    caps: Vec<String>,
-    why: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RedirectSpec {
-    #[serde(default)]
-    paths: Vec<String>,
-    risk: String,
-    #[serde(default)]
-    caps: Vec<String>,
-    why: String,
-}
+#[path = "rules_file.rs"]
+mod file;
+use file::FileSpec;
 
 // ---------------------------------------------------------------- compiled form
 
@@ -435,7 +210,7 @@ impl Glob {
 impl NamePat {
     /// Never fails today (every text is a valid glob); the `Result` and the rule's
     /// `_context` keep the signature of a pattern kind that can.
-    pub fn new(p: &str, _context: &str) -> Result<NamePat, RulesError> {
+    pub fn new(p: &str, _context: &dyn fmt::Display) -> Result<NamePat, RulesError> {
         if !p.contains(['*', '?']) {
             return Ok(NamePat::Exact(p.to_string()));
         }
@@ -453,12 +228,12 @@ impl NamePat {
 /// A list of name patterns with a fast path for exact names.
 #[derive(Debug, Clone, Default)]
 pub struct NameSet {
-    exact: std::collections::HashSet<String>,
+    exact: HashSet<String>,
     globs: Vec<Glob>,
 }
 
 impl NameSet {
-    fn new(pats: &[String], context: &str) -> Result<NameSet, RulesError> {
+    fn new(pats: &[String], context: &dyn fmt::Display) -> Result<NameSet, RulesError> {
         let mut s = NameSet::default();
         for p in pats {
             match NamePat::new(p, context)? {
@@ -767,12 +542,12 @@ pub struct Rules {
     pub redirects: Vec<RedirectRule>,
 }
 
-fn risk(s: &str, context: &str) -> Result<RiskLevel, RulesError> {
+fn risk(s: &str, context: &dyn fmt::Display) -> Result<RiskLevel, RulesError> {
     s.parse::<RiskLevel>()
         .map_err(|e| invalid(context, e.to_string()))
 }
 
-fn regexes(list: &[String], context: &str, lazy: bool) -> Result<Vec<Re>, RulesError> {
+fn regexes(list: &[String], context: &dyn fmt::Display, lazy: bool) -> Result<Vec<Re>, RulesError> {
     list.iter()
         .map(|r| Re::new(r, lazy).map_err(|e| invalid(context, format!("regex `{r}`: {e}"))))
         .collect()
@@ -811,7 +586,12 @@ impl std::ops::Deref for Re {
     }
 }
 
-fn effect(r: &str, caps: &[String], why: &str, context: &str) -> Result<Effect, RulesError> {
+fn effect(
+    r: &str,
+    caps: &[String],
+    why: &str,
+    context: &dyn fmt::Display,
+) -> Result<Effect, RulesError> {
     if why.trim().is_empty() {
         return Err(invalid(context, "every rule needs a `why`"));
     }
@@ -829,12 +609,22 @@ impl Rules {
     }
 
     /// The built-in rules (`data/rules.toml`), their regexes compiled on first use.
+    ///
+    /// The build script has already read the TOML into the file's serde types and
+    /// stored them in postcard's binary form (`BUILTIN_RULES`), which reads back several
+    /// times faster: loading the rules is most of what a `tcp check` or `tcp hook`
+    /// process does before it can answer.
     pub fn parse_builtin() -> Result<Rules, RulesError> {
-        Rules::parse_with(super::DEFAULT_RULES, true)
+        let f: FileSpec = postcard::from_bytes(super::BUILTIN_RULES)
+            .map_err(|e| invalid("data/rules.toml (as built)", e.to_string()))?;
+        Rules::compile(f, true)
     }
 
     fn parse_with(text: &str, lazy: bool) -> Result<Rules, RulesError> {
-        let f: FileSpec = toml::from_str(text)?;
+        Rules::compile(toml::from_str(text)?, lazy)
+    }
+
+    fn compile(f: FileSpec, lazy: bool) -> Result<Rules, RulesError> {
         if f.version != 1 {
             return Err(invalid(
                 "version",
@@ -856,27 +646,28 @@ impl Rules {
                 Re::new(&alt, lazy).map_err(|e| invalid(format!("paths.{name}"), e.to_string()))?,
             );
         }
-        let class = |n: &String, context: &str| -> Result<usize, RulesError> {
+        let class = |n: &String, context: &dyn fmt::Display| -> Result<usize, RulesError> {
             path_names
                 .iter()
                 .position(|p| p == n)
                 .ok_or_else(|| invalid(context, format!("unknown path class `{n}`")))
         };
-        let classes = |v: &[String], context: &str| -> Result<Vec<usize>, RulesError> {
-            v.iter().map(|n| class(n, context)).collect()
-        };
+        let classes =
+            |v: &[String], context: &dyn fmt::Display| -> Result<Vec<usize>, RulesError> {
+                v.iter().map(|n| class(n, context)).collect()
+            };
 
         let never_execute = f
             .never_execute
             .iter()
-            .map(|p| NamePat::new(p, "never_execute"))
+            .map(|p| NamePat::new(p, &"never_execute"))
             .collect::<Result<Vec<_>, _>>()?;
 
         let mut tools = Vec::new();
-        let mut tool_exact = HashMap::new();
+        let mut tool_exact = HashMap::default();
         let mut tool_globs = Vec::new();
         for (i, t) in f.tool.iter().enumerate() {
-            let context = format!("tool rule #{} ({})", i + 1, t.name.join(", "));
+            let context = Ctx::new("tool rule", i, &t.name, ", ");
             if t.name.is_empty() {
                 return Err(invalid(context, "no names"));
             }
@@ -910,8 +701,8 @@ impl Rules {
         }
 
         let mut evidence = Vec::new();
-        for (i, e) in f.evidence.iter().enumerate() {
-            let context = format!("evidence rule #{} ({})", i + 1, e.why);
+        for (i, e) in f.evidence.into_iter().enumerate() {
+            let context = Ctx::why("evidence rule", i, &e.why);
             if e.why.trim().is_empty() {
                 return Err(invalid(context, "every rule needs a `why`"));
             }
@@ -925,8 +716,8 @@ impl Rules {
             }
             evidence.push(EvidenceRule {
                 name: NameSet::new(&e.name, &context)?,
-                man_section: e.man_section.clone(),
-                package_section: e.package_section.clone(),
+                man_section: e.man_section,
+                package_section: e.package_section,
                 summary: regexes(&e.summary, &context, lazy)?,
                 text: regexes(&e.text, &context, lazy)?,
                 unless: regexes(&e.unless, &context, lazy)?,
@@ -937,10 +728,10 @@ impl Rules {
         }
 
         let mut args = Vec::new();
-        let mut args_by_tool: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut args_by_tool: HashMap<String, Vec<usize>> = HashMap::default();
         let mut args_glob = Vec::new();
-        for (i, a) in f.arg.iter().enumerate() {
-            let context = format!("arg rule #{} ({}: {})", i + 1, a.tools.join(","), a.why);
+        for (i, a) in f.arg.into_iter().enumerate() {
+            let context = Ctx::new("arg rule", i, &a.tools, ",").with_why(&a.why);
             if a.tools.is_empty() {
                 return Err(invalid(context, "no tools"));
             }
@@ -953,10 +744,10 @@ impl Rules {
                 }
             }
             args.push(ArgRule {
-                subcommand: a.subcommand.clone(),
-                flags_any: a.flags_any.clone(),
-                flags_all: a.flags_all.clone(),
-                flags_none: a.flags_none.clone(),
+                subcommand: a.subcommand,
+                flags_any: a.flags_any,
+                flags_all: a.flags_all,
+                flags_none: a.flags_none,
                 args_any: regexes(&a.args_any, &context, lazy)?,
                 args_none: regexes(&a.args_none, &context, lazy)?,
                 args_all: regexes(&a.args_all, &context, lazy)?,
@@ -973,9 +764,9 @@ impl Rules {
         }
 
         let mut wrappers = Vec::new();
-        let mut wrapper_by_name = HashMap::new();
-        for (i, w) in f.wrapper.iter().enumerate() {
-            let context = format!("wrapper #{} ({})", i + 1, w.names.join(", "));
+        let mut wrapper_by_name = HashMap::default();
+        for (i, w) in f.wrapper.into_iter().enumerate() {
+            let context = Ctx::new("wrapper", i, &w.names, ", ");
             for n in &w.names {
                 if wrapper_by_name.insert(n.clone(), i).is_some() {
                     return Err(invalid(context, format!("`{n}` is listed twice")));
@@ -985,19 +776,19 @@ impl Rules {
                 return Err(invalid(context, "every rule needs a `why`"));
             }
             wrappers.push(Wrapper {
-                value_options: w.value_options.clone(),
+                value_options: w.value_options,
                 positionals: w.positionals,
-                command_option: w.command_option.clone(),
-                exec_options: w.exec_options.clone(),
-                exec_end: w.exec_end.clone(),
+                command_option: w.command_option,
+                exec_options: w.exec_options,
+                exec_end: w.exec_end,
                 join: w.join,
                 stdin_commands: w.stdin_commands,
                 stdin_args: w.stdin_args,
-                file_option: w.file_option.clone(),
-                placeholder: w.placeholder.clone(),
-                unfiltered: w.unfiltered.clone(),
-                unfiltered_values: w.unfiltered_values.clone(),
-                min_depth: w.min_depth.clone(),
+                file_option: w.file_option,
+                placeholder: w.placeholder,
+                unfiltered: w.unfiltered,
+                unfiltered_values: w.unfiltered_values,
+                min_depth: w.min_depth,
                 risk: w.risk.as_deref().map(|r| risk(r, &context)).transpose()?,
                 caps: CapSet::parse(&w.caps, &context)?,
                 why: w.why.trim().to_string(),
@@ -1005,25 +796,25 @@ impl Rules {
         }
 
         let mut options = Vec::new();
-        let mut options_by_tool = HashMap::new();
-        for (i, o) in f.options.iter().enumerate() {
-            let context = format!("options #{} ({})", i + 1, o.tools.join(", "));
+        let mut options_by_tool = HashMap::default();
+        for (i, o) in f.options.into_iter().enumerate() {
+            let context = Ctx::new("options", i, &o.tools, ", ");
             for t in &o.tools {
                 if options_by_tool.insert(t.clone(), i).is_some() {
                     return Err(invalid(context, format!("`{t}` is listed twice")));
                 }
             }
             options.push(OptionSpec {
-                value_options: o.value_options.clone(),
+                value_options: o.value_options,
                 anywhere: o.anywhere,
                 resume: o.resume,
             });
         }
 
         let mut execs = Vec::new();
-        let mut execs_by_tool: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, e) in f.exec.iter().enumerate() {
-            let context = format!("exec rule #{} ({}: {})", i + 1, e.tools.join(","), e.why);
+        let mut execs_by_tool: HashMap<String, Vec<usize>> = HashMap::default();
+        for (i, e) in f.exec.into_iter().enumerate() {
+            let context = Ctx::new("exec rule", i, &e.tools, ",").with_why(&e.why);
             if e.why.trim().is_empty() {
                 return Err(invalid(context, "every rule needs a `why`"));
             }
@@ -1032,7 +823,7 @@ impl Rules {
             }
             let mut at = Vec::new();
             if !e.options.is_empty() {
-                at.push(ExecAt::Options(e.options.clone()));
+                at.push(ExecAt::Options(e.options));
             }
             if let Some(n) = e.operand {
                 if n == 0 {
@@ -1044,7 +835,7 @@ impl Rules {
                 at.push(ExecAt::OperandsAfter(n));
             }
             if !e.after.is_empty() {
-                at.push(ExecAt::After(e.after.clone()));
+                at.push(ExecAt::After(e.after));
             }
             if e.each_operand {
                 at.push(ExecAt::EachOperand);
@@ -1062,17 +853,17 @@ impl Rules {
                 r.as_ref()
                     .map(|r| {
                         Re::new(r, lazy)
-                            .map_err(|er| invalid(&context, format!("regex `{r}`: {er}")))
+                            .map_err(|er| invalid(context, format!("regex `{r}`: {er}")))
                     })
                     .transpose()
             };
             execs.push(ExecRule {
                 at: at.remove(0),
-                subcommand: e.subcommand.clone(),
+                subcommand: e.subcommand,
                 key: one(&e.key)?,
                 value: one(&e.value)?,
-                prefix: e.prefix.clone(),
-                transport: e.transport.clone(),
+                prefix: e.prefix,
+                transport: e.transport,
                 opaque: e.opaque,
                 input: e.input,
                 known_only: e.known_only,
@@ -1083,8 +874,8 @@ impl Rules {
         }
 
         let mut interpreters = Vec::new();
-        for (i, p) in f.interpreter.iter().enumerate() {
-            let context = format!("interpreter #{} ({})", i + 1, p.names.join(", "));
+        for (i, p) in f.interpreter.into_iter().enumerate() {
+            let context = Ctx::new("interpreter", i, &p.names, ", ");
             if p.why.trim().is_empty() {
                 return Err(invalid(context, "every rule needs a `why`"));
             }
@@ -1105,22 +896,22 @@ impl Rules {
                 .map(|c| {
                     Re::new(&c.call, lazy)
                         .map(|r| (r, c.command.clone()))
-                        .map_err(|e| invalid(&context, format!("regex `{}`: {e}", c.call)))
+                        .map_err(|e| invalid(context, format!("regex `{}`: {e}", c.call)))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             interpreters.push((
                 NameSet::new(&p.names, &context)?,
                 Interpreter {
-                    code_options: p.code_options.clone(),
-                    value_options: p.value_options.clone(),
-                    file_options: p.file_options.clone(),
+                    code_options: p.code_options,
+                    value_options: p.value_options,
+                    file_options: p.file_options,
                     program_operand: p.program_operand,
                     stdin_program: p.stdin_program,
                     anywhere: p.anywhere,
-                    quotes: p.quotes.clone(),
+                    quotes: p.quotes,
                     triple_quotes: p.triple_quotes,
-                    string_ops: p.string_ops.clone(),
-                    command_ops: p.command_ops.clone(),
+                    string_ops: p.string_ops,
+                    command_ops: p.command_ops,
                     backticks,
                     runs: regexes(&p.runs, &context, lazy)?,
                     pipe_opens: regexes(&p.pipe_opens, &context, lazy)?,
@@ -1134,8 +925,8 @@ impl Rules {
         }
 
         let mut envs = Vec::new();
-        for (i, e) in f.env.iter().enumerate() {
-            let context = format!("env rule #{} ({})", i + 1, e.names.join(", "));
+        for (i, e) in f.env.into_iter().enumerate() {
+            let context = Ctx::new("env rule", i, &e.names, ", ");
             if e.why.trim().is_empty() {
                 return Err(invalid(context, "every rule needs a `why`"));
             }
@@ -1143,7 +934,7 @@ impl Rules {
                 names: NameSet::new(&e.names, &context)?,
                 command: e.command,
                 input: e.input,
-                transport: e.transport.clone(),
+                transport: e.transport,
                 risk: e.risk.as_deref().map(|r| risk(r, &context)).transpose()?,
                 caps: CapSet::parse(&e.caps, &context)?,
                 why: e.why.trim().to_string(),
@@ -1152,7 +943,7 @@ impl Rules {
 
         let mut pipes = Vec::new();
         for (i, p) in f.pipe.iter().enumerate() {
-            let context = format!("pipe rule #{} ({})", i + 1, p.why);
+            let context = Ctx::why("pipe rule", i, &p.why);
             pipes.push(PipeRule {
                 from_caps: CapSet::parse(&p.from_caps, &context)?.caps,
                 into: NameSet::new(&p.into, &context)?,
@@ -1161,7 +952,7 @@ impl Rules {
         }
         let mut redirects = Vec::new();
         for (i, r) in f.redirect.iter().enumerate() {
-            let context = format!("redirect rule #{} ({})", i + 1, r.why);
+            let context = Ctx::why("redirect rule", i, &r.why);
             redirects.push(RedirectRule {
                 paths: classes(&r.paths, &context)?,
                 effect: effect(&r.risk, &r.caps, &r.why, &context)?,
@@ -1169,8 +960,8 @@ impl Rules {
         }
 
         Ok(Rules {
-            no_evidence: risk(&f.defaults.no_evidence, "defaults.no_evidence")?,
-            unmatched: risk(&f.defaults.unmatched, "defaults.unmatched")?,
+            no_evidence: risk(&f.defaults.no_evidence, &"defaults.no_evidence")?,
+            unmatched: risk(&f.defaults.unmatched, &"defaults.unmatched")?,
             never_execute,
             path_names,
             path_classes,
@@ -1479,6 +1270,17 @@ mod tests {
         let _ = glob_bounded("/*/*/*/*/*/*/no-such-name*");
         assert!(t.elapsed() < std::time::Duration::from_secs(2));
         assert!(path_forms("file.txt").is_empty());
+    }
+
+    #[test]
+    fn the_built_form_is_the_shipped_toml() {
+        // `parse_builtin` reads the build script's postcard form: the same rules, field
+        // for field, as the TOML a user reads and edits.
+        let from_toml: FileSpec = toml::from_str(crate::classify::DEFAULT_RULES).unwrap();
+        let built: FileSpec = postcard::from_bytes(crate::classify::BUILTIN_RULES).unwrap();
+        let shown = format!("{built:?}");
+        assert_eq!(format!("{from_toml:?}"), shown);
+        assert!(shown.len() > 50_000 && shown.contains("mkfs"));
     }
 
     #[test]

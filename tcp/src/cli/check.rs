@@ -83,6 +83,9 @@ pub fn check(a: &CheckArgs) -> anyhow::Result<bool> {
         }
     }
     out.flush()?;
+    // The process ends here: the operating system takes the rules back at once, and
+    // freeing their thousands of allocations one by one was a tenth of the start-up.
+    std::mem::forget(c);
     Ok(all_ok)
 }
 
