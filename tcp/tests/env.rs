@@ -5,75 +5,12 @@
 use std::collections::BTreeSet;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn tcp() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tcp"))
-}
-
-fn need_podman() {
-    let on_path = |t: &str| {
-        std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).any(|d| d.join(t).is_file()))
-            .unwrap_or(false)
-    };
-    assert!(
-        on_path("podman") && on_path("runc") && Path::new("/bin/busybox").is_file(),
-        "podman, runc or /bin/busybox is missing: run scripts/setup --containers"
-    );
-}
-
-/// The kit's Podman service in a temporary folder, stopped when dropped.
-struct Service {
-    dir: tempfile::TempDir,
-    uri: String,
-}
-
-impl Service {
-    fn start() -> Service {
-        need_podman();
-        let dir = tempfile::tempdir().unwrap();
-        let o = tcp()
-            .args(["env", "service", "start", "--dir"])
-            .arg(dir.path())
-            .env_remove("DOCKER_HOST")
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&o.stdout).to_string();
-        assert!(
-            o.status.success(),
-            "{text}{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let uri = text.lines().next().unwrap().to_string();
-        assert!(uri.starts_with("unix:///"), "{text}");
-        Service { dir, uri }
-    }
-
-    fn tcp(&self) -> Command {
-        let mut c = tcp();
-        c.env("DOCKER_HOST", &self.uri);
-        c
-    }
-
-    fn engine(&self) -> tcp_env::Engine {
-        let ep = tcp_env::Endpoint {
-            uri: self.uri.clone(),
-            source: "test".into(),
-        };
-        tcp_env::Engine::connect(&ep).unwrap()
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = tcp()
-            .args(["env", "service", "stop", "--dir"])
-            .arg(self.dir.path())
-            .output();
-    }
-}
+#[path = "common/podman.rs"]
+mod podman;
+use podman::{tcp, Service};
 
 fn ok(o: Output) -> String {
     let out = String::from_utf8_lossy(&o.stdout).to_string();
@@ -89,14 +26,7 @@ fn ok(o: Output) -> String {
 /// busybox with its applets, and two scripts: `hello`, and `slow`, whose `--help`
 /// takes a minute.
 fn rootfs(dir: &Path) -> PathBuf {
-    let root = dir.join("rootfs");
-    for d in ["bin", "usr/local/bin", "tmp", "proc", "sys", "dev"] {
-        std::fs::create_dir_all(root.join(d)).unwrap();
-    }
-    std::fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
-    for a in ["sh", "sleep", "ls", "cat", "dd", "kill"] {
-        symlink("/bin/busybox", root.join("bin").join(a)).unwrap();
-    }
+    let root = podman::busybox_rootfs(dir, &["sh", "sleep", "ls", "cat", "dd", "kill"]);
     for (name, text) in [
         ("hello", "#!/bin/sh\necho 'usage: hello'\n"),
         ("slow", "#!/bin/sh\nsleep 60\necho 'usage: slow'\n"),

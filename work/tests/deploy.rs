@@ -115,7 +115,11 @@ fn a_manifest_that_breaks_a_rule_is_caught() {
     let text = std::fs::read_to_string(repo().join("deploy/k8s/experiment-job.yaml"))
         .unwrap()
         .replace("runAsNonRoot: true", "runAsNonRoot: false")
-        .replacen("secretKeyRef: {name: tcp-api-keys", "configMapKeyRef: {name: tcp-api-keys", 1);
+        .replacen(
+            "secretKeyRef: {name: tcp-api-keys",
+            "configMapKeyRef: {name: tcp-api-keys",
+            1,
+        );
     let bad = dir.path().join("experiment-job.yaml");
     std::fs::write(&bad, text).unwrap();
     let o = Command::new(venv.join("bin/python"))

@@ -90,8 +90,8 @@ pub struct Arms {
     pub llm: Option<LlmArm>,
 }
 
-/// The knowledge-base vectors as a descriptor database file in `dir`.
-fn kb_database(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
+/// The knowledge-base vectors as a descriptor database file in `dir` (`kb.tcpdb`).
+pub fn kb_database(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
     let rows = parse_vectors(tcp_spec::stream::CORPUS_TSV).context("the embedded corpus")?;
     let entries: Vec<NewEntry> = rows
         .into_iter()
@@ -172,11 +172,23 @@ impl Arms {
     /// Prepares the enabled arms (opens the database, indexes the man pages, builds
     /// the HTTP client). Nothing here is timed.
     pub fn new(cfg: &ExperimentConfig, run_dir: &Path) -> anyhow::Result<Arms> {
+        Arms::with_kb(cfg, run_dir, None)
+    }
+
+    /// [`Arms::new`], with the knowledge-base database already built at `kb` (a run in
+    /// another environment or on a worker opens the file its coordinator built instead
+    /// of writing one).
+    pub fn with_kb(
+        cfg: &ExperimentConfig,
+        run_dir: &Path,
+        kb: Option<&Path>,
+    ) -> anyhow::Result<Arms> {
         let tcp = match cfg.arms.tcp.as_ref().filter(|a| a.enabled) {
             Some(t) => {
-                let path = match &t.db {
-                    Some(p) => p.clone(),
-                    None => kb_database(run_dir)?,
+                let path = match (&t.db, kb) {
+                    (Some(p), _) => p.clone(),
+                    (None, Some(k)) => k.to_path_buf(),
+                    (None, None) => kb_database(run_dir)?,
                 };
                 // A database the config names is the user's input; the default one is
                 // built here.

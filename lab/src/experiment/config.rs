@@ -1,10 +1,10 @@
 //! The experiment configuration (TOML). See `docs/experiments.md` for every key.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tcp_spec::error::{read_text, InputError, Mark};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentConfig {
     /// A name for the run (shown in the report).
@@ -39,7 +39,7 @@ fn one() -> usize {
     1
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ToolsConfig {
     /// The curated expert labels: `builtin` (data/expert.toml) or a file path in that
@@ -60,7 +60,7 @@ fn builtin() -> String {
 
 /// Blocks from a power analysis: enough measured samples per arm for a two-sample
 /// t-test to detect `effect` (Cohen's d) with `power` at `alpha`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SampleSizeConfig {
     pub effect: f64,
@@ -73,7 +73,7 @@ fn alpha() -> f64 {
     0.05
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ArmsConfig {
     pub tcp: Option<TcpArmConfig>,
@@ -84,7 +84,7 @@ pub struct ArmsConfig {
     pub llm: Option<LlmArmConfig>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TcpArmConfig {
     #[serde(default = "yes")]
@@ -99,7 +99,7 @@ pub struct TcpArmConfig {
     pub approval_mask: u32,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DocsArmConfig {
     #[serde(default = "yes")]
@@ -109,7 +109,7 @@ pub struct DocsArmConfig {
     pub man_roots: Vec<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
     /// OpenAI-compatible `POST {url}/chat/completions`.
@@ -118,7 +118,7 @@ pub enum Provider {
     Anthropic,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LlmArmConfig {
     #[serde(default = "yes")]

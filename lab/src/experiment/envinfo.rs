@@ -82,3 +82,59 @@ pub fn profile() -> EnvProfile {
         unix_ms: unix_ms(),
     }
 }
+
+/// Where one of the run's tools is in an environment and which package ships it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct ToolVersion {
+    pub tool: String,
+    /// The first match along `PATH` (as the environment's PATH names it).
+    pub path: Option<String>,
+    /// The Debian package that ships it and its version (from `/var/lib/dpkg`, never by
+    /// running anything).
+    pub package: Option<String>,
+    pub version: Option<String>,
+}
+
+/// The profile of the environment this process runs in, for a run across
+/// environments: [`profile`], the memory limit of its cgroup (a container's limit;
+/// `/proc/meminfo` shows the machine's), `PATH`, and for every tool of the run where it
+/// is and its package version. Nothing is executed to read it: an image's tools stay
+/// unrun, the never-execute list's ones above all.
+pub fn environment_profile(tools: &[String]) -> serde_json::Value {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let dirs: Vec<std::path::PathBuf> = std::env::split_paths(&path).collect();
+    let dpkg = tcp_gate::discover::dpkg::Dpkg::system(&dirs);
+    let versions: Vec<ToolVersion> = tools
+        .iter()
+        .map(|t| {
+            let found = dirs.iter().map(|d| d.join(t)).find(|p| {
+                fs::metadata(p).is_ok_and(|m| {
+                    use std::os::unix::fs::PermissionsExt;
+                    m.is_file() && m.permissions().mode() & 0o111 != 0
+                })
+            });
+            let pkg = found.as_ref().and_then(|p| dpkg.package_of(p));
+            ToolVersion {
+                tool: t.clone(),
+                path: found.as_ref().map(|p| p.display().to_string()),
+                package: pkg.map(|p| p.name.clone()),
+                version: pkg.and_then(|p| p.version.clone()),
+            }
+        })
+        .collect();
+    let cgroup_memory = fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .or_else(|_| fs::read_to_string("/sys/fs/cgroup/memory/memory.limit_in_bytes"))
+        .ok()
+        .map(|s| s.trim().to_string());
+    let mut v = serde_json::to_value(profile()).unwrap_or_default();
+    v["cgroup_memory_limit"] = serde_json::json!(cgroup_memory);
+    v["path"] = serde_json::json!(path);
+    v["uid"] = serde_json::json!(fs::read_to_string("/proc/self/status").ok().and_then(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|l| l.split_whitespace().next().map(str::to_string))
+    }));
+    v["tools_found"] = serde_json::json!(versions.iter().filter(|t| t.path.is_some()).count());
+    v["tool_versions"] = serde_json::to_value(&versions).unwrap_or_default();
+    v
+}

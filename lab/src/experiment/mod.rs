@@ -19,6 +19,7 @@
 pub mod arms;
 pub mod config;
 pub mod envinfo;
+pub mod envs;
 pub mod llm;
 pub mod report;
 pub mod runner;

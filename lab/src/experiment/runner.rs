@@ -6,10 +6,11 @@ use super::arms::Arms;
 use super::config::ExperimentConfig;
 use super::envinfo;
 use super::schedule::{self, LabeledTool, Trial};
-use super::store::{Sample, Store, DB_FILE};
+use super::store::{BatchRecord, Sample, Store, DB_FILE};
 use crate::stats::{t_test_sample_size, Alternative, Design};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -204,45 +205,22 @@ pub fn run(
     );
     let concurrency = cfg.concurrency.max(1);
     let pause = Duration::from_millis(cfg.inter_trial_ms);
-    let taken = rt.block_on(async {
-        let mut set: JoinSet<(Trial, i64, super::arms::ArmAnswer, Option<f64>)> = JoinSet::new();
-        let mut taken = 0usize;
-        let mut record = |r: Result<
-            (Trial, i64, super::arms::ArmAnswer, Option<f64>),
-            tokio::task::JoinError,
-        >|
-         -> anyhow::Result<()> {
-            let (t, started, o, load) = r.context("a trial task panicked")?;
+    let mut taken = 0usize;
+    rt.block_on(trial_loop(
+        &arms,
+        pending,
+        concurrency,
+        pause,
+        |t: &Trial, started, o: super::arms::ArmAnswer, load| {
             if let Some(e) = &o.error {
                 bar.set_message(format!("{} {}: {e}", t.arm, t.tool));
             }
-            store.append(&make_sample(&t, session, started, o, load))?;
+            store.append(&make_sample(t, session, started, o, load))?;
             taken += 1;
             bar.inc(1);
             Ok(())
-        };
-        for t in pending {
-            while set.len() >= concurrency {
-                if let Some(r) = set.join_next().await {
-                    record(r)?;
-                }
-            }
-            let arms = Arc::clone(&arms);
-            set.spawn(async move {
-                if !pause.is_zero() {
-                    tokio::time::sleep(pause).await;
-                }
-                let load = envinfo::load1();
-                let started = envinfo::unix_ms();
-                let o = arms.run(t.arm, &t.tool).await;
-                (t, started, o, load)
-            });
-        }
-        while let Some(r) = set.join_next().await {
-            record(r)?;
-        }
-        anyhow::Ok(taken)
-    })?;
+        },
+    ))?;
     bar.finish_and_clear();
     store.end_session(session, &serde_json::to_string(&envinfo::profile())?)?;
     Ok(RunSummary {
@@ -252,4 +230,297 @@ pub fn run(
         taken_now: taken,
         session,
     })
+}
+
+/// Runs `trials` with at most `concurrency` in flight, `pause` before each, and hands
+/// every answer (with its start time and the load) to `record` as it completes.
+async fn trial_loop(
+    arms: &Arc<Arms>,
+    trials: Vec<Trial>,
+    concurrency: usize,
+    pause: Duration,
+    mut record: impl FnMut(&Trial, i64, super::arms::ArmAnswer, Option<f64>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    type Done = (Trial, i64, super::arms::ArmAnswer, Option<f64>);
+    let mut set: JoinSet<Done> = JoinSet::new();
+    let mut take = |r: Result<Done, tokio::task::JoinError>| -> anyhow::Result<()> {
+        let (t, started, o, load) = r.context("a trial task panicked")?;
+        record(&t, started, o, load)
+    };
+    for t in trials {
+        while set.len() >= concurrency {
+            if let Some(r) = set.join_next().await {
+                take(r)?;
+            }
+        }
+        let arms = Arc::clone(arms);
+        set.spawn(async move {
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
+            let load = envinfo::load1();
+            let started = envinfo::unix_ms();
+            let o = arms.run(t.arm, &t.tool).await;
+            (t, started, o, load)
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        take(r)?;
+    }
+    Ok(())
+}
+
+/// Runs one batch of trials in this process — the part of a run that happens in
+/// another environment (`tcp experiment trials` inside a container or as a process on
+/// the host) or on a worker: the arms are set up (with the knowledge-base database at
+/// `kb` when given, else built in `dir`), `cfg.warmup` unrecorded warm-up trials per
+/// arm run first (a new process has cold caches, as a resumed run does), then the
+/// trials, with the configured concurrency and pause. The samples carry session 0: the
+/// coordinator that stores them gives them its session.
+pub fn run_batch(
+    cfg: &ExperimentConfig,
+    dir: &std::path::Path,
+    kb: Option<&std::path::Path>,
+    trials: Vec<Trial>,
+) -> anyhow::Result<Vec<Sample>> {
+    let arms = Arc::new(Arms::with_kb(cfg, dir, kb)?);
+    let tools = tools(cfg)?;
+    let arms_list = cfg.enabled_arms();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .enable_io()
+        .build()?;
+    let mut out = Vec::with_capacity(trials.len());
+    rt.block_on(async {
+        for i in 0..cfg.warmup as usize {
+            for &arm in &arms_list {
+                let t = &tools[i % tools.len()];
+                let _ = arms.run(arm, &t.name).await;
+            }
+        }
+        trial_loop(
+            &arms,
+            trials,
+            cfg.concurrency.max(1),
+            Duration::from_millis(cfg.inter_trial_ms),
+            |t: &Trial, started, o, load| {
+                out.push(make_sample(t, 0, started, o, load));
+                Ok(())
+            },
+        )
+        .await
+    })?;
+    Ok(out)
+}
+
+/// A place where a run's trials execute in batches: this machine's processes, a
+/// container of an image, the workers of a queue.
+pub trait Environment {
+    /// `host`, `container:IMAGE`, …
+    fn label(&self) -> String;
+    /// The environment's profile, read inside it (CPU, memory, kernel, distribution,
+    /// tool versions, …).
+    fn profile(&mut self) -> anyhow::Result<serde_json::Value>;
+    /// Runs one batch there and returns its samples (session 0).
+    fn run_batch(&mut self, trials: &[Trial]) -> anyhow::Result<Vec<Sample>>;
+}
+
+/// The folder of one environment's run inside the run folder: `host`,
+/// `container-IMAGE` (characters other than letters, digits, `.`, `_` and `-` become
+/// `_`).
+pub fn env_folder(label: &str) -> String {
+    label
+        .replacen(':', "-", 1)
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The index file of a multi-environment run: the environments in order, each with
+/// its folder.
+pub const ENVIRONMENTS_FILE: &str = "environments.list";
+
+/// Runs (or resumes) the same plan in every environment: each has its own run folder
+/// (`output/<env_folder>`, a complete single-environment run with its own
+/// `results.sqlite` and, through the report, its own `report.md`). The plan goes block
+/// by block (warm-up trials first); in each block every environment runs that block's
+/// pending trials as one batch, the order of the environments rotating with the block
+/// so that none always runs first. `limit` caps the new samples per environment. Every
+/// batch is recorded (`batches`: trials, wall time, timed work) beside its samples.
+pub fn run_environments(
+    cfg: &ExperimentConfig,
+    config_text: &str,
+    envs: &mut [Box<dyn Environment + '_>],
+    limit: Option<usize>,
+    progress: bool,
+) -> anyhow::Result<Vec<RunSummary>> {
+    if envs.is_empty() {
+        return Err(InputError::new("no environment given").into());
+    }
+    let out = cfg.output.clone();
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let labels: Vec<String> = envs.iter().map(|e| e.label()).collect();
+    std::fs::write(out.join(ENVIRONMENTS_FILE), labels.join("\n") + "\n")
+        .with_context(|| format!("writing {}", out.join(ENVIRONMENTS_FILE).display()))?;
+    let tools = tools(cfg)?;
+    let arms_list = cfg.enabled_arms();
+    let blocks = blocks(cfg, tools.len())?;
+    let plan = schedule::plan(&tools, &arms_list, blocks, cfg.warmup, cfg.seed);
+    struct Place {
+        store: Store,
+        dir: PathBuf,
+        plan_len: usize,
+        done: usize,
+        pending: Vec<Trial>,
+        session: i64,
+        taken: usize,
+    }
+    let mut places = Vec::new();
+    for (e, label) in envs.iter_mut().zip(&labels) {
+        let dir = out.join(env_folder(label));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let mut store = Store::open(&dir.join(DB_FILE))?;
+        store.ensure_batches()?;
+        let meta = [
+            ("name", cfg.name.clone()),
+            ("seed", cfg.seed.to_string()),
+            ("blocks", blocks.to_string()),
+            ("warmup", cfg.warmup.to_string()),
+            ("tools", serde_json::to_string(&tools)?),
+            ("arms", serde_json::to_string(&arms_list)?),
+            ("config", config_text.to_string()),
+            ("environment", label.clone()),
+        ];
+        store.init_plan(&config_hash(config_text), &meta, &plan)?;
+        if let Some(l) = store.meta("environment")? {
+            if &l != label {
+                return Err(tcp_spec::error::UsageError::new(format!(
+                    "{} holds the run of environment `{l}`, not `{label}`",
+                    dir.display()
+                ))
+                .into());
+            }
+        }
+        let stored = store.plan()?;
+        let done = store.done()?;
+        let mut pending: Vec<Trial> = stored
+            .iter()
+            .filter(|t| !done.contains(&t.seq))
+            .cloned()
+            .collect();
+        if let Some(l) = limit {
+            pending.truncate(l);
+        }
+        let profile = e
+            .profile()
+            .with_context(|| format!("reading the profile of environment `{label}`"))?;
+        let session =
+            store.begin_session(&serde_json::to_string(&profile)?, done.len(), cfg.warmup)?;
+        places.push(Place {
+            store,
+            dir,
+            plan_len: stored.len(),
+            done: done.len(),
+            pending,
+            session,
+            taken: 0,
+        });
+    }
+    let total: usize = places.iter().map(|p| p.pending.len()).sum();
+    let bar = if progress {
+        ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {bar:40} {pos}/{len} trials  {elapsed} (eta {eta}) {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut block_ids: Vec<i64> = places
+        .iter()
+        .flat_map(|p| p.pending.iter().map(|t| t.block))
+        .collect();
+    block_ids.sort_unstable();
+    block_ids.dedup();
+    let n = envs.len();
+    for (k, &block) in block_ids.iter().enumerate() {
+        for j in 0..n {
+            let i = (j + k) % n;
+            let batch: Vec<Trial> = places[i]
+                .pending
+                .iter()
+                .filter(|t| t.block == block)
+                .cloned()
+                .collect();
+            if batch.is_empty() {
+                continue;
+            }
+            bar.set_message(format!("{} block {block}", labels[i]));
+            let t0 = std::time::Instant::now();
+            let samples = envs[i]
+                .run_batch(&batch)
+                .with_context(|| format!("running block {block} in environment `{}`", labels[i]))?;
+            let wall = t0.elapsed();
+            let p = &mut places[i];
+            let wanted: HashSet<u64> = batch.iter().map(|t| t.seq).collect();
+            let mut work = 0u64;
+            let mut got = 0usize;
+            for mut s in samples {
+                if !wanted.contains(&s.seq) {
+                    return Err(anyhow::anyhow!(
+                        "environment `{}` answered trial {}, which was not in its batch",
+                        labels[i],
+                        s.seq
+                    ));
+                }
+                s.session = p.session;
+                work = work.saturating_add(s.latency_ns);
+                p.store.append(&s)?;
+                got += 1;
+                bar.inc(1);
+            }
+            if got != batch.len() {
+                return Err(anyhow::anyhow!(
+                    "environment `{}` answered {got} of the {} trials of block {block}",
+                    labels[i],
+                    batch.len()
+                ));
+            }
+            p.store.append_batch(&BatchRecord {
+                session: p.session,
+                block,
+                trials: got,
+                wall_ns: wall.as_nanos().min(u64::MAX as u128) as u64,
+                work_ns: work,
+                place: labels[i].clone(),
+            })?;
+            p.taken += got;
+        }
+    }
+    bar.finish_and_clear();
+    let mut summaries = Vec::new();
+    for (p, e) in places.into_iter().zip(envs.iter_mut()) {
+        let end = e
+            .profile()
+            .unwrap_or_else(|e| serde_json::json!({"error": e.to_string()}));
+        p.store
+            .end_session(p.session, &serde_json::to_string(&end)?)?;
+        summaries.push(RunSummary {
+            dir: p.dir,
+            planned: p.plan_len,
+            already_done: p.done,
+            taken_now: p.taken,
+            session: p.session,
+        });
+    }
+    Ok(summaries)
 }

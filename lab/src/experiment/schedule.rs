@@ -9,7 +9,7 @@ use super::Arm;
 use crate::stats::below;
 use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A tool with its curated expert label.
@@ -21,7 +21,7 @@ pub struct LabeledTool {
 }
 
 /// One planned trial.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trial {
     /// Position in the plan, 0-based; the key of the sample.
     pub seq: u64,

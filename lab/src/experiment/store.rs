@@ -9,7 +9,7 @@ use super::schedule::Trial;
 use super::Arm;
 use anyhow::{bail, Context};
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -62,7 +62,7 @@ CREATE TABLE IF NOT EXISTS sessions (
 ";
 
 /// One measurement.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     pub seq: u64,
     pub session: i64,
@@ -82,7 +82,7 @@ pub struct Sample {
 }
 
 /// What an LLM sample records beyond the common columns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LlmSample {
     /// The model's raw answer (none when the request failed).
     pub answer: Option<String>,
@@ -99,6 +99,21 @@ pub struct LlmSample {
     pub doc_tokens_est: u32,
     /// Whether the documentation was cut to the budget.
     pub doc_cut: bool,
+}
+
+/// One batch of trials run elsewhere: in another environment's process or on a worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchRecord {
+    pub session: i64,
+    pub block: i64,
+    pub trials: usize,
+    /// From handing the batch over to having its samples back, as this process saw it
+    /// (process start, set-up of the arms, the trials, the way back).
+    pub wall_ns: u64,
+    /// The sum of the samples' latencies: the timed work inside the batch.
+    pub work_ns: u64,
+    /// Where it ran: `host`, `container:IMAGE`, or a worker's name.
+    pub place: String,
 }
 
 /// A sample joined with its plan row.
@@ -298,6 +313,67 @@ impl Store {
         tx.commit()
             .with_context(|| format!("committing the sample of trial {}", s.seq))?;
         Ok(())
+    }
+
+    /// The table of batches, for a run that executes its trials in batches (another
+    /// environment, workers): created on first use, so a run without batches keeps the
+    /// schema above.
+    pub fn ensure_batches(&self) -> anyhow::Result<()> {
+        self.conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS batches (
+                batch INTEGER PRIMARY KEY,
+                session INTEGER NOT NULL,
+                block INTEGER NOT NULL,
+                trials INTEGER NOT NULL,
+                wall_ns INTEGER NOT NULL,
+                work_ns INTEGER NOT NULL,
+                place TEXT NOT NULL
+            )",
+        )?;
+        Ok(())
+    }
+
+    /// Records one batch (its samples are appended on their own).
+    pub fn append_batch(&self, b: &BatchRecord) -> anyhow::Result<()> {
+        self.conn.execute(
+            "INSERT INTO batches (session, block, trials, wall_ns, work_ns, place) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                b.session,
+                b.block,
+                b.trials as i64,
+                b.wall_ns as i64,
+                b.work_ns as i64,
+                b.place
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The recorded batches (none when the run has no batch table).
+    pub fn batches(&self) -> anyhow::Result<Vec<BatchRecord>> {
+        let exists: bool = self.conn.query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'batches'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            return Ok(Vec::new());
+        }
+        let mut st = self.conn.prepare(
+            "SELECT session, block, trials, wall_ns, work_ns, place FROM batches ORDER BY batch",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(BatchRecord {
+                session: r.get(0)?,
+                block: r.get(1)?,
+                trials: r.get::<_, i64>(2)? as usize,
+                wall_ns: r.get::<_, i64>(3)? as u64,
+                work_ns: r.get::<_, i64>(4)? as u64,
+                place: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Every sample with its plan row, in plan order.
