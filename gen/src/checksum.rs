@@ -32,6 +32,9 @@
 //!   constant (the residue); step 3 checks that the residue is all ones. The masks are
 //!   emitted as `localparam`s taken from the spec crate at generation time, never
 //!   typed in.
+//!
+//! The registers have no reset ([`Pipe::without_reset`]): `rst` reaches only the
+//! lane's valid bits and result registers, and `ok` is read only in their slots.
 
 use crate::partition::Partition;
 use crate::pipe::Pipe;
@@ -51,9 +54,13 @@ const _: () = assert!(
     "the stored checksum is the last 16 bits of the descriptor"
 );
 
-/// `Vec` of length 0 or 1: an optional pipeline register.
+/// `Vec` of length 0 or 1: an optional pipeline register, without reset: the lane reads
+/// `ok` only for a descriptor whose magic and version are right (`matters`), and the
+/// lane's register of that bit, in the same slot, is reset at the same edges.
 fn optional<T: Synth>(present: bool) -> Vec<Pipe<T>> {
-    (0..usize::from(present)).map(|_| Pipe::new(1)).collect()
+    (0..usize::from(present))
+        .map(|_| Pipe::without_reset(1))
+        .collect()
 }
 
 /// [`Sum16`] after step 1: sums of bytes 0–3, 4–7, 8–11, 12–15, 16–19, 20–21, and the

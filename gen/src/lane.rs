@@ -20,7 +20,14 @@
 //!   register, which holds the provisional verdict, and the select follows both.
 //!
 //! Every lane ends with its output register, so `STAGES = 1` means "phases A, B, C,
-//! then the output register". The lane also tells the [counters](crate::counters)
+//! then the output register".
+//!
+//! Reset: `rst` loads zero into the valid bit after phase A, the registers after phase
+//! B and after phase C, and the output register. Phase A's other facts and the checksum
+//! block's partial results have no reset ([`Pipe::without_reset`]): phase B reads the
+//! facts only when their `valid` is set, and the check only when `matters` is, both
+//! reset in the same slot; so the reset net reaches about a third of the lane's
+//! registers. The lane also tells the [counters](crate::counters)
 //! which results it holds (`cnt_valid`, `cnt_reject`): with decision registers, what
 //! the output register loads at the next edge (bits of the last decision register,
 //! whose REJECT bit already includes the checksum override), otherwise what the output
@@ -129,7 +136,10 @@ pub struct Lane {
     in_regs: Vec<Pipe<LaneIn>>,
     sum16: Vec<Sum16>,
     crc16: Vec<Crc16>,
+    /// Phase A's facts, without reset (phase B reads them only when `valid`)...
     after_a: Vec<Pipe<PhaseA>>,
+    /// ... and their `valid`, with reset.
+    after_a_valid: Vec<Pipe<Bit>>,
     after_b: Vec<Pipe<PhaseB>>,
     after_c: Vec<Pipe<PhaseC>>,
     decide: DecisionBlock,
@@ -187,7 +197,10 @@ impl Lane {
             crc16: (0..usize::from(profile == Profile::Crc16))
                 .map(|_| Crc16::new(partition))
                 .collect(),
-            after_a: optional(partition.after_a),
+            after_a: (0..usize::from(partition.after_a))
+                .map(|_| Pipe::without_reset(1))
+                .collect(),
+            after_a_valid: optional(partition.after_a),
             after_b: optional(partition.after_b),
             after_c: (0..usize::from(partition.after_c > 0))
                 .map(|_| Pipe::new(partition.after_c))
@@ -278,7 +291,11 @@ impl Logic for Lane {
             self.after_a[i].clk.next = self.clk.val();
             self.after_a[i].rst.next = self.rst.val();
             self.after_a[i].d.next = self.a.val();
+            self.after_a_valid[i].clk.next = self.clk.val();
+            self.after_a_valid[i].rst.next = self.rst.val();
+            self.after_a_valid[i].d.next = self.a.val().valid;
             self.a_q.next = self.after_a[i].q.val();
+            self.a_q.next.valid = self.after_a_valid[i].q.val();
         }
 
         // Phase B: the provisional verdict, as if the checksum were right.

@@ -1,6 +1,13 @@
 //! `Pipe<T>`: a chain of `depth >= 1` registers with a synchronous, active-high reset
-//! that loads zero. The pipeline registers of the validator are all `Pipe`s, so one
-//! block decides what a pipeline register does on reset.
+//! that loads zero ([`Pipe::new`]), or with no reset at all ([`Pipe::without_reset`]).
+//! The pipeline registers of the validator are all `Pipe`s, so one block decides what
+//! a pipeline register does on reset.
+//!
+//! A register without reset is for data whose every reader is gated by a `valid` bit
+//! that is reset at the same edges (the checksum's partial sums, a phase's facts): the
+//! reset then need not reach it, which keeps the reset net's fan-out, and its routing
+//! delay, to the valid bits and the registers that hold results. Its power-up value is
+//! still zero (the `initial` value of every rust-hdl register).
 //!
 //! Optional pipeline boundaries are `Vec<Pipe<T>>` of length 0 or 1 in the parent: the
 //! parent's `#[hdl_gen]` loops over the vector, and rust-hdl unrolls the loop when it
@@ -9,7 +16,8 @@
 use rust_hdl::prelude::*;
 
 /// `depth` registers in a row: `q` is `d` delayed by `depth` rising edges of `clk`;
-/// an edge with `rst` high loads zero into every register.
+/// an edge with `rst` high loads zero into every register (unless the pipe was made
+/// [`Pipe::without_reset`], which ignores `rst`).
 #[derive(LogicBlock)]
 pub struct Pipe<T: Synth> {
     pub clk: Signal<In, Clock>,
@@ -18,12 +26,26 @@ pub struct Pipe<T: Synth> {
     pub q: Signal<Out, T>,
     regs: Vec<DFF<T>>,
     zero: Constant<T>,
+    /// 1: `rst` loads zero; 0: `rst` is ignored (folds away in synthesis).
+    resets: Constant<Bit>,
 }
 
 impl<T: Synth> Pipe<T> {
     /// # Panics
     /// If `depth` is 0 (a wire is not a pipeline register: leave the `Pipe` out).
     pub fn new(depth: usize) -> Pipe<T> {
+        Pipe::with_reset(depth, true)
+    }
+
+    /// `depth` registers that `rst` does not reach (see the module documentation).
+    ///
+    /// # Panics
+    /// If `depth` is 0.
+    pub fn without_reset(depth: usize) -> Pipe<T> {
+        Pipe::with_reset(depth, false)
+    }
+
+    fn with_reset(depth: usize, resets: bool) -> Pipe<T> {
         assert!(
             depth >= 1,
             "a Pipe needs at least one register, got depth 0"
@@ -35,11 +57,17 @@ impl<T: Synth> Pipe<T> {
             q: Default::default(),
             regs: (0..depth).map(|_| DFF::default()).collect(),
             zero: Constant::new(T::default()),
+            resets: Constant::new(resets),
         }
     }
 
     pub fn depth(&self) -> usize {
         self.regs.len()
+    }
+
+    /// Whether `rst` loads zero.
+    pub fn resets(&self) -> bool {
+        self.resets.val()
     }
 }
 
@@ -51,13 +79,13 @@ impl<T: Synth> Logic for Pipe<T> {
         // path from `d` to `q`.)
         self.regs[0].clock.next = self.clk.val();
         self.regs[0].d.next = self.d.val();
-        if self.rst.val() {
+        if self.rst.val() & self.resets.val() {
             self.regs[0].d.next = self.zero.val();
         }
         for i in 1..self.regs.len() {
             self.regs[i].clock.next = self.clk.val();
             self.regs[i].d.next = self.regs[i - 1].q.val();
-            if self.rst.val() {
+            if self.rst.val() & self.resets.val() {
                 self.regs[i].d.next = self.zero.val();
             }
         }
@@ -106,6 +134,22 @@ mod tests {
         }
     }
 
+    /// Without reset, `rst` changes nothing: the output is `d` delayed, from zero.
+    #[test]
+    fn without_reset_ignores_rst() {
+        let mut p = Pipe::<Bits<8>>::without_reset(2);
+        p.connect_all();
+        assert!(!p.resets());
+        let mut seen = vec![];
+        for t in 0..6u64 {
+            p.d.next = (t + 10).into();
+            p.rst.next = t == 3;
+            clock(&mut p);
+            seen.push(p.q.val().to_u64());
+        }
+        assert_eq!(seen, [0, 10, 11, 12, 13, 14]);
+    }
+
     #[test]
     #[should_panic(expected = "depth 0")]
     fn depth_zero_is_refused() {
@@ -117,5 +161,8 @@ mod tests {
         let mut p = Pipe::<Bits<8>>::new(2);
         p.connect_all();
         yosys_check_hierarchy("pipe", &generate_verilog(&p)).unwrap();
+        let mut p = Pipe::<Bits<8>>::without_reset(2);
+        p.connect_all();
+        yosys_check_hierarchy("pipe_without_reset", &generate_verilog(&p)).unwrap();
     }
 }

@@ -160,6 +160,7 @@ module tcp_validator$batch(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 1'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  regs$0$d;
@@ -177,7 +178,7 @@ module tcp_validator$batch(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -1594,6 +1595,7 @@ module tcp_validator$lanes$0$out(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -1611,7 +1613,7 @@ module tcp_validator$lanes$0$out(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -1730,6 +1732,7 @@ module tcp_validator$lanes$0$sum16$0$r3$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 1'b0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  regs$0$d;
@@ -1747,7 +1750,7 @@ module tcp_validator$lanes$0$sum16$0$r3$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;

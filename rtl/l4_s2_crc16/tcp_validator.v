@@ -295,6 +295,7 @@ module tcp_validator$batch(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 1'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  regs$0$d;
@@ -320,12 +321,12 @@ module tcp_validator$batch(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         regs$1$clock = clk;
         regs$1$d = regs$0$q;
-        if (rst) begin
+        if (rst & resets) begin
             regs$1$d = zero;
         end
         q = regs$1$q;
@@ -1537,6 +1538,10 @@ module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision
     reg  after_a$0$rst;
     reg  [9:0] after_a$0$d;
     wire  [9:0] after_a$0$q;
+    reg  after_a_valid$0$clk;
+    reg  after_a_valid$0$rst;
+    reg  after_a_valid$0$d;
+    wire  after_a_valid$0$q;
     reg  decide$magic_ok;
     reg  decide$version_ok;
     reg  decide$checksum_ok;
@@ -1580,6 +1585,12 @@ module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision
         .d(after_a$0$d),
         .q(after_a$0$q)
     );
+    tcp_validator$lanes$0$after_a_valid$0 after_a_valid$0(
+        .clk(after_a_valid$0$clk),
+        .rst(after_a_valid$0$rst),
+        .d(after_a_valid$0$d),
+        .q(after_a_valid$0$q)
+    );
     tcp_validator$lanes$0$decide decide(
         .magic_ok(decide$magic_ok),
         .version_ok(decide$version_ok),
@@ -1620,7 +1631,11 @@ module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
+        after_a_valid$0$clk = clk;
+        after_a_valid$0$rst = rst;
+        after_a_valid$0$d = a[(64'h0)+:(1)];
         a_q = after_a$0$q;
+        a_q[(64'h0)+:(1)] = after_a_valid$0$q;
         decide$magic_ok = a_q[(64'h1)+:(1)];
         decide$version_ok = a_q[(64'h2)+:(1)];
         decide$checksum_ok = 1'b1;
@@ -1689,6 +1704,7 @@ module tcp_validator$lanes$0$after_a$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 10'b0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [9:0] regs$0$d;
@@ -1706,7 +1722,7 @@ module tcp_validator$lanes$0$after_a$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -1732,6 +1748,62 @@ module tcp_validator$lanes$0$after_a$0$regs$0(d,q,clock);
     end
           
 endmodule // tcp_validator$lanes$0$after_a$0$regs$0
+
+
+module tcp_validator$lanes$0$after_a_valid$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  d;
+    output reg  q;
+    
+    // Constant declarations
+    localparam  zero = 1'b0;
+    localparam  resets = 1'b1;
+    
+    // Stub signals
+    reg  regs$0$d;
+    wire  regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$0$after_a_valid$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst & resets) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$0$after_a_valid$0
+
+
+module tcp_validator$lanes$0$after_a_valid$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$0$after_a_valid$0$regs$0
 
 
 module tcp_validator$lanes$0$crc16$0(clk,rst,data,ok);
@@ -2195,6 +2267,7 @@ module tcp_validator$lanes$0$crc16$0$r1$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 32'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [31:0] regs$0$d;
@@ -2212,7 +2285,7 @@ module tcp_validator$lanes$0$crc16$0$r1$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -2335,6 +2408,7 @@ module tcp_validator$lanes$0$out(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -2352,7 +2426,7 @@ module tcp_validator$lanes$0$out(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -2418,6 +2492,10 @@ module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision
     reg  after_a$0$rst;
     reg  [9:0] after_a$0$d;
     wire  [9:0] after_a$0$q;
+    reg  after_a_valid$0$clk;
+    reg  after_a_valid$0$rst;
+    reg  after_a_valid$0$d;
+    wire  after_a_valid$0$q;
     reg  decide$magic_ok;
     reg  decide$version_ok;
     reg  decide$checksum_ok;
@@ -2461,6 +2539,12 @@ module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision
         .d(after_a$0$d),
         .q(after_a$0$q)
     );
+    tcp_validator$lanes$1$after_a_valid$0 after_a_valid$0(
+        .clk(after_a_valid$0$clk),
+        .rst(after_a_valid$0$rst),
+        .d(after_a_valid$0$d),
+        .q(after_a_valid$0$q)
+    );
     tcp_validator$lanes$1$decide decide(
         .magic_ok(decide$magic_ok),
         .version_ok(decide$version_ok),
@@ -2501,7 +2585,11 @@ module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
+        after_a_valid$0$clk = clk;
+        after_a_valid$0$rst = rst;
+        after_a_valid$0$d = a[(64'h0)+:(1)];
         a_q = after_a$0$q;
+        a_q[(64'h0)+:(1)] = after_a_valid$0$q;
         decide$magic_ok = a_q[(64'h1)+:(1)];
         decide$version_ok = a_q[(64'h2)+:(1)];
         decide$checksum_ok = 1'b1;
@@ -2570,6 +2658,7 @@ module tcp_validator$lanes$1$after_a$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 10'b0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [9:0] regs$0$d;
@@ -2587,7 +2676,7 @@ module tcp_validator$lanes$1$after_a$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -2613,6 +2702,62 @@ module tcp_validator$lanes$1$after_a$0$regs$0(d,q,clock);
     end
           
 endmodule // tcp_validator$lanes$1$after_a$0$regs$0
+
+
+module tcp_validator$lanes$1$after_a_valid$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  d;
+    output reg  q;
+    
+    // Constant declarations
+    localparam  zero = 1'b0;
+    localparam  resets = 1'b1;
+    
+    // Stub signals
+    reg  regs$0$d;
+    wire  regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$1$after_a_valid$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst & resets) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$1$after_a_valid$0
+
+
+module tcp_validator$lanes$1$after_a_valid$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$1$after_a_valid$0$regs$0
 
 
 module tcp_validator$lanes$1$crc16$0(clk,rst,data,ok);
@@ -3076,6 +3221,7 @@ module tcp_validator$lanes$1$crc16$0$r1$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 32'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [31:0] regs$0$d;
@@ -3093,7 +3239,7 @@ module tcp_validator$lanes$1$crc16$0$r1$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -3216,6 +3362,7 @@ module tcp_validator$lanes$1$out(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -3233,7 +3380,7 @@ module tcp_validator$lanes$1$out(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -3299,6 +3446,10 @@ module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision
     reg  after_a$0$rst;
     reg  [9:0] after_a$0$d;
     wire  [9:0] after_a$0$q;
+    reg  after_a_valid$0$clk;
+    reg  after_a_valid$0$rst;
+    reg  after_a_valid$0$d;
+    wire  after_a_valid$0$q;
     reg  decide$magic_ok;
     reg  decide$version_ok;
     reg  decide$checksum_ok;
@@ -3342,6 +3493,12 @@ module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision
         .d(after_a$0$d),
         .q(after_a$0$q)
     );
+    tcp_validator$lanes$2$after_a_valid$0 after_a_valid$0(
+        .clk(after_a_valid$0$clk),
+        .rst(after_a_valid$0$rst),
+        .d(after_a_valid$0$d),
+        .q(after_a_valid$0$q)
+    );
     tcp_validator$lanes$2$decide decide(
         .magic_ok(decide$magic_ok),
         .version_ok(decide$version_ok),
@@ -3382,7 +3539,11 @@ module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
+        after_a_valid$0$clk = clk;
+        after_a_valid$0$rst = rst;
+        after_a_valid$0$d = a[(64'h0)+:(1)];
         a_q = after_a$0$q;
+        a_q[(64'h0)+:(1)] = after_a_valid$0$q;
         decide$magic_ok = a_q[(64'h1)+:(1)];
         decide$version_ok = a_q[(64'h2)+:(1)];
         decide$checksum_ok = 1'b1;
@@ -3451,6 +3612,7 @@ module tcp_validator$lanes$2$after_a$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 10'b0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [9:0] regs$0$d;
@@ -3468,7 +3630,7 @@ module tcp_validator$lanes$2$after_a$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -3494,6 +3656,62 @@ module tcp_validator$lanes$2$after_a$0$regs$0(d,q,clock);
     end
           
 endmodule // tcp_validator$lanes$2$after_a$0$regs$0
+
+
+module tcp_validator$lanes$2$after_a_valid$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  d;
+    output reg  q;
+    
+    // Constant declarations
+    localparam  zero = 1'b0;
+    localparam  resets = 1'b1;
+    
+    // Stub signals
+    reg  regs$0$d;
+    wire  regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$2$after_a_valid$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst & resets) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$2$after_a_valid$0
+
+
+module tcp_validator$lanes$2$after_a_valid$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$2$after_a_valid$0$regs$0
 
 
 module tcp_validator$lanes$2$crc16$0(clk,rst,data,ok);
@@ -3957,6 +4175,7 @@ module tcp_validator$lanes$2$crc16$0$r1$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 32'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [31:0] regs$0$d;
@@ -3974,7 +4193,7 @@ module tcp_validator$lanes$2$crc16$0$r1$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -4097,6 +4316,7 @@ module tcp_validator$lanes$2$out(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -4114,7 +4334,7 @@ module tcp_validator$lanes$2$out(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -4180,6 +4400,10 @@ module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision
     reg  after_a$0$rst;
     reg  [9:0] after_a$0$d;
     wire  [9:0] after_a$0$q;
+    reg  after_a_valid$0$clk;
+    reg  after_a_valid$0$rst;
+    reg  after_a_valid$0$d;
+    wire  after_a_valid$0$q;
     reg  decide$magic_ok;
     reg  decide$version_ok;
     reg  decide$checksum_ok;
@@ -4223,6 +4447,12 @@ module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision
         .d(after_a$0$d),
         .q(after_a$0$q)
     );
+    tcp_validator$lanes$3$after_a_valid$0 after_a_valid$0(
+        .clk(after_a_valid$0$clk),
+        .rst(after_a_valid$0$rst),
+        .d(after_a_valid$0$d),
+        .q(after_a_valid$0$q)
+    );
     tcp_validator$lanes$3$decide decide(
         .magic_ok(decide$magic_ok),
         .version_ok(decide$version_ok),
@@ -4263,7 +4493,11 @@ module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
+        after_a_valid$0$clk = clk;
+        after_a_valid$0$rst = rst;
+        after_a_valid$0$d = a[(64'h0)+:(1)];
         a_q = after_a$0$q;
+        a_q[(64'h0)+:(1)] = after_a_valid$0$q;
         decide$magic_ok = a_q[(64'h1)+:(1)];
         decide$version_ok = a_q[(64'h2)+:(1)];
         decide$checksum_ok = 1'b1;
@@ -4332,6 +4566,7 @@ module tcp_validator$lanes$3$after_a$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 10'b0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [9:0] regs$0$d;
@@ -4349,7 +4584,7 @@ module tcp_validator$lanes$3$after_a$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -4375,6 +4610,62 @@ module tcp_validator$lanes$3$after_a$0$regs$0(d,q,clock);
     end
           
 endmodule // tcp_validator$lanes$3$after_a$0$regs$0
+
+
+module tcp_validator$lanes$3$after_a_valid$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  d;
+    output reg  q;
+    
+    // Constant declarations
+    localparam  zero = 1'b0;
+    localparam  resets = 1'b1;
+    
+    // Stub signals
+    reg  regs$0$d;
+    wire  regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$3$after_a_valid$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst & resets) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$3$after_a_valid$0
+
+
+module tcp_validator$lanes$3$after_a_valid$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$3$after_a_valid$0$regs$0
 
 
 module tcp_validator$lanes$3$crc16$0(clk,rst,data,ok);
@@ -4838,6 +5129,7 @@ module tcp_validator$lanes$3$crc16$0$r1$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 32'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [31:0] regs$0$d;
@@ -4855,7 +5147,7 @@ module tcp_validator$lanes$3$crc16$0$r1$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -4978,6 +5270,7 @@ module tcp_validator$lanes$3$out(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -4995,7 +5288,7 @@ module tcp_validator$lanes$3$out(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;

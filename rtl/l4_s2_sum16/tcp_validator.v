@@ -295,6 +295,7 @@ module tcp_validator$batch(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 1'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  regs$0$d;
@@ -320,12 +321,12 @@ module tcp_validator$batch(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         regs$1$clock = clk;
         regs$1$d = regs$0$q;
-        if (rst) begin
+        if (rst & resets) begin
             regs$1$d = zero;
         end
         q = regs$1$q;
@@ -1537,6 +1538,10 @@ module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision
     reg  after_a$0$rst;
     reg  [9:0] after_a$0$d;
     wire  [9:0] after_a$0$q;
+    reg  after_a_valid$0$clk;
+    reg  after_a_valid$0$rst;
+    reg  after_a_valid$0$d;
+    wire  after_a_valid$0$q;
     reg  decide$magic_ok;
     reg  decide$version_ok;
     reg  decide$checksum_ok;
@@ -1580,6 +1585,12 @@ module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision
         .d(after_a$0$d),
         .q(after_a$0$q)
     );
+    tcp_validator$lanes$0$after_a_valid$0 after_a_valid$0(
+        .clk(after_a_valid$0$clk),
+        .rst(after_a_valid$0$rst),
+        .d(after_a_valid$0$d),
+        .q(after_a_valid$0$q)
+    );
     tcp_validator$lanes$0$decide decide(
         .magic_ok(decide$magic_ok),
         .version_ok(decide$version_ok),
@@ -1620,7 +1631,11 @@ module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
+        after_a_valid$0$clk = clk;
+        after_a_valid$0$rst = rst;
+        after_a_valid$0$d = a[(64'h0)+:(1)];
         a_q = after_a$0$q;
+        a_q[(64'h0)+:(1)] = after_a_valid$0$q;
         decide$magic_ok = a_q[(64'h1)+:(1)];
         decide$version_ok = a_q[(64'h2)+:(1)];
         decide$checksum_ok = 1'b1;
@@ -1689,6 +1704,7 @@ module tcp_validator$lanes$0$after_a$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 10'b0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [9:0] regs$0$d;
@@ -1706,7 +1722,7 @@ module tcp_validator$lanes$0$after_a$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -1732,6 +1748,62 @@ module tcp_validator$lanes$0$after_a$0$regs$0(d,q,clock);
     end
           
 endmodule // tcp_validator$lanes$0$after_a$0$regs$0
+
+
+module tcp_validator$lanes$0$after_a_valid$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  d;
+    output reg  q;
+    
+    // Constant declarations
+    localparam  zero = 1'b0;
+    localparam  resets = 1'b1;
+    
+    // Stub signals
+    reg  regs$0$d;
+    wire  regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$0$after_a_valid$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst & resets) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$0$after_a_valid$0
+
+
+module tcp_validator$lanes$0$after_a_valid$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$0$after_a_valid$0$regs$0
 
 
 module tcp_validator$lanes$0$decide(magic_ok,version_ok,checksum_ok,deny_hit,approval_hit,risk,decision,reason,risk_out);
@@ -1829,6 +1901,7 @@ module tcp_validator$lanes$0$out(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -1846,7 +1919,7 @@ module tcp_validator$lanes$0$out(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -1965,6 +2038,7 @@ module tcp_validator$lanes$0$sum16$0$r15$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 49'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [48:0] regs$0$d;
@@ -1982,7 +2056,7 @@ module tcp_validator$lanes$0$sum16$0$r15$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -2048,6 +2122,10 @@ module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision
     reg  after_a$0$rst;
     reg  [9:0] after_a$0$d;
     wire  [9:0] after_a$0$q;
+    reg  after_a_valid$0$clk;
+    reg  after_a_valid$0$rst;
+    reg  after_a_valid$0$d;
+    wire  after_a_valid$0$q;
     reg  decide$magic_ok;
     reg  decide$version_ok;
     reg  decide$checksum_ok;
@@ -2091,6 +2169,12 @@ module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision
         .d(after_a$0$d),
         .q(after_a$0$q)
     );
+    tcp_validator$lanes$1$after_a_valid$0 after_a_valid$0(
+        .clk(after_a_valid$0$clk),
+        .rst(after_a_valid$0$rst),
+        .d(after_a_valid$0$d),
+        .q(after_a_valid$0$q)
+    );
     tcp_validator$lanes$1$decide decide(
         .magic_ok(decide$magic_ok),
         .version_ok(decide$version_ok),
@@ -2131,7 +2215,11 @@ module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
+        after_a_valid$0$clk = clk;
+        after_a_valid$0$rst = rst;
+        after_a_valid$0$d = a[(64'h0)+:(1)];
         a_q = after_a$0$q;
+        a_q[(64'h0)+:(1)] = after_a_valid$0$q;
         decide$magic_ok = a_q[(64'h1)+:(1)];
         decide$version_ok = a_q[(64'h2)+:(1)];
         decide$checksum_ok = 1'b1;
@@ -2200,6 +2288,7 @@ module tcp_validator$lanes$1$after_a$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 10'b0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [9:0] regs$0$d;
@@ -2217,7 +2306,7 @@ module tcp_validator$lanes$1$after_a$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -2243,6 +2332,62 @@ module tcp_validator$lanes$1$after_a$0$regs$0(d,q,clock);
     end
           
 endmodule // tcp_validator$lanes$1$after_a$0$regs$0
+
+
+module tcp_validator$lanes$1$after_a_valid$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  d;
+    output reg  q;
+    
+    // Constant declarations
+    localparam  zero = 1'b0;
+    localparam  resets = 1'b1;
+    
+    // Stub signals
+    reg  regs$0$d;
+    wire  regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$1$after_a_valid$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst & resets) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$1$after_a_valid$0
+
+
+module tcp_validator$lanes$1$after_a_valid$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$1$after_a_valid$0$regs$0
 
 
 module tcp_validator$lanes$1$decide(magic_ok,version_ok,checksum_ok,deny_hit,approval_hit,risk,decision,reason,risk_out);
@@ -2340,6 +2485,7 @@ module tcp_validator$lanes$1$out(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -2357,7 +2503,7 @@ module tcp_validator$lanes$1$out(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -2476,6 +2622,7 @@ module tcp_validator$lanes$1$sum16$0$r15$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 49'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [48:0] regs$0$d;
@@ -2493,7 +2640,7 @@ module tcp_validator$lanes$1$sum16$0$r15$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -2559,6 +2706,10 @@ module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision
     reg  after_a$0$rst;
     reg  [9:0] after_a$0$d;
     wire  [9:0] after_a$0$q;
+    reg  after_a_valid$0$clk;
+    reg  after_a_valid$0$rst;
+    reg  after_a_valid$0$d;
+    wire  after_a_valid$0$q;
     reg  decide$magic_ok;
     reg  decide$version_ok;
     reg  decide$checksum_ok;
@@ -2602,6 +2753,12 @@ module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision
         .d(after_a$0$d),
         .q(after_a$0$q)
     );
+    tcp_validator$lanes$2$after_a_valid$0 after_a_valid$0(
+        .clk(after_a_valid$0$clk),
+        .rst(after_a_valid$0$rst),
+        .d(after_a_valid$0$d),
+        .q(after_a_valid$0$q)
+    );
     tcp_validator$lanes$2$decide decide(
         .magic_ok(decide$magic_ok),
         .version_ok(decide$version_ok),
@@ -2642,7 +2799,11 @@ module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
+        after_a_valid$0$clk = clk;
+        after_a_valid$0$rst = rst;
+        after_a_valid$0$d = a[(64'h0)+:(1)];
         a_q = after_a$0$q;
+        a_q[(64'h0)+:(1)] = after_a_valid$0$q;
         decide$magic_ok = a_q[(64'h1)+:(1)];
         decide$version_ok = a_q[(64'h2)+:(1)];
         decide$checksum_ok = 1'b1;
@@ -2711,6 +2872,7 @@ module tcp_validator$lanes$2$after_a$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 10'b0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [9:0] regs$0$d;
@@ -2728,7 +2890,7 @@ module tcp_validator$lanes$2$after_a$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -2754,6 +2916,62 @@ module tcp_validator$lanes$2$after_a$0$regs$0(d,q,clock);
     end
           
 endmodule // tcp_validator$lanes$2$after_a$0$regs$0
+
+
+module tcp_validator$lanes$2$after_a_valid$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  d;
+    output reg  q;
+    
+    // Constant declarations
+    localparam  zero = 1'b0;
+    localparam  resets = 1'b1;
+    
+    // Stub signals
+    reg  regs$0$d;
+    wire  regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$2$after_a_valid$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst & resets) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$2$after_a_valid$0
+
+
+module tcp_validator$lanes$2$after_a_valid$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$2$after_a_valid$0$regs$0
 
 
 module tcp_validator$lanes$2$decide(magic_ok,version_ok,checksum_ok,deny_hit,approval_hit,risk,decision,reason,risk_out);
@@ -2851,6 +3069,7 @@ module tcp_validator$lanes$2$out(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -2868,7 +3087,7 @@ module tcp_validator$lanes$2$out(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -2987,6 +3206,7 @@ module tcp_validator$lanes$2$sum16$0$r15$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 49'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [48:0] regs$0$d;
@@ -3004,7 +3224,7 @@ module tcp_validator$lanes$2$sum16$0$r15$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -3070,6 +3290,10 @@ module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision
     reg  after_a$0$rst;
     reg  [9:0] after_a$0$d;
     wire  [9:0] after_a$0$q;
+    reg  after_a_valid$0$clk;
+    reg  after_a_valid$0$rst;
+    reg  after_a_valid$0$d;
+    wire  after_a_valid$0$q;
     reg  decide$magic_ok;
     reg  decide$version_ok;
     reg  decide$checksum_ok;
@@ -3113,6 +3337,12 @@ module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision
         .d(after_a$0$d),
         .q(after_a$0$q)
     );
+    tcp_validator$lanes$3$after_a_valid$0 after_a_valid$0(
+        .clk(after_a_valid$0$clk),
+        .rst(after_a_valid$0$rst),
+        .d(after_a_valid$0$d),
+        .q(after_a_valid$0$q)
+    );
     tcp_validator$lanes$3$decide decide(
         .magic_ok(decide$magic_ok),
         .version_ok(decide$version_ok),
@@ -3153,7 +3383,11 @@ module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
+        after_a_valid$0$clk = clk;
+        after_a_valid$0$rst = rst;
+        after_a_valid$0$d = a[(64'h0)+:(1)];
         a_q = after_a$0$q;
+        a_q[(64'h0)+:(1)] = after_a_valid$0$q;
         decide$magic_ok = a_q[(64'h1)+:(1)];
         decide$version_ok = a_q[(64'h2)+:(1)];
         decide$checksum_ok = 1'b1;
@@ -3222,6 +3456,7 @@ module tcp_validator$lanes$3$after_a$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 10'b0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [9:0] regs$0$d;
@@ -3239,7 +3474,7 @@ module tcp_validator$lanes$3$after_a$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -3265,6 +3500,62 @@ module tcp_validator$lanes$3$after_a$0$regs$0(d,q,clock);
     end
           
 endmodule // tcp_validator$lanes$3$after_a$0$regs$0
+
+
+module tcp_validator$lanes$3$after_a_valid$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  d;
+    output reg  q;
+    
+    // Constant declarations
+    localparam  zero = 1'b0;
+    localparam  resets = 1'b1;
+    
+    // Stub signals
+    reg  regs$0$d;
+    wire  regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$3$after_a_valid$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst & resets) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$3$after_a_valid$0
+
+
+module tcp_validator$lanes$3$after_a_valid$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$3$after_a_valid$0$regs$0
 
 
 module tcp_validator$lanes$3$decide(magic_ok,version_ok,checksum_ok,deny_hit,approval_hit,risk,decision,reason,risk_out);
@@ -3362,6 +3653,7 @@ module tcp_validator$lanes$3$out(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -3379,7 +3671,7 @@ module tcp_validator$lanes$3$out(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -3498,6 +3790,7 @@ module tcp_validator$lanes$3$sum16$0$r15$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 49'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [48:0] regs$0$d;
@@ -3515,7 +3808,7 @@ module tcp_validator$lanes$3$sum16$0$r15$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;

@@ -475,6 +475,7 @@ module tcp_validator$batch(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 1'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  regs$0$d;
@@ -508,17 +509,17 @@ module tcp_validator$batch(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         regs$1$clock = clk;
         regs$1$d = regs$0$q;
-        if (rst) begin
+        if (rst & resets) begin
             regs$1$d = zero;
         end
         regs$2$clock = clk;
         regs$2$d = regs$1$q;
-        if (rst) begin
+        if (rst & resets) begin
             regs$2$d = zero;
         end
         q = regs$2$q;
@@ -1775,6 +1776,10 @@ module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision
     reg  after_a$0$rst;
     reg  [9:0] after_a$0$d;
     wire  [9:0] after_a$0$q;
+    reg  after_a_valid$0$clk;
+    reg  after_a_valid$0$rst;
+    reg  after_a_valid$0$d;
+    wire  after_a_valid$0$q;
     reg  after_b$0$clk;
     reg  after_b$0$rst;
     reg  [13:0] after_b$0$d;
@@ -1822,6 +1827,12 @@ module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision
         .d(after_a$0$d),
         .q(after_a$0$q)
     );
+    tcp_validator$lanes$0$after_a_valid$0 after_a_valid$0(
+        .clk(after_a_valid$0$clk),
+        .rst(after_a_valid$0$rst),
+        .d(after_a_valid$0$d),
+        .q(after_a_valid$0$q)
+    );
     tcp_validator$lanes$0$after_b$0 after_b$0(
         .clk(after_b$0$clk),
         .rst(after_b$0$rst),
@@ -1868,7 +1879,11 @@ module tcp_validator$lanes$0(clk,rst,valid,data,deny,approval,out_valid,decision
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
+        after_a_valid$0$clk = clk;
+        after_a_valid$0$rst = rst;
+        after_a_valid$0$d = a[(64'h0)+:(1)];
         a_q = after_a$0$q;
+        a_q[(64'h0)+:(1)] = after_a_valid$0$q;
         decide$magic_ok = a_q[(64'h1)+:(1)];
         decide$version_ok = a_q[(64'h2)+:(1)];
         decide$checksum_ok = 1'b1;
@@ -1940,6 +1955,7 @@ module tcp_validator$lanes$0$after_a$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 10'b0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [9:0] regs$0$d;
@@ -1957,7 +1973,7 @@ module tcp_validator$lanes$0$after_a$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -1985,6 +2001,62 @@ module tcp_validator$lanes$0$after_a$0$regs$0(d,q,clock);
 endmodule // tcp_validator$lanes$0$after_a$0$regs$0
 
 
+module tcp_validator$lanes$0$after_a_valid$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  d;
+    output reg  q;
+    
+    // Constant declarations
+    localparam  zero = 1'b0;
+    localparam  resets = 1'b1;
+    
+    // Stub signals
+    reg  regs$0$d;
+    wire  regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$0$after_a_valid$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst & resets) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$0$after_a_valid$0
+
+
+module tcp_validator$lanes$0$after_a_valid$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$0$after_a_valid$0$regs$0
+
+
 module tcp_validator$lanes$0$after_b$0(clk,rst,d,q);
     
     // Module arguments
@@ -1995,6 +2067,7 @@ module tcp_validator$lanes$0$after_b$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -2012,7 +2085,7 @@ module tcp_validator$lanes$0$after_b$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -2135,6 +2208,7 @@ module tcp_validator$lanes$0$out(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -2152,7 +2226,7 @@ module tcp_validator$lanes$0$out(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -2284,6 +2358,7 @@ module tcp_validator$lanes$0$sum16$0$r1$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 75'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [74:0] regs$0$d;
@@ -2301,7 +2376,7 @@ module tcp_validator$lanes$0$sum16$0$r1$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -2339,6 +2414,7 @@ module tcp_validator$lanes$0$sum16$0$r2$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 32'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [31:0] regs$0$d;
@@ -2356,7 +2432,7 @@ module tcp_validator$lanes$0$sum16$0$r2$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -2422,6 +2498,10 @@ module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision
     reg  after_a$0$rst;
     reg  [9:0] after_a$0$d;
     wire  [9:0] after_a$0$q;
+    reg  after_a_valid$0$clk;
+    reg  after_a_valid$0$rst;
+    reg  after_a_valid$0$d;
+    wire  after_a_valid$0$q;
     reg  after_b$0$clk;
     reg  after_b$0$rst;
     reg  [13:0] after_b$0$d;
@@ -2469,6 +2549,12 @@ module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision
         .d(after_a$0$d),
         .q(after_a$0$q)
     );
+    tcp_validator$lanes$1$after_a_valid$0 after_a_valid$0(
+        .clk(after_a_valid$0$clk),
+        .rst(after_a_valid$0$rst),
+        .d(after_a_valid$0$d),
+        .q(after_a_valid$0$q)
+    );
     tcp_validator$lanes$1$after_b$0 after_b$0(
         .clk(after_b$0$clk),
         .rst(after_b$0$rst),
@@ -2515,7 +2601,11 @@ module tcp_validator$lanes$1(clk,rst,valid,data,deny,approval,out_valid,decision
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
+        after_a_valid$0$clk = clk;
+        after_a_valid$0$rst = rst;
+        after_a_valid$0$d = a[(64'h0)+:(1)];
         a_q = after_a$0$q;
+        a_q[(64'h0)+:(1)] = after_a_valid$0$q;
         decide$magic_ok = a_q[(64'h1)+:(1)];
         decide$version_ok = a_q[(64'h2)+:(1)];
         decide$checksum_ok = 1'b1;
@@ -2587,6 +2677,7 @@ module tcp_validator$lanes$1$after_a$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 10'b0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [9:0] regs$0$d;
@@ -2604,7 +2695,7 @@ module tcp_validator$lanes$1$after_a$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -2632,6 +2723,62 @@ module tcp_validator$lanes$1$after_a$0$regs$0(d,q,clock);
 endmodule // tcp_validator$lanes$1$after_a$0$regs$0
 
 
+module tcp_validator$lanes$1$after_a_valid$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  d;
+    output reg  q;
+    
+    // Constant declarations
+    localparam  zero = 1'b0;
+    localparam  resets = 1'b1;
+    
+    // Stub signals
+    reg  regs$0$d;
+    wire  regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$1$after_a_valid$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst & resets) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$1$after_a_valid$0
+
+
+module tcp_validator$lanes$1$after_a_valid$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$1$after_a_valid$0$regs$0
+
+
 module tcp_validator$lanes$1$after_b$0(clk,rst,d,q);
     
     // Module arguments
@@ -2642,6 +2789,7 @@ module tcp_validator$lanes$1$after_b$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -2659,7 +2807,7 @@ module tcp_validator$lanes$1$after_b$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -2782,6 +2930,7 @@ module tcp_validator$lanes$1$out(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -2799,7 +2948,7 @@ module tcp_validator$lanes$1$out(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -2931,6 +3080,7 @@ module tcp_validator$lanes$1$sum16$0$r1$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 75'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [74:0] regs$0$d;
@@ -2948,7 +3098,7 @@ module tcp_validator$lanes$1$sum16$0$r1$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -2986,6 +3136,7 @@ module tcp_validator$lanes$1$sum16$0$r2$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 32'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [31:0] regs$0$d;
@@ -3003,7 +3154,7 @@ module tcp_validator$lanes$1$sum16$0$r2$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -3069,6 +3220,10 @@ module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision
     reg  after_a$0$rst;
     reg  [9:0] after_a$0$d;
     wire  [9:0] after_a$0$q;
+    reg  after_a_valid$0$clk;
+    reg  after_a_valid$0$rst;
+    reg  after_a_valid$0$d;
+    wire  after_a_valid$0$q;
     reg  after_b$0$clk;
     reg  after_b$0$rst;
     reg  [13:0] after_b$0$d;
@@ -3116,6 +3271,12 @@ module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision
         .d(after_a$0$d),
         .q(after_a$0$q)
     );
+    tcp_validator$lanes$2$after_a_valid$0 after_a_valid$0(
+        .clk(after_a_valid$0$clk),
+        .rst(after_a_valid$0$rst),
+        .d(after_a_valid$0$d),
+        .q(after_a_valid$0$q)
+    );
     tcp_validator$lanes$2$after_b$0 after_b$0(
         .clk(after_b$0$clk),
         .rst(after_b$0$rst),
@@ -3162,7 +3323,11 @@ module tcp_validator$lanes$2(clk,rst,valid,data,deny,approval,out_valid,decision
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
+        after_a_valid$0$clk = clk;
+        after_a_valid$0$rst = rst;
+        after_a_valid$0$d = a[(64'h0)+:(1)];
         a_q = after_a$0$q;
+        a_q[(64'h0)+:(1)] = after_a_valid$0$q;
         decide$magic_ok = a_q[(64'h1)+:(1)];
         decide$version_ok = a_q[(64'h2)+:(1)];
         decide$checksum_ok = 1'b1;
@@ -3234,6 +3399,7 @@ module tcp_validator$lanes$2$after_a$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 10'b0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [9:0] regs$0$d;
@@ -3251,7 +3417,7 @@ module tcp_validator$lanes$2$after_a$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -3279,6 +3445,62 @@ module tcp_validator$lanes$2$after_a$0$regs$0(d,q,clock);
 endmodule // tcp_validator$lanes$2$after_a$0$regs$0
 
 
+module tcp_validator$lanes$2$after_a_valid$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  d;
+    output reg  q;
+    
+    // Constant declarations
+    localparam  zero = 1'b0;
+    localparam  resets = 1'b1;
+    
+    // Stub signals
+    reg  regs$0$d;
+    wire  regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$2$after_a_valid$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst & resets) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$2$after_a_valid$0
+
+
+module tcp_validator$lanes$2$after_a_valid$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$2$after_a_valid$0$regs$0
+
+
 module tcp_validator$lanes$2$after_b$0(clk,rst,d,q);
     
     // Module arguments
@@ -3289,6 +3511,7 @@ module tcp_validator$lanes$2$after_b$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -3306,7 +3529,7 @@ module tcp_validator$lanes$2$after_b$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -3429,6 +3652,7 @@ module tcp_validator$lanes$2$out(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -3446,7 +3670,7 @@ module tcp_validator$lanes$2$out(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -3578,6 +3802,7 @@ module tcp_validator$lanes$2$sum16$0$r1$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 75'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [74:0] regs$0$d;
@@ -3595,7 +3820,7 @@ module tcp_validator$lanes$2$sum16$0$r1$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -3633,6 +3858,7 @@ module tcp_validator$lanes$2$sum16$0$r2$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 32'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [31:0] regs$0$d;
@@ -3650,7 +3876,7 @@ module tcp_validator$lanes$2$sum16$0$r2$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -3716,6 +3942,10 @@ module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision
     reg  after_a$0$rst;
     reg  [9:0] after_a$0$d;
     wire  [9:0] after_a$0$q;
+    reg  after_a_valid$0$clk;
+    reg  after_a_valid$0$rst;
+    reg  after_a_valid$0$d;
+    wire  after_a_valid$0$q;
     reg  after_b$0$clk;
     reg  after_b$0$rst;
     reg  [13:0] after_b$0$d;
@@ -3763,6 +3993,12 @@ module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision
         .d(after_a$0$d),
         .q(after_a$0$q)
     );
+    tcp_validator$lanes$3$after_a_valid$0 after_a_valid$0(
+        .clk(after_a_valid$0$clk),
+        .rst(after_a_valid$0$rst),
+        .d(after_a_valid$0$d),
+        .q(after_a_valid$0$q)
+    );
     tcp_validator$lanes$3$after_b$0 after_b$0(
         .clk(after_b$0$clk),
         .rst(after_b$0$rst),
@@ -3809,7 +4045,11 @@ module tcp_validator$lanes$3(clk,rst,valid,data,deny,approval,out_valid,decision
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
+        after_a_valid$0$clk = clk;
+        after_a_valid$0$rst = rst;
+        after_a_valid$0$d = a[(64'h0)+:(1)];
         a_q = after_a$0$q;
+        a_q[(64'h0)+:(1)] = after_a_valid$0$q;
         decide$magic_ok = a_q[(64'h1)+:(1)];
         decide$version_ok = a_q[(64'h2)+:(1)];
         decide$checksum_ok = 1'b1;
@@ -3881,6 +4121,7 @@ module tcp_validator$lanes$3$after_a$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 10'b0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [9:0] regs$0$d;
@@ -3898,7 +4139,7 @@ module tcp_validator$lanes$3$after_a$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -3926,6 +4167,62 @@ module tcp_validator$lanes$3$after_a$0$regs$0(d,q,clock);
 endmodule // tcp_validator$lanes$3$after_a$0$regs$0
 
 
+module tcp_validator$lanes$3$after_a_valid$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  d;
+    output reg  q;
+    
+    // Constant declarations
+    localparam  zero = 1'b0;
+    localparam  resets = 1'b1;
+    
+    // Stub signals
+    reg  regs$0$d;
+    wire  regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$3$after_a_valid$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst & resets) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$3$after_a_valid$0
+
+
+module tcp_validator$lanes$3$after_a_valid$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$3$after_a_valid$0$regs$0
+
+
 module tcp_validator$lanes$3$after_b$0(clk,rst,d,q);
     
     // Module arguments
@@ -3936,6 +4233,7 @@ module tcp_validator$lanes$3$after_b$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -3953,7 +4251,7 @@ module tcp_validator$lanes$3$after_b$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -4076,6 +4374,7 @@ module tcp_validator$lanes$3$out(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -4093,7 +4392,7 @@ module tcp_validator$lanes$3$out(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -4225,6 +4524,7 @@ module tcp_validator$lanes$3$sum16$0$r1$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 75'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [74:0] regs$0$d;
@@ -4242,7 +4542,7 @@ module tcp_validator$lanes$3$sum16$0$r1$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -4280,6 +4580,7 @@ module tcp_validator$lanes$3$sum16$0$r2$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 32'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [31:0] regs$0$d;
@@ -4297,7 +4598,7 @@ module tcp_validator$lanes$3$sum16$0$r2$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -4363,6 +4664,10 @@ module tcp_validator$lanes$4(clk,rst,valid,data,deny,approval,out_valid,decision
     reg  after_a$0$rst;
     reg  [9:0] after_a$0$d;
     wire  [9:0] after_a$0$q;
+    reg  after_a_valid$0$clk;
+    reg  after_a_valid$0$rst;
+    reg  after_a_valid$0$d;
+    wire  after_a_valid$0$q;
     reg  after_b$0$clk;
     reg  after_b$0$rst;
     reg  [13:0] after_b$0$d;
@@ -4410,6 +4715,12 @@ module tcp_validator$lanes$4(clk,rst,valid,data,deny,approval,out_valid,decision
         .d(after_a$0$d),
         .q(after_a$0$q)
     );
+    tcp_validator$lanes$4$after_a_valid$0 after_a_valid$0(
+        .clk(after_a_valid$0$clk),
+        .rst(after_a_valid$0$rst),
+        .d(after_a_valid$0$d),
+        .q(after_a_valid$0$q)
+    );
     tcp_validator$lanes$4$after_b$0 after_b$0(
         .clk(after_b$0$clk),
         .rst(after_b$0$rst),
@@ -4456,7 +4767,11 @@ module tcp_validator$lanes$4(clk,rst,valid,data,deny,approval,out_valid,decision
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
+        after_a_valid$0$clk = clk;
+        after_a_valid$0$rst = rst;
+        after_a_valid$0$d = a[(64'h0)+:(1)];
         a_q = after_a$0$q;
+        a_q[(64'h0)+:(1)] = after_a_valid$0$q;
         decide$magic_ok = a_q[(64'h1)+:(1)];
         decide$version_ok = a_q[(64'h2)+:(1)];
         decide$checksum_ok = 1'b1;
@@ -4528,6 +4843,7 @@ module tcp_validator$lanes$4$after_a$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 10'b0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [9:0] regs$0$d;
@@ -4545,7 +4861,7 @@ module tcp_validator$lanes$4$after_a$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -4573,6 +4889,62 @@ module tcp_validator$lanes$4$after_a$0$regs$0(d,q,clock);
 endmodule // tcp_validator$lanes$4$after_a$0$regs$0
 
 
+module tcp_validator$lanes$4$after_a_valid$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  d;
+    output reg  q;
+    
+    // Constant declarations
+    localparam  zero = 1'b0;
+    localparam  resets = 1'b1;
+    
+    // Stub signals
+    reg  regs$0$d;
+    wire  regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$4$after_a_valid$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst & resets) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$4$after_a_valid$0
+
+
+module tcp_validator$lanes$4$after_a_valid$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$4$after_a_valid$0$regs$0
+
+
 module tcp_validator$lanes$4$after_b$0(clk,rst,d,q);
     
     // Module arguments
@@ -4583,6 +4955,7 @@ module tcp_validator$lanes$4$after_b$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -4600,7 +4973,7 @@ module tcp_validator$lanes$4$after_b$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -4723,6 +5096,7 @@ module tcp_validator$lanes$4$out(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -4740,7 +5114,7 @@ module tcp_validator$lanes$4$out(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -4872,6 +5246,7 @@ module tcp_validator$lanes$4$sum16$0$r1$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 75'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [74:0] regs$0$d;
@@ -4889,7 +5264,7 @@ module tcp_validator$lanes$4$sum16$0$r1$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -4927,6 +5302,7 @@ module tcp_validator$lanes$4$sum16$0$r2$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 32'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [31:0] regs$0$d;
@@ -4944,7 +5320,7 @@ module tcp_validator$lanes$4$sum16$0$r2$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -5010,6 +5386,10 @@ module tcp_validator$lanes$5(clk,rst,valid,data,deny,approval,out_valid,decision
     reg  after_a$0$rst;
     reg  [9:0] after_a$0$d;
     wire  [9:0] after_a$0$q;
+    reg  after_a_valid$0$clk;
+    reg  after_a_valid$0$rst;
+    reg  after_a_valid$0$d;
+    wire  after_a_valid$0$q;
     reg  after_b$0$clk;
     reg  after_b$0$rst;
     reg  [13:0] after_b$0$d;
@@ -5057,6 +5437,12 @@ module tcp_validator$lanes$5(clk,rst,valid,data,deny,approval,out_valid,decision
         .d(after_a$0$d),
         .q(after_a$0$q)
     );
+    tcp_validator$lanes$5$after_a_valid$0 after_a_valid$0(
+        .clk(after_a_valid$0$clk),
+        .rst(after_a_valid$0$rst),
+        .d(after_a_valid$0$d),
+        .q(after_a_valid$0$q)
+    );
     tcp_validator$lanes$5$after_b$0 after_b$0(
         .clk(after_b$0$clk),
         .rst(after_b$0$rst),
@@ -5103,7 +5489,11 @@ module tcp_validator$lanes$5(clk,rst,valid,data,deny,approval,out_valid,decision
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
+        after_a_valid$0$clk = clk;
+        after_a_valid$0$rst = rst;
+        after_a_valid$0$d = a[(64'h0)+:(1)];
         a_q = after_a$0$q;
+        a_q[(64'h0)+:(1)] = after_a_valid$0$q;
         decide$magic_ok = a_q[(64'h1)+:(1)];
         decide$version_ok = a_q[(64'h2)+:(1)];
         decide$checksum_ok = 1'b1;
@@ -5175,6 +5565,7 @@ module tcp_validator$lanes$5$after_a$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 10'b0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [9:0] regs$0$d;
@@ -5192,7 +5583,7 @@ module tcp_validator$lanes$5$after_a$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -5220,6 +5611,62 @@ module tcp_validator$lanes$5$after_a$0$regs$0(d,q,clock);
 endmodule // tcp_validator$lanes$5$after_a$0$regs$0
 
 
+module tcp_validator$lanes$5$after_a_valid$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  d;
+    output reg  q;
+    
+    // Constant declarations
+    localparam  zero = 1'b0;
+    localparam  resets = 1'b1;
+    
+    // Stub signals
+    reg  regs$0$d;
+    wire  regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$5$after_a_valid$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst & resets) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$5$after_a_valid$0
+
+
+module tcp_validator$lanes$5$after_a_valid$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$5$after_a_valid$0$regs$0
+
+
 module tcp_validator$lanes$5$after_b$0(clk,rst,d,q);
     
     // Module arguments
@@ -5230,6 +5677,7 @@ module tcp_validator$lanes$5$after_b$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -5247,7 +5695,7 @@ module tcp_validator$lanes$5$after_b$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -5370,6 +5818,7 @@ module tcp_validator$lanes$5$out(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -5387,7 +5836,7 @@ module tcp_validator$lanes$5$out(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -5519,6 +5968,7 @@ module tcp_validator$lanes$5$sum16$0$r1$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 75'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [74:0] regs$0$d;
@@ -5536,7 +5986,7 @@ module tcp_validator$lanes$5$sum16$0$r1$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -5574,6 +6024,7 @@ module tcp_validator$lanes$5$sum16$0$r2$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 32'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [31:0] regs$0$d;
@@ -5591,7 +6042,7 @@ module tcp_validator$lanes$5$sum16$0$r2$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -5657,6 +6108,10 @@ module tcp_validator$lanes$6(clk,rst,valid,data,deny,approval,out_valid,decision
     reg  after_a$0$rst;
     reg  [9:0] after_a$0$d;
     wire  [9:0] after_a$0$q;
+    reg  after_a_valid$0$clk;
+    reg  after_a_valid$0$rst;
+    reg  after_a_valid$0$d;
+    wire  after_a_valid$0$q;
     reg  after_b$0$clk;
     reg  after_b$0$rst;
     reg  [13:0] after_b$0$d;
@@ -5704,6 +6159,12 @@ module tcp_validator$lanes$6(clk,rst,valid,data,deny,approval,out_valid,decision
         .d(after_a$0$d),
         .q(after_a$0$q)
     );
+    tcp_validator$lanes$6$after_a_valid$0 after_a_valid$0(
+        .clk(after_a_valid$0$clk),
+        .rst(after_a_valid$0$rst),
+        .d(after_a_valid$0$d),
+        .q(after_a_valid$0$q)
+    );
     tcp_validator$lanes$6$after_b$0 after_b$0(
         .clk(after_b$0$clk),
         .rst(after_b$0$rst),
@@ -5750,7 +6211,11 @@ module tcp_validator$lanes$6(clk,rst,valid,data,deny,approval,out_valid,decision
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
+        after_a_valid$0$clk = clk;
+        after_a_valid$0$rst = rst;
+        after_a_valid$0$d = a[(64'h0)+:(1)];
         a_q = after_a$0$q;
+        a_q[(64'h0)+:(1)] = after_a_valid$0$q;
         decide$magic_ok = a_q[(64'h1)+:(1)];
         decide$version_ok = a_q[(64'h2)+:(1)];
         decide$checksum_ok = 1'b1;
@@ -5822,6 +6287,7 @@ module tcp_validator$lanes$6$after_a$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 10'b0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [9:0] regs$0$d;
@@ -5839,7 +6305,7 @@ module tcp_validator$lanes$6$after_a$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -5867,6 +6333,62 @@ module tcp_validator$lanes$6$after_a$0$regs$0(d,q,clock);
 endmodule // tcp_validator$lanes$6$after_a$0$regs$0
 
 
+module tcp_validator$lanes$6$after_a_valid$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  d;
+    output reg  q;
+    
+    // Constant declarations
+    localparam  zero = 1'b0;
+    localparam  resets = 1'b1;
+    
+    // Stub signals
+    reg  regs$0$d;
+    wire  regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$6$after_a_valid$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst & resets) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$6$after_a_valid$0
+
+
+module tcp_validator$lanes$6$after_a_valid$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$6$after_a_valid$0$regs$0
+
+
 module tcp_validator$lanes$6$after_b$0(clk,rst,d,q);
     
     // Module arguments
@@ -5877,6 +6399,7 @@ module tcp_validator$lanes$6$after_b$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -5894,7 +6417,7 @@ module tcp_validator$lanes$6$after_b$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -6017,6 +6540,7 @@ module tcp_validator$lanes$6$out(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -6034,7 +6558,7 @@ module tcp_validator$lanes$6$out(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -6166,6 +6690,7 @@ module tcp_validator$lanes$6$sum16$0$r1$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 75'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [74:0] regs$0$d;
@@ -6183,7 +6708,7 @@ module tcp_validator$lanes$6$sum16$0$r1$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -6221,6 +6746,7 @@ module tcp_validator$lanes$6$sum16$0$r2$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 32'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [31:0] regs$0$d;
@@ -6238,7 +6764,7 @@ module tcp_validator$lanes$6$sum16$0$r2$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -6304,6 +6830,10 @@ module tcp_validator$lanes$7(clk,rst,valid,data,deny,approval,out_valid,decision
     reg  after_a$0$rst;
     reg  [9:0] after_a$0$d;
     wire  [9:0] after_a$0$q;
+    reg  after_a_valid$0$clk;
+    reg  after_a_valid$0$rst;
+    reg  after_a_valid$0$d;
+    wire  after_a_valid$0$q;
     reg  after_b$0$clk;
     reg  after_b$0$rst;
     reg  [13:0] after_b$0$d;
@@ -6351,6 +6881,12 @@ module tcp_validator$lanes$7(clk,rst,valid,data,deny,approval,out_valid,decision
         .d(after_a$0$d),
         .q(after_a$0$q)
     );
+    tcp_validator$lanes$7$after_a_valid$0 after_a_valid$0(
+        .clk(after_a_valid$0$clk),
+        .rst(after_a_valid$0$rst),
+        .d(after_a_valid$0$d),
+        .q(after_a_valid$0$q)
+    );
     tcp_validator$lanes$7$after_b$0 after_b$0(
         .clk(after_b$0$clk),
         .rst(after_b$0$rst),
@@ -6397,7 +6933,11 @@ module tcp_validator$lanes$7(clk,rst,valid,data,deny,approval,out_valid,decision
         after_a$0$clk = clk;
         after_a$0$rst = rst;
         after_a$0$d = a;
+        after_a_valid$0$clk = clk;
+        after_a_valid$0$rst = rst;
+        after_a_valid$0$d = a[(64'h0)+:(1)];
         a_q = after_a$0$q;
+        a_q[(64'h0)+:(1)] = after_a_valid$0$q;
         decide$magic_ok = a_q[(64'h1)+:(1)];
         decide$version_ok = a_q[(64'h2)+:(1)];
         decide$checksum_ok = 1'b1;
@@ -6469,6 +7009,7 @@ module tcp_validator$lanes$7$after_a$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 10'b0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [9:0] regs$0$d;
@@ -6486,7 +7027,7 @@ module tcp_validator$lanes$7$after_a$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -6514,6 +7055,62 @@ module tcp_validator$lanes$7$after_a$0$regs$0(d,q,clock);
 endmodule // tcp_validator$lanes$7$after_a$0$regs$0
 
 
+module tcp_validator$lanes$7$after_a_valid$0(clk,rst,d,q);
+    
+    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  d;
+    output reg  q;
+    
+    // Constant declarations
+    localparam  zero = 1'b0;
+    localparam  resets = 1'b1;
+    
+    // Stub signals
+    reg  regs$0$d;
+    wire  regs$0$q;
+    reg  regs$0$clock;
+    
+    // Sub module instances
+    tcp_validator$lanes$7$after_a_valid$0$regs$0 regs$0(
+        .d(regs$0$d),
+        .q(regs$0$q),
+        .clock(regs$0$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        regs$0$clock = clk;
+        regs$0$d = d;
+        if (rst & resets) begin
+            regs$0$d = zero;
+        end
+        q = regs$0$q;
+    end
+    
+endmodule // tcp_validator$lanes$7$after_a_valid$0
+
+
+module tcp_validator$lanes$7$after_a_valid$0$regs$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // tcp_validator$lanes$7$after_a_valid$0$regs$0
+
+
 module tcp_validator$lanes$7$after_b$0(clk,rst,d,q);
     
     // Module arguments
@@ -6524,6 +7121,7 @@ module tcp_validator$lanes$7$after_b$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -6541,7 +7139,7 @@ module tcp_validator$lanes$7$after_b$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -6664,6 +7262,7 @@ module tcp_validator$lanes$7$out(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 14'b0;
+    localparam  resets = 1'b1;
     
     // Stub signals
     reg  [13:0] regs$0$d;
@@ -6681,7 +7280,7 @@ module tcp_validator$lanes$7$out(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -6813,6 +7412,7 @@ module tcp_validator$lanes$7$sum16$0$r1$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 75'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [74:0] regs$0$d;
@@ -6830,7 +7430,7 @@ module tcp_validator$lanes$7$sum16$0$r1$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
@@ -6868,6 +7468,7 @@ module tcp_validator$lanes$7$sum16$0$r2$0(clk,rst,d,q);
     
     // Constant declarations
     localparam  zero = 32'h0;
+    localparam  resets = 1'b0;
     
     // Stub signals
     reg  [31:0] regs$0$d;
@@ -6885,7 +7486,7 @@ module tcp_validator$lanes$7$sum16$0$r2$0(clk,rst,d,q);
     always @(*) begin
         regs$0$clock = clk;
         regs$0$d = d;
-        if (rst) begin
+        if (rst & resets) begin
             regs$0$d = zero;
         end
         q = regs$0$q;
