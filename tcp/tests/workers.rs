@@ -588,29 +588,106 @@ fn try_http_get(url: &str) -> Option<String> {
     Some(out)
 }
 
+/// The value of `series` (name and labels as exposed) in a scrape.
+fn sample(scrape: &str, series: &str) -> Option<f64> {
+    scrape.lines().find_map(|l| {
+        let (name, value) = l.rsplit_once(' ')?;
+        (name == series).then(|| value.parse().ok()).flatten()
+    })
+}
+
+/// Reads the `metrics at URL` line a sweep prints first on standard error.
+fn metrics_url(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    line.trim()
+        .strip_prefix("metrics at ")
+        .unwrap_or_else(|| panic!("no metrics address first: {line:?}"))
+        .to_string()
+}
+
+/// A local sweep with `--metrics PORT` serves its progress on the loopback interface
+/// while it runs: scraped every 20 ms, it shows the first configuration in flight with
+/// the second queued, then the first done with its LUTs, Fmax and duration while the
+/// second runs; its outputs are a plain local sweep's.
 #[test]
-fn prometheus_scrapes_a_worker_and_answers_its_series() {
+fn a_local_sweep_serves_its_metrics_while_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = local(&dir.path().join("m"))
+        .args(["--metrics", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let url = metrics_url(&mut run);
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let mut scrapes = Vec::new();
+    while run.try_wait().unwrap().is_none() {
+        if let Some(body) = try_http_get(&url) {
+            scrapes.push(body);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let o = run.wait_with_output().unwrap();
+    let with_metrics = ok(o);
+    let plain = ok(local(&dir.path().join("plain")).output().unwrap());
+    assert_eq!(rows(&with_metrics), rows(&plain));
+    let q = |s: &String, series: &str| sample(s, series);
+    let first = scrapes.iter().any(|s| {
+        q(s, "tcp_jobs_in_flight{kind=\"synth\"}") == Some(1.0)
+            && q(s, "tcp_jobs_queued{queue=\"synth\"}") == Some(1.0)
+            && q(s, "tcp_jobs_done_total{kind=\"synth\"}").is_none()
+    });
+    assert!(first, "never the first in flight: {:?}", scrapes.last());
+    let l1 = "board=\"icestick\",config=\"l1_s1_sum16\"";
+    let second = scrapes.iter().any(|s| {
+        q(s, "tcp_jobs_in_flight{kind=\"synth\"}") == Some(1.0)
+            && q(s, "tcp_jobs_queued{queue=\"synth\"}") == Some(0.0)
+            && q(s, "tcp_jobs_done_total{kind=\"synth\"}") == Some(1.0)
+            && q(s, "tcp_job_duration_seconds_count{kind=\"synth\"}") == Some(1.0)
+            && q(s, &format!("tcp_synth_luts{{{l1}}}")).is_some_and(|v| v > 0.0)
+            && q(s, &format!("tcp_synth_fmax_mhz{{{l1}}}")).is_some_and(|v| v > 12.0)
+    });
+    assert!(second, "never the second in flight: {:?}", scrapes.last());
+    // The LUTs are the row's.
+    let row = &with_metrics["rows"][0];
+    let last = scrapes.last().unwrap();
+    assert_eq!(
+        q(last, &format!("tcp_synth_luts{{{l1}}}")),
+        row["luts"].as_f64()
+    );
+}
+
+#[test]
+fn bad_metrics_addresses_are_usage_errors() {
+    let o = local(Path::new("/nonexistent"))
+        .args(["--metrics", "localhost:x"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--metrics") && err.contains("ADDR:PORT"),
+        "{err}"
+    );
+}
+
+/// Prometheus scrapes a worker (job `tcp-worker`) and a coordinator (`tcp synth
+/// --sweep --redis --metrics`, job `tcp-sweep`) as deploy/grafana's dashboard expects;
+/// the series come back through its HTTP API, and every query of the dashboard is
+/// accepted and (but for the failure counters, which stay empty) answers with data.
+#[test]
+fn prometheus_scrapes_a_worker_and_a_coordinator_and_answers_the_dashboard() {
     let dir = tempfile::tempdir().unwrap();
     let redis = Redis::start(&dir.path().join("redis"));
-    let w = Worker::start(
-        &redis,
-        "w",
-        &dir.path().join("w"),
-        &["--metrics", "127.0.0.1:0"],
-    );
-    let target = w
-        .first_line
-        .trim()
-        .strip_prefix("http://")
-        .and_then(|t| t.strip_suffix("/metrics"))
-        .expect("the metrics URL first")
-        .to_string();
-    let prom_port = free_port();
+    let (worker_port, sweep_port, prom_port) = (free_port(), free_port(), free_port());
     let config = dir.path().join("prometheus.yml");
     std::fs::write(
         &config,
         format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: tcp-worker\n    static_configs:\n      - targets: ['{target}']\n"
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: tcp-worker\n    static_configs:\n      - targets: ['127.0.0.1:{worker_port}']\n  - job_name: tcp-sweep\n    static_configs:\n      - targets: ['127.0.0.1:{sweep_port}']\n"
         ),
     )
     .unwrap();
@@ -625,21 +702,74 @@ fn prometheus_scrapes_a_worker_and_answers_its_series() {
         .stderr(Stdio::null())
         .spawn()
         .expect("prometheus (scripts/setup --workers installs it)");
-    let sweep = ok(coordinator(&redis, &dir.path().join("dist"))
-        .output()
-        .unwrap());
+    // The coordinator first: its jobs wait for a worker.
+    let mut coord = coordinator(&redis, &dir.path().join("dist"))
+        .args(["--metrics", &format!("127.0.0.1:{sweep_port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let url = metrics_url(&mut coord);
+    assert_eq!(url, format!("http://127.0.0.1:{sweep_port}/metrics"));
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = try_http_get(&url).unwrap_or_default();
+        if sample(&s, "tcp_jobs_queued{queue=\"synth\"}") == Some(1.0) {
+            assert_eq!(sample(&s, "tcp_jobs_in_flight{kind=\"synth\"}"), Some(0.0));
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "the coordinator never showed its job queued"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let w = Worker::start(
+        &redis,
+        "w",
+        &dir.path().join("w"),
+        &["--metrics", &format!("127.0.0.1:{worker_port}")],
+    );
+    assert_eq!(
+        w.first_line.trim(),
+        format!("http://127.0.0.1:{worker_port}/metrics")
+    );
+    let mut saw_running = false;
+    while coord.try_wait().unwrap().is_none() {
+        let s = try_http_get(&url).unwrap_or_default();
+        saw_running |= sample(&s, "tcp_jobs_in_flight{kind=\"synth\"}") == Some(1.0);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The last moment the coordinator was up (its series go stale after).
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        - 1.5;
+    let sweep = ok(coord.wait_with_output().unwrap());
     assert_eq!(rows(&sweep).len(), 2);
+    assert!(saw_running, "the coordinator never showed a job in flight");
     // Read the series back through Prometheus's HTTP API.
-    let query = |q: &str| -> Option<f64> {
-        let body = try_http_get(&format!(
-            "http://127.0.0.1:{prom_port}/api/v1/query?query={q}"
-        ))?;
-        let json: Value = serde_json::from_str(body.split("\r\n\r\n").nth(1)?).ok()?;
+    let api = |q: &str, at: Option<f64>| -> Option<Value> {
+        let mut u = format!(
+            "http://127.0.0.1:{prom_port}/api/v1/query?query={}",
+            encode(q)
+        );
+        if let Some(t) = at {
+            u += &format!("&time={t:.3}");
+        }
+        let body = try_http_get(&u)?;
+        serde_json::from_str(body.split("\r\n\r\n").nth(1)?).ok()
+    };
+    let value = |json: &Value| -> Option<f64> {
         json["data"]["result"][0]["value"][1].as_str()?.parse().ok()
     };
     let end = Instant::now() + Duration::from_secs(60);
     let done = loop {
-        if let Some(v) = query("tcp_jobs_done_total") {
+        if let Some(v) = api("tcp_jobs_done_total{job=\"tcp-worker\"}", None)
+            .as_ref()
+            .and_then(value)
+        {
             if v >= 2.0 {
                 break v;
             }
@@ -651,9 +781,59 @@ fn prometheus_scrapes_a_worker_and_answers_its_series() {
         std::thread::sleep(Duration::from_millis(250));
     };
     assert_eq!(done, 2.0);
-    let luts = query("tcp_synth_luts").expect("LUTs of the placed configuration");
+    let luts = api("tcp_synth_luts{job=\"tcp-worker\"}", None)
+        .as_ref()
+        .and_then(value)
+        .expect("LUTs of the placed configuration");
     assert!(luts > 0.0);
+    // The coordinator's series, while it ran.
+    let sweep_luts = api("tcp_synth_luts{job=\"tcp-sweep\"}", Some(at))
+        .as_ref()
+        .and_then(value);
+    assert_eq!(sweep_luts, Some(luts));
+    let ran = api(
+        "max_over_time(tcp_jobs_in_flight{job=\"tcp-sweep\"}[10m])",
+        None,
+    )
+    .as_ref()
+    .and_then(value);
+    assert_eq!(ran, Some(1.0));
+    // Every dashboard query, at that moment.
+    let dash: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/grafana/tcp-workers.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut asked = 0;
+    for panel in dash["panels"].as_array().unwrap() {
+        for t in panel["targets"].as_array().unwrap() {
+            let expr = t["expr"].as_str().unwrap();
+            let r = api(expr, Some(at)).unwrap_or_else(|| panic!("no answer to {expr}"));
+            assert_eq!(r["status"], "success", "{expr}: {r}");
+            let empty = r["data"]["result"].as_array().is_none_or(|a| a.is_empty());
+            let may_be_empty = ["failed", "reclaimed", "dead"]
+                .iter()
+                .any(|w| expr.contains(w));
+            assert!(may_be_empty || !empty, "{expr} has no data: {r}");
+            asked += 1;
+        }
+    }
+    assert!(asked >= 15, "{asked} dashboard queries");
     let _ = prom.kill();
     let _ = prom.wait();
     assert!(w.terminate().success());
+}
+
+/// Percent-encodes a PromQL query for a URL.
+fn encode(q: &str) -> String {
+    q.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

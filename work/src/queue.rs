@@ -7,7 +7,8 @@
 //! | --- | --- | --- |
 //! | `{tcp}:jobs:<queue>` | stream, consumer group `workers` | jobs: `id`, `kind`, `spec` (JSON) |
 //! | `{tcp}:results` | stream | one entry per job id: `id`, `kind`, `worker`, `result` (JSON), `seconds` |
-//! | `{tcp}:enqueued` | hash | job id → 1: a job is enqueued once, whoever asks again |
+//! | `{tcp}:enqueued` | hash | job id → when it was enqueued (ms, Redis clock): a job is enqueued once, whoever asks again |
+//! | `{tcp}:started` | hash | job id → when a worker last took it (ms, Redis clock) |
 //! | `{tcp}:done` | hash | job id → worker: a result is accepted once |
 //! | `{tcp}:attempts` | hash | job id → deliveries so far |
 //! | `{tcp}:dead` | stream | jobs that failed [`max attempts`](Queue::fail): `id`, `kind`, `spec`, `error`, `attempts` |
@@ -53,6 +54,9 @@ pub struct Claimed {
     pub attempt: u64,
     /// Taken over from a worker that stopped answering.
     pub reclaimed: bool,
+    /// From the entry's enqueueing to this delivery (Redis's clock: the entry's id is
+    /// its time).
+    pub waited: Duration,
 }
 
 /// A result on the results stream.
@@ -98,11 +102,20 @@ type Entry = (String, HashMap<String, String>);
 type ReadReply = Option<Vec<(String, Vec<Entry>)>>;
 
 const ENQUEUE: &str = r#"
-if redis.call('HSETNX', KEYS[1], ARGV[1], '1') == 1 then
+local t = redis.call('TIME')
+local ms = tostring(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+if redis.call('HSETNX', KEYS[1], ARGV[1], ms) == 1 then
   redis.call('XADD', KEYS[2], '*', 'id', ARGV[1], 'kind', ARGV[2], 'spec', ARGV[3])
   return 1
 end
 return 0
+"#;
+
+const STARTED: &str = r#"
+local t = redis.call('TIME')
+local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', KEYS[1], ARGV[1], tostring(ms))
+return ms
 "#;
 
 const COMPLETE: &str = r#"
@@ -340,12 +353,20 @@ impl Queue {
             .hincr(self.key("attempts"), &job.id, 1)
             .await
             .map_err(self.err("HINCRBY"))?;
+        let now_ms: u64 = Script::new(STARTED)
+            .key(self.key("started"))
+            .arg(&job.id)
+            .invoke_async(&mut con)
+            .await
+            .map_err(self.err("started"))?;
+        let waited = Duration::from_millis(now_ms.saturating_sub(entry_ms(&entry_id)));
         let claimed = Claimed {
             queue: queue.to_string(),
             entry: entry_id,
             job,
             attempt,
             reclaimed,
+            waited,
         };
         if attempt > max_attempts {
             let message = format!(
@@ -485,6 +506,30 @@ impl Queue {
             .collect())
     }
 
+    /// When each of `ids` was enqueued and last taken by a worker (ms, Redis clock).
+    pub async fn times(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<(Option<u64>, Option<u64>)>, WorkError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut con = self.con();
+        let enqueued: Vec<Option<u64>> = redis::cmd("HMGET")
+            .arg(self.key("enqueued"))
+            .arg(ids)
+            .query_async(&mut con)
+            .await
+            .map_err(self.err("HMGET enqueued"))?;
+        let started: Vec<Option<u64>> = redis::cmd("HMGET")
+            .arg(self.key("started"))
+            .arg(ids)
+            .query_async(&mut con)
+            .await
+            .map_err(self.err("HMGET started"))?;
+        Ok(enqueued.into_iter().zip(started).collect())
+    }
+
     /// A worker's heartbeat, valid for `ttl`.
     pub async fn heartbeat(&self, worker: &str, ttl: Duration) -> Result<(), WorkError> {
         let _: () = self
@@ -534,6 +579,14 @@ impl Queue {
             dead,
         })
     }
+}
+
+/// The time in a stream entry's id (`<ms>-<seq>`).
+fn entry_ms(id: &str) -> u64 {
+    id.split('-')
+        .next()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0)
 }
 
 fn job_of(f: &HashMap<String, String>) -> Result<Job, String> {

@@ -9,11 +9,13 @@
 //! after the plan: a coordinator started again with the same plan enqueues nothing
 //! twice and picks up every result already on the stream.
 
+use crate::metrics::{self, Metrics, QueueLabel};
 use crate::queue::{Job, Queue};
 use crate::WorkError;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 use tcp_fpga::board::Board;
@@ -126,12 +128,14 @@ pub fn run_name(opts: &SweepOptions, toolchain: Toolchain) -> String {
 }
 
 /// Runs a sweep on the workers of `redis_url` and writes its outputs; `run` names the
-/// run (default [`run_name`]).
+/// run (default [`run_name`]). With `metrics`, serves the run's Prometheus exposition
+/// there while it runs ([`metrics::serve_in`]).
 pub fn run(
     opts: &SweepOptions,
     redis_url: &str,
     run: Option<&str>,
     timeout: Option<Duration>,
+    metrics: Option<SocketAddr>,
 ) -> Result<Sweep, WorkError> {
     if !matches!(opts.base.core, CoreSource::Generated) || opts.base.top != SynthTop::Bench {
         return Err(WorkError::Usage(
@@ -139,19 +143,98 @@ pub fn run(
                 .into(),
         ));
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let rt = runtime()?;
+    // The coordinator's toolchain (--toolchain, else its $TCP_TOOLCHAIN) goes with
+    // every job.
+    let toolchain = opts.base.toolchain()?;
+    let run = run.map_or_else(|| run_name(opts, toolchain), str::to_string);
+    let m = Metrics::new();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    if let Some(addr) = metrics {
+        metrics::serve_in(&rt, addr, m.clone(), stopped)?;
+    }
+    let r = rt.block_on(coordinate(opts, toolchain, redis_url, &run, timeout, &m));
+    let _ = stop.send(true);
+    r
+}
+
+/// Runs a sweep on this machine, as `tcp_fpga::sweep::run` does (same plan, same
+/// rows, same outputs), serving its Prometheus exposition on `metrics` while it runs:
+/// configurations queued and in flight, done and failed, durations, Fmax and LUTs.
+pub fn run_local(opts: &SweepOptions, metrics: SocketAddr) -> Result<Sweep, WorkError> {
+    let rt = runtime()?;
+    let m = Metrics::new();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    metrics::serve_in(&rt, metrics, m.clone(), stopped)?;
+    let r = local(opts, &m);
+    let _ = stop.send(true);
+    r
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, WorkError> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| WorkError::Io {
             what: "start the async runtime".into(),
             source: e,
-        })?;
-    // The coordinator's toolchain (--toolchain, else its $TCP_TOOLCHAIN) goes with
-    // every job.
-    let toolchain = opts.base.toolchain()?;
-    let run = run.map_or_else(|| run_name(opts, toolchain), str::to_string);
-    rt.block_on(coordinate(opts, toolchain, redis_url, &run, timeout))
+        })
+}
+
+/// Counts a finished configuration: done, or failed when its tools failed; its
+/// duration, Fmax and LUTs.
+fn count_row(m: &Metrics, board: &str, row: &SweepRow, seconds: f64) {
+    let kind = Metrics::kind(KIND);
+    match row.outcome {
+        Outcome::Failed { .. } => m.failed.get_or_create(&kind).inc(),
+        _ => m.done.get_or_create(&kind).inc(),
+    };
+    m.duration.get_or_create(&kind).observe(seconds);
+    m.record_row(board, row);
+}
+
+fn local(opts: &SweepOptions, m: &Metrics) -> Result<Sweep, WorkError> {
+    let configs = sweep::configs(opts)?;
+    let kind = Metrics::kind(KIND);
+    let queued = m
+        .queued
+        .get_or_create(&QueueLabel {
+            queue: QUEUE.into(),
+        })
+        .clone();
+    let in_flight = m.in_flight.get_or_create(&kind).clone();
+    queued.set(configs.len() as i64);
+    let bar = sweep::progress_bar(configs.len(), opts.base.progress);
+    let mut rows: Vec<SweepRow> = Vec::new();
+    for c in &configs {
+        bar.set_message(c.name());
+        queued.dec();
+        let row = if sweep::skipped(&rows, c) {
+            sweep::skipped_row(c)
+        } else {
+            in_flight.inc();
+            let t = std::time::Instant::now();
+            let r = sweep::run_one(&opts.base, c);
+            in_flight.dec();
+            match r {
+                Ok(row) => {
+                    count_row(m, &opts.base.board.name, &row, t.elapsed().as_secs_f64());
+                    row
+                }
+                Err(e) => {
+                    m.failed.get_or_create(&kind).inc();
+                    bar.finish_and_clear();
+                    return Err(e.into());
+                }
+            }
+        };
+        bar.println(sweep::progress_line(opts, &row));
+        rows.push(row);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(sweep::finish(opts, rows)?)
 }
 
 async fn coordinate(
@@ -160,7 +243,16 @@ async fn coordinate(
     redis_url: &str,
     run: &str,
     timeout: Option<Duration>,
+    m: &Metrics,
 ) -> Result<Sweep, WorkError> {
+    let kind = Metrics::kind(KIND);
+    let queued = m
+        .queued
+        .get_or_create(&QueueLabel {
+            queue: QUEUE.into(),
+        })
+        .clone();
+    let in_flight = m.in_flight.get_or_create(&kind).clone();
     let q = Queue::connect(
         redis_url,
         crate::queue::DEFAULT_PREFIX,
@@ -173,7 +265,7 @@ async fn coordinate(
     bar.set_message(format!("{run} on {}", crate::queue::redacted(redis_url)));
     let started = std::time::Instant::now();
     let mut rows: Vec<Option<SweepRow>> = vec![None; configs.len()];
-    let mut results: HashMap<String, SynthResult> = HashMap::new();
+    let mut results: HashMap<String, (SynthResult, f64)> = HashMap::new();
     let mut position = "0".to_string();
     // One wave per entry of the lane list, in its order.
     let mut lanes_seen = Vec::new();
@@ -224,20 +316,33 @@ async fn coordinate(
             position = next;
             for r in got {
                 if let Ok(res) = serde_json::from_value::<SynthResult>(r.result) {
-                    results.insert(r.id, res);
+                    results.insert(r.id, (res, r.seconds));
                 }
             }
             let dead = retry(|| q.dead()).await?;
+            // When each job was enqueued and taken: queued and in flight, and the
+            // wait of each finished one.
+            let ids: Vec<String> = waiting.iter().map(|(_, id)| id.clone()).collect();
+            let times = retry(|| q.times(&ids)).await?;
             let mut still = Vec::new();
-            for (i, id) in waiting {
-                if let Some(res) = results.get(&id) {
+            let (mut n_queued, mut n_running) = (0, 0);
+            for ((i, id), (enqueued, taken)) in waiting.into_iter().zip(times) {
+                if let Some((res, seconds)) = results.get(&id) {
                     if let Some(report) = &res.report {
                         write_report(&opts.base, &configs[i], report)?;
+                    }
+                    count_row(m, &opts.base.board.name, &res.row, *seconds);
+                    if let (Some(e), Some(s)) = (enqueued, taken) {
+                        m.wait
+                            .get_or_create(&kind)
+                            .observe(s.saturating_sub(e) as f64 / 1000.0);
                     }
                     bar.println(sweep::progress_line(opts, &res.row));
                     bar.inc(1);
                     rows[i] = Some(res.row.clone());
                 } else if let Some(d) = dead.iter().find(|d| d.id == id) {
+                    m.failed.get_or_create(&kind).inc();
+                    m.dead.get_or_create(&kind).inc();
                     bar.finish_and_clear();
                     return Err(WorkError::Job {
                         id,
@@ -247,9 +352,16 @@ async fn coordinate(
                         ),
                     });
                 } else {
+                    if taken.is_some() {
+                        n_running += 1;
+                    } else {
+                        n_queued += 1;
+                    }
                     still.push((i, id));
                 }
             }
+            queued.set(n_queued);
+            in_flight.set(n_running);
             waiting = still;
         }
     }

@@ -224,6 +224,8 @@ async fn run_claimed(q: &Queue, m: &Arc<Metrics>, o: &WorkerOptions, consumer: &
     let kind = Metrics::kind(&c.job.kind);
     if c.reclaimed {
         m.reclaimed.get_or_create(&kind).inc();
+    } else {
+        m.wait.get_or_create(&kind).observe(c.waited.as_secs_f64());
     }
     m.in_flight.get_or_create(&kind).inc();
     let started = Instant::now();

@@ -90,6 +90,11 @@ pub struct SynthArgs {
     /// started again resumes it].
     #[arg(long, value_name = "NAME", requires = "redis")]
     pub run: Option<String>,
+    /// Serve the sweep's Prometheus metrics on this address while it runs (`GET
+    /// /metrics`; a bare PORT is on 127.0.0.1, port 0 picks a free one); the address
+    /// is printed first on standard error (docs/workers.md).
+    #[arg(long, value_name = "ADDR:PORT", requires = "sweep", value_parser = tcp_work::metrics::parse_addr)]
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// `--top` on the command line.
@@ -144,15 +149,18 @@ fn run_synth(a: &SynthArgs) -> anyhow::Result<bool> {
             stages: a.sweep_stages.clone(),
             profiles: a.sweep_profiles.clone(),
         };
-        let s = match &a.redis {
-            Some(url) => {
-                tcp_work::sweep::run(&opts, url, a.run.as_deref(), None).map_err(|e| match e {
-                    tcp_work::WorkError::Usage(m) => SynthError::Usage(m).into(),
-                    tcp_work::WorkError::Synth(s) => anyhow::Error::from(s),
-                    other => anyhow::Error::from(other),
-                })?
+        let work_error = |e| match e {
+            tcp_work::WorkError::Usage(m) => SynthError::Usage(m).into(),
+            tcp_work::WorkError::Synth(s) => anyhow::Error::from(s),
+            other => anyhow::Error::from(other),
+        };
+        let s = match (&a.redis, a.metrics) {
+            (Some(url), metrics) => {
+                tcp_work::sweep::run(&opts, url, a.run.as_deref(), None, metrics)
+                    .map_err(work_error)?
             }
-            None => sweep::run(&opts)?,
+            (None, Some(addr)) => tcp_work::sweep::run_local(&opts, addr).map_err(work_error)?,
+            (None, None) => sweep::run(&opts)?,
         };
         if a.json {
             println!("{}", serde_json::to_string_pretty(&s)?);
