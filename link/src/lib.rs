@@ -86,6 +86,10 @@ pub struct HostCounters {
     pub timeouts: u64,
     /// Replies with a bad CRC or for a request no longer outstanding.
     pub discarded_replies: u64,
+    /// Partial replies given up when the line went quiet in the middle of one: a
+    /// corrupted length field promises more bytes than the device sends, and without
+    /// this the parser would swallow the replies to every retransmission that follows.
+    pub abandoned_frames: u64,
 }
 
 /// A byte transport with a read timeout.
@@ -124,6 +128,8 @@ pub struct Link<T: Transport> {
     parser: FrameParser,
     next_seq: u8,
     rx: Vec<u8>,
+    /// When the last byte arrived.
+    last_rx: Instant,
     pub counters: HostCounters,
 }
 
@@ -150,6 +156,7 @@ impl<T: Transport> Link<T> {
             parser: FrameParser::new(),
             next_seq: 0,
             rx: vec![0; 4096],
+            last_rx: Instant::now(),
             counters: HostCounters::default(),
         })
     }
@@ -170,6 +177,12 @@ impl<T: Transport> Link<T> {
     }
 
     /// Reads what has arrived (waiting at most the transport's short timeout).
+    ///
+    /// The device sends a reply in one burst, so a line quiet for half the request
+    /// timeout in the middle of a frame means the frame's length field was corrupted:
+    /// the partial frame is dropped and the parser hunts for the next start byte (the
+    /// request it answered is retransmitted and answered again from the device's reply
+    /// window).
     fn poll(&mut self) -> Result<Vec<Parsed>, LinkError> {
         let n = match self.io.read(&mut self.rx) {
             Ok(n) => n,
@@ -183,6 +196,12 @@ impl<T: Transport> Link<T> {
             }
             Err(e) => return Err(e.into()),
         };
+        if n > 0 {
+            self.last_rx = Instant::now();
+        } else if self.parser.in_frame() && self.last_rx.elapsed() >= self.opts.timeout / 2 {
+            self.parser.reset();
+            self.counters.abandoned_frames += 1;
+        }
         let mut out = Vec::new();
         for i in 0..n {
             if let Some(p) = self.parser.push(self.rx[i]) {
