@@ -246,7 +246,7 @@ fn load(ep: &Endpoint, conns: usize, batch: usize, secs: u64, threads: usize) ->
 
 fn tcp_binary() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("TCP_BIN") {
-        return Some(PathBuf::from(p));
+        return Some(PathBuf::from(p)).filter(|p| p.is_file());
     }
     // target/<profile>/deps/serve-HASH → target/
     let exe = std::env::current_exe().ok()?;
@@ -413,7 +413,13 @@ fn main() {
             let spawn_secs = env_num("TCP_BENCH_SPAWN_SECS", 3);
             let r = spawn_load(&bin, &db, n.min(64), spawn_secs);
             print(&r);
-            if let Some(h) = http64 {
+            if r.checks_per_s <= 0.0 || r.errors > 0 {
+                println!(
+                    "(no ratio: {} spawns of {} failed; is it a tcp binary?)",
+                    r.errors,
+                    bin.display()
+                );
+            } else if let Some(h) = http64 {
                 println!(
                     "ratio: HTTP /v1/check serves {:.0}× the checks per second of spawning `tcp check` per call ({})",
                     h / r.checks_per_s.max(1e-9),
