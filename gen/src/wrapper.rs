@@ -165,7 +165,12 @@ pub fn bench_top(spec: &WrapperSpec) -> String {
     p("        if (!por_done) por <= por + 8'd1;");
     p("        if (&por) por_done <= 1'b1;");
     p("    end");
-    p("    wire rst = ~por_done;");
+    p("    // The core's reset straight from a flip-flop (no LUT between it and its");
+    p("    // fan-out): high from the first edge until the counter is done. (In the");
+    p("    // cycle before the first edge the core holds its power-up state, which equals");
+    p("    // the state after a reset.)");
+    p("    reg rst = 1'b0;");
+    p(&format!("    always @(posedge {clk}) rst <= ~por_done;"));
     p("");
     p("    // 32-bit maximal-length Galois LFSR (x^32 + x^22 + x^2 + x + 1).");
     p("    reg [31:0] lfsr = 32'd0;");
