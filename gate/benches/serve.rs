@@ -18,7 +18,9 @@
 //! `TCP_BENCH_CLIENT_THREADS` (load-generator threads, default 1), `TCP_BIN` (the `tcp`
 //! binary for the spawn comparison; default `target/release/tcp`, else
 //! `target/debug/tcp`; absent: that part is skipped and says so),
-//! `TCP_BENCH_SPAWN_SECS` (default 3).
+//! `TCP_BENCH_SPAWN_SECS` (default 3), `TCP_BENCH_BATCH=0` (skip the batch runs). The
+//! server's threads are named `serve`, the load generator's `load-N` (for `perf
+//! report --sort comm`).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -173,38 +175,48 @@ fn load(ep: &Endpoint, conns: usize, batch: usize, secs: u64, threads: usize) ->
         let (ep, reqs, measuring, stop) =
             (ep.clone(), reqs.clone(), measuring.clone(), stop.clone());
         let n = per_thread.min(conns.saturating_sub(th * per_thread));
-        handles.push(std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let mut tasks = Vec::new();
-                for k in 0..n {
-                    let (reqs, measuring, stop) = (reqs.clone(), measuring.clone(), stop.clone());
-                    let off = th * per_thread + k;
-                    match &ep {
-                        Endpoint::Tcp(a) => {
-                            let s = tokio::net::TcpStream::connect(a).await.unwrap();
-                            s.set_nodelay(true).unwrap();
-                            tasks.push(tokio::spawn(client_loop(s, reqs, off, measuring, stop)));
+        let spawn = std::thread::Builder::new().name(format!("load-{th}"));
+        handles.push(
+            spawn
+                .spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    rt.block_on(async move {
+                        let mut tasks = Vec::new();
+                        for k in 0..n {
+                            let (reqs, measuring, stop) =
+                                (reqs.clone(), measuring.clone(), stop.clone());
+                            let off = th * per_thread + k;
+                            match &ep {
+                                Endpoint::Tcp(a) => {
+                                    let s = tokio::net::TcpStream::connect(a).await.unwrap();
+                                    s.set_nodelay(true).unwrap();
+                                    tasks.push(tokio::spawn(client_loop(
+                                        s, reqs, off, measuring, stop,
+                                    )));
+                                }
+                                Endpoint::Unix(p) => {
+                                    let s = tokio::net::UnixStream::connect(p).await.unwrap();
+                                    tasks.push(tokio::spawn(client_loop(
+                                        s, reqs, off, measuring, stop,
+                                    )));
+                                }
+                            }
                         }
-                        Endpoint::Unix(p) => {
-                            let s = tokio::net::UnixStream::connect(p).await.unwrap();
-                            tasks.push(tokio::spawn(client_loop(s, reqs, off, measuring, stop)));
+                        let mut lat = Vec::new();
+                        let mut errors = 0;
+                        for t in tasks {
+                            let (l, e) = t.await.unwrap();
+                            lat.extend(l);
+                            errors += e;
                         }
-                    }
-                }
-                let mut lat = Vec::new();
-                let mut errors = 0;
-                for t in tasks {
-                    let (l, e) = t.await.unwrap();
-                    lat.extend(l);
-                    errors += e;
-                }
-                (lat, errors)
-            })
-        }));
+                        (lat, errors)
+                    })
+                })
+                .expect("spawn a load thread"),
+        );
     }
     std::thread::sleep(Duration::from_secs(1)); // warm-up
     measuring.store(true, Ordering::Relaxed);
@@ -358,6 +370,7 @@ fn main() {
     let server = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(cpus)
+            .thread_name("serve")
             .enable_all()
             .build()
             .unwrap();
@@ -403,8 +416,10 @@ fn main() {
         print(&r);
     }
     let n = *conns.first().unwrap_or(&64);
-    print(&load(&tcp, n, 100, secs, threads));
-    print(&load(&unix, n, 100, secs, threads));
+    if env_num("TCP_BENCH_BATCH", 1) != 0 {
+        print(&load(&tcp, n, 100, secs, threads));
+        print(&load(&unix, n, 100, secs, threads));
+    }
     let _ = stop_tx.send(());
     server.join().unwrap();
 
