@@ -13,6 +13,7 @@
 //! Depends on `tcp-spec` and `tcp-fpga` (the synthesis a job runs); the `tcp` binary
 //! is the only crate above it.
 
+pub mod experiment;
 pub mod metrics;
 pub mod queue;
 pub mod sweep;

@@ -33,7 +33,7 @@ pub struct WorkerOptions {
 }
 
 /// The queues a worker knows how to run.
-pub const QUEUES: [&str; 1] = [crate::sweep::QUEUE];
+pub const QUEUES: [&str; 2] = [crate::sweep::QUEUE, crate::experiment::QUEUE];
 
 impl WorkerOptions {
     pub fn new(redis: &str) -> WorkerOptions {
@@ -64,7 +64,7 @@ pub fn run(
     for q in &opts.queues {
         if !QUEUES.contains(&q.as_str()) {
             return Err(WorkError::Usage(format!(
-                "queue `{q}`: workers run {} (experiment trials are not on the queue yet)",
+                "queue `{q}`: workers run {}",
                 QUEUES.join(", ")
             )));
         }
@@ -292,6 +292,7 @@ fn execute(job: &crate::Job, out_root: &std::path::Path) -> Result<serde_json::V
             let row = spec.run(out_root).map_err(|e| e.to_string())?;
             Ok(serde_json::to_value(row).expect("serializes"))
         }
+        crate::experiment::KIND => crate::experiment::execute(&job.id, &job.spec, out_root),
         other => Err(format!("unknown job kind `{other}`")),
     }
 }

@@ -125,6 +125,15 @@ fn make_sample(
     }
 }
 
+/// What a run reports as its trials start and end (the Prometheus exposition of a long
+/// run implements it).
+pub trait Observer: Send + Sync {
+    /// A trial of `arm` started.
+    fn started(&self, arm: super::Arm);
+    /// A trial of `arm` ended after `latency` (its timed work), with an answer or not.
+    fn finished(&self, arm: super::Arm, latency: Duration, ok: bool);
+}
+
 /// Runs (or resumes) the experiment of `cfg`. `limit` stops after that many new
 /// samples (for tests and for splitting a long run).
 pub fn run(
@@ -133,6 +142,15 @@ pub fn run(
     limit: Option<usize>,
     progress: bool,
 ) -> anyhow::Result<RunSummary> {
+    run_observed(cfg, config_text, limit, progress, None)
+}
+
+/// Opens (creating) the run folder's store and writes the plan once, as a local run
+/// does; returns the store, the stored plan and the run's tools.
+pub fn open_run(
+    cfg: &ExperimentConfig,
+    config_text: &str,
+) -> anyhow::Result<(Store, Vec<Trial>, Vec<LabeledTool>)> {
     let dir = cfg.output.clone();
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut store = Store::open(&dir.join(DB_FILE))?;
@@ -140,15 +158,45 @@ pub fn run(
     let arms_list = cfg.enabled_arms();
     let blocks = blocks(cfg, tools.len())?;
     let plan = schedule::plan(&tools, &arms_list, blocks, cfg.warmup, cfg.seed);
-    let meta = [
+    let meta = run_meta(cfg, config_text, &tools, blocks)?;
+    store.init_plan(&config_hash(config_text), &meta, &plan)?;
+    let plan = store.plan()?;
+    Ok((store, plan, tools))
+}
+
+fn run_meta(
+    cfg: &ExperimentConfig,
+    config_text: &str,
+    tools: &[LabeledTool],
+    blocks: u32,
+) -> anyhow::Result<Vec<(&'static str, String)>> {
+    Ok(vec![
         ("name", cfg.name.clone()),
         ("seed", cfg.seed.to_string()),
         ("blocks", blocks.to_string()),
         ("warmup", cfg.warmup.to_string()),
-        ("tools", serde_json::to_string(&tools)?),
-        ("arms", serde_json::to_string(&arms_list)?),
+        ("tools", serde_json::to_string(tools)?),
+        ("arms", serde_json::to_string(&cfg.enabled_arms())?),
         ("config", config_text.to_string()),
-    ];
+    ])
+}
+
+/// [`run`], reporting every trial to `obs`.
+pub fn run_observed(
+    cfg: &ExperimentConfig,
+    config_text: &str,
+    limit: Option<usize>,
+    progress: bool,
+    obs: Option<Arc<dyn Observer>>,
+) -> anyhow::Result<RunSummary> {
+    let dir = cfg.output.clone();
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut store = Store::open(&dir.join(DB_FILE))?;
+    let tools = tools(cfg)?;
+    let arms_list = cfg.enabled_arms();
+    let blocks = blocks(cfg, tools.len())?;
+    let plan = schedule::plan(&tools, &arms_list, blocks, cfg.warmup, cfg.seed);
+    let meta = run_meta(cfg, config_text, &tools, blocks)?;
     store.init_plan(&config_hash(config_text), &meta, &plan)?;
     // The stored plan is authoritative (it is the one the samples refer to).
     let plan = store.plan()?;
@@ -211,6 +259,7 @@ pub fn run(
         pending,
         concurrency,
         pause,
+        obs.clone(),
         |t: &Trial, started, o: super::arms::ArmAnswer, load| {
             if let Some(e) = &o.error {
                 bar.set_message(format!("{} {}: {e}", t.arm, t.tool));
@@ -239,12 +288,16 @@ async fn trial_loop(
     trials: Vec<Trial>,
     concurrency: usize,
     pause: Duration,
+    obs: Option<Arc<dyn Observer>>,
     mut record: impl FnMut(&Trial, i64, super::arms::ArmAnswer, Option<f64>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     type Done = (Trial, i64, super::arms::ArmAnswer, Option<f64>);
     let mut set: JoinSet<Done> = JoinSet::new();
     let mut take = |r: Result<Done, tokio::task::JoinError>| -> anyhow::Result<()> {
         let (t, started, o, load) = r.context("a trial task panicked")?;
+        if let Some(obs) = &obs {
+            obs.finished(t.arm, o.latency, o.error.is_none());
+        }
         record(&t, started, o, load)
     };
     for t in trials {
@@ -254,7 +307,11 @@ async fn trial_loop(
             }
         }
         let arms = Arc::clone(arms);
+        let obs2 = obs.clone();
         set.spawn(async move {
+            if let Some(o) = &obs2 {
+                o.started(t.arm);
+            }
             if !pause.is_zero() {
                 tokio::time::sleep(pause).await;
             }
@@ -304,6 +361,7 @@ pub fn run_batch(
             trials,
             cfg.concurrency.max(1),
             Duration::from_millis(cfg.inter_trial_ms),
+            None,
             |t: &Trial, started, o, load| {
                 out.push(make_sample(t, 0, started, o, load));
                 Ok(())

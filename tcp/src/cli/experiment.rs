@@ -50,6 +50,14 @@ pub struct RunArgs {
     /// compares them (environments.md).
     #[arg(long, value_name = "ENVS")]
     pub env: Option<String>,
+    /// Run the trials on the workers of this Redis (`tcp worker --queues experiment`):
+    /// one job per block of the plan; the run folder gets what a local run writes.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["env", "limit"])]
+    pub redis: Option<String>,
+    /// Serve the run's Prometheus exposition (trials done, failed, in flight, their
+    /// durations) at ADDR:PORT while it runs; prints http://ADDR:PORT/metrics first.
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "env")]
+    pub metrics: Option<String>,
 }
 
 /// One batch of trials in this process (what `--env` runs in each environment).
@@ -117,7 +125,7 @@ pub fn run(cmd: ExperimentCommand) -> anyhow::Result<bool> {
         },
         ExperimentCommand::Run(a) => {
             let (cfg, text) = ExperimentConfig::load(&a.config)?;
-            let s = runner::run(&cfg, &text, a.limit, !a.quiet)?;
+            let s = run_here_or_on_workers(&cfg, &text, &a)?;
             eprintln!(
                 "tcp experiment: {}: {} planned, {} were already recorded, {} taken now (session {})",
                 s.dir.display(),
@@ -615,4 +623,46 @@ fn run_in_environments(
         );
     }
     Ok(())
+}
+
+#[cfg(feature = "hw")]
+fn run_here_or_on_workers(
+    cfg: &ExperimentConfig,
+    text: &str,
+    a: &RunArgs,
+) -> anyhow::Result<runner::RunSummary> {
+    let metrics = a
+        .metrics
+        .as_deref()
+        .map(tcp_work::metrics::parse_addr)
+        .transpose()
+        .map_err(|e| UsageError::new(format!("--metrics: {e}")))?;
+    let announce = |addr: Option<std::net::SocketAddr>| {
+        if let Some(addr) = addr {
+            println!("http://{addr}/metrics");
+            let _ = std::io::stdout().flush();
+        }
+    };
+    match (&a.redis, metrics) {
+        (Some(url), m) => tcp_work::experiment::coordinate(cfg, text, url, !a.quiet, m, announce),
+        (None, Some(m)) => {
+            tcp_work::experiment::run_local(cfg, text, a.limit, !a.quiet, m, |x| announce(Some(x)))
+        }
+        (None, None) => runner::run(cfg, text, a.limit, !a.quiet),
+    }
+}
+
+#[cfg(not(feature = "hw"))]
+fn run_here_or_on_workers(
+    cfg: &ExperimentConfig,
+    text: &str,
+    a: &RunArgs,
+) -> anyhow::Result<runner::RunSummary> {
+    if a.redis.is_some() || a.metrics.is_some() {
+        return Err(UsageError::new(
+            "--redis and --metrics need the workers, which this build of tcp leaves out (the `hw` feature)",
+        )
+        .into());
+    }
+    runner::run(cfg, text, a.limit, !a.quiet)
 }
