@@ -1501,39 +1501,19 @@ impl Classifier {
         {
             return false;
         }
-        let target_in = |classes: &[usize]| {
-            v.target
-                .is_some_and(|t| classes.iter().any(|&c| self.rules.in_class(c, t)))
-        };
-        if !r.target_any.is_empty() && !target_in(&r.target_any) {
-            return false;
-        }
-        if target_in(&r.target_none) {
-            return false;
-        }
-        let source_in = |classes: &[usize]| {
+        // Each pair of path-class conditions: some path in an `_any` class (when the
+        // rule names any), none in a `_none` class.
+        let hit = |classes: &[usize], paths: &[&str]| {
             classes
                 .iter()
-                .any(|&c| v.sources.iter().any(|p| self.rules.in_class(c, p)))
+                .any(|&c| paths.iter().any(|p| self.rules.in_class(c, p)))
         };
-        if !r.sources_any.is_empty() && !source_in(&r.sources_any) {
-            return false;
-        }
-        if source_in(&r.sources_none) {
-            return false;
-        }
-        let in_any = |classes: &[usize]| {
-            classes
-                .iter()
-                .any(|&c| v.paths.iter().any(|p| self.rules.in_class(c, p)))
+        let holds = |any: &[usize], none: &[usize], paths: &[&str]| {
+            (any.is_empty() || hit(any, paths)) && !hit(none, paths)
         };
-        if !r.paths_any.is_empty() && !in_any(&r.paths_any) {
-            return false;
-        }
-        if in_any(&r.paths_none) {
-            return false;
-        }
-        true
+        holds(&r.target_any, &r.target_none, v.target.as_slice())
+            && holds(&r.sources_any, &r.sources_none, &v.sources)
+            && holds(&r.paths_any, &r.paths_none, &v.paths)
     }
 }
 

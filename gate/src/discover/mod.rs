@@ -974,39 +974,32 @@ mod tests {
         assert_eq!(res("/bin/broken"), None);
         assert_eq!(res("/"), Some(PathBuf::from("/")));
         // A scan of the root sees the image's paths and links.
-        let s = scan_in(
-            Some(r),
-            &[PathBuf::from("/sbin"), PathBuf::from("/usr/local/bin")],
-        );
-        let names: Vec<(&str, String, String)> = s
-            .tools
-            .iter()
-            .map(|f| {
-                (
-                    f.name.as_str(),
-                    f.path.display().to_string(),
-                    f.target.display().to_string(),
-                )
-            })
-            .collect();
+        // The image's tools as (name, path, target).
+        fn names_of(s: &Scan) -> Vec<(&str, String, String)> {
+            s.tools
+                .iter()
+                .map(|f| {
+                    (
+                        f.name.as_str(),
+                        f.path.display().to_string(),
+                        f.target.display().to_string(),
+                    )
+                })
+                .collect()
+        }
+        let scan = || {
+            scan_in(
+                Some(r),
+                &[PathBuf::from("/sbin"), PathBuf::from("/usr/local/bin")],
+            )
+        };
+        let s = scan();
+        let names = names_of(&s);
         // busybox is not executable: nothing is a tool yet.
         assert!(names.is_empty(), "{names:?}");
         fs::set_permissions(r.join("bin/busybox"), fs::Permissions::from_mode(0o755)).unwrap();
-        let s = scan_in(
-            Some(r),
-            &[PathBuf::from("/sbin"), PathBuf::from("/usr/local/bin")],
-        );
-        let names: Vec<(&str, String, String)> = s
-            .tools
-            .iter()
-            .map(|f| {
-                (
-                    f.name.as_str(),
-                    f.path.display().to_string(),
-                    f.target.display().to_string(),
-                )
-            })
-            .collect();
+        let s = scan();
+        let names = names_of(&s);
         assert_eq!(
             names,
             [
