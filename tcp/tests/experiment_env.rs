@@ -24,16 +24,26 @@ fn ok(o: Output) -> String {
     err
 }
 
-/// Two images: `a` is busybox alone; `b` also has man pages for `ls` and `rm` (taken
-/// from this machine) and an os-release, so the documentation arm reads something
+/// Two images: `a` is busybox alone; `b` also has man pages for `ls` and `rm` (written
+/// here) and an os-release, so the documentation arm reads something
 /// there.
 fn images(s: &Service, dir: &Path) -> (String, String) {
     let a = podman::busybox_rootfs(&dir.join("a"), &["sh", "ls", "rm"]);
     let b = podman::busybox_rootfs(&dir.join("b"), &["sh", "ls", "rm"]);
     let man = b.join("usr/share/man/man1");
     std::fs::create_dir_all(&man).unwrap();
-    for page in ["ls.1.gz", "rm.1.gz"] {
-        std::fs::copy(Path::new("/usr/share/man/man1").join(page), man.join(page)).unwrap();
+    for (tool, what) in [
+        ("ls", "list directory contents"),
+        ("rm", "remove files or directories"),
+    ] {
+        std::fs::write(
+            man.join(format!("{tool}.1")),
+            format!(
+                ".TH {tool} 1\n.SH NAME\n{tool} \\- {what}\n.SH DESCRIPTION\n{what}, as the \
+                 image's own page says.\n"
+            ),
+        )
+        .unwrap();
     }
     std::fs::create_dir_all(b.join("etc")).unwrap();
     std::fs::write(
