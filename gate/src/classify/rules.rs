@@ -592,14 +592,30 @@ fn effect(
     why: &str,
     context: &dyn fmt::Display,
 ) -> Result<Effect, RulesError> {
+    let (_, caps, why) = optional_effect(None, caps, why, context)?;
+    Ok(Effect {
+        risk: risk(r, context)?,
+        caps,
+        why,
+    })
+}
+
+/// The effect of a rule whose level is optional (evidence, wrappers, exec, interpreter
+/// and environment rules): its level if given, its capabilities, its `why` (required).
+fn optional_effect(
+    r: Option<&str>,
+    caps: &[String],
+    why: &str,
+    context: &dyn fmt::Display,
+) -> Result<(Option<RiskLevel>, CapSet, String), RulesError> {
     if why.trim().is_empty() {
         return Err(invalid(context, "every rule needs a `why`"));
     }
-    Ok(Effect {
-        risk: risk(r, context)?,
-        caps: CapSet::parse(caps, context)?,
-        why: why.trim().to_string(),
-    })
+    Ok((
+        r.map(|r| risk(r, context)).transpose()?,
+        CapSet::parse(caps, context)?,
+        why.trim().to_string(),
+    ))
 }
 
 impl Rules {
@@ -703,9 +719,7 @@ impl Rules {
         let mut evidence = Vec::new();
         for (i, e) in f.evidence.into_iter().enumerate() {
             let context = Ctx::why("evidence rule", i, &e.why);
-            if e.why.trim().is_empty() {
-                return Err(invalid(context, "every rule needs a `why`"));
-            }
+            let (risk, caps, why) = optional_effect(e.risk.as_deref(), &e.caps, &e.why, &context)?;
             if e.name.is_empty()
                 && e.man_section.is_empty()
                 && e.package_section.is_empty()
@@ -721,9 +735,9 @@ impl Rules {
                 summary: regexes(&e.summary, &context, lazy)?,
                 text: regexes(&e.text, &context, lazy)?,
                 unless: regexes(&e.unless, &context, lazy)?,
-                risk: e.risk.as_deref().map(|r| risk(r, &context)).transpose()?,
-                caps: CapSet::parse(&e.caps, &context)?,
-                why: e.why.trim().to_string(),
+                risk,
+                caps,
+                why,
             });
         }
 
@@ -772,9 +786,7 @@ impl Rules {
                     return Err(invalid(context, format!("`{n}` is listed twice")));
                 }
             }
-            if w.why.trim().is_empty() {
-                return Err(invalid(context, "every rule needs a `why`"));
-            }
+            let (risk, caps, why) = optional_effect(w.risk.as_deref(), &w.caps, &w.why, &context)?;
             wrappers.push(Wrapper {
                 value_options: w.value_options,
                 positionals: w.positionals,
@@ -789,9 +801,9 @@ impl Rules {
                 unfiltered: w.unfiltered,
                 unfiltered_values: w.unfiltered_values,
                 min_depth: w.min_depth,
-                risk: w.risk.as_deref().map(|r| risk(r, &context)).transpose()?,
-                caps: CapSet::parse(&w.caps, &context)?,
-                why: w.why.trim().to_string(),
+                risk,
+                caps,
+                why,
             });
         }
 
@@ -815,9 +827,7 @@ impl Rules {
         let mut execs_by_tool: HashMap<String, Vec<usize>> = HashMap::default();
         for (i, e) in f.exec.into_iter().enumerate() {
             let context = Ctx::new("exec rule", i, &e.tools, ",").with_why(&e.why);
-            if e.why.trim().is_empty() {
-                return Err(invalid(context, "every rule needs a `why`"));
-            }
+            let (risk, caps, why) = optional_effect(e.risk.as_deref(), &e.caps, &e.why, &context)?;
             if e.tools.is_empty() {
                 return Err(invalid(context, "no tools"));
             }
@@ -867,18 +877,16 @@ impl Rules {
                 opaque: e.opaque,
                 input: e.input,
                 known_only: e.known_only,
-                risk: e.risk.as_deref().map(|r| risk(r, &context)).transpose()?,
-                caps: CapSet::parse(&e.caps, &context)?,
-                why: e.why.trim().to_string(),
+                risk,
+                caps,
+                why,
             });
         }
 
         let mut interpreters = Vec::new();
         for (i, p) in f.interpreter.into_iter().enumerate() {
             let context = Ctx::new("interpreter", i, &p.names, ", ");
-            if p.why.trim().is_empty() {
-                return Err(invalid(context, "every rule needs a `why`"));
-            }
+            let (risk, caps, why) = optional_effect(p.risk.as_deref(), &p.caps, &p.why, &context)?;
             let backticks = match p.backticks.as_str() {
                 "command" => Backticks::Command,
                 "string" => Backticks::String,
@@ -917,9 +925,9 @@ impl Rules {
                     pipe_opens: regexes(&p.pipe_opens, &context, lazy)?,
                     writes: regexes(&p.writes, &context, lazy)?,
                     commands,
-                    risk: p.risk.as_deref().map(|r| risk(r, &context)).transpose()?,
-                    caps: CapSet::parse(&p.caps, &context)?,
-                    why: p.why.trim().to_string(),
+                    risk,
+                    caps,
+                    why,
                 },
             ));
         }
@@ -927,17 +935,15 @@ impl Rules {
         let mut envs = Vec::new();
         for (i, e) in f.env.into_iter().enumerate() {
             let context = Ctx::new("env rule", i, &e.names, ", ");
-            if e.why.trim().is_empty() {
-                return Err(invalid(context, "every rule needs a `why`"));
-            }
+            let (risk, caps, why) = optional_effect(e.risk.as_deref(), &e.caps, &e.why, &context)?;
             envs.push(EnvRule {
                 names: NameSet::new(&e.names, &context)?,
                 command: e.command,
                 input: e.input,
                 transport: e.transport,
-                risk: e.risk.as_deref().map(|r| risk(r, &context)).transpose()?,
-                caps: CapSet::parse(&e.caps, &context)?,
-                why: e.why.trim().to_string(),
+                risk,
+                caps,
+                why,
             });
         }
 
@@ -1328,6 +1334,18 @@ mod tests {
         ))
         .is_err());
         assert!(Rules::parse(&format!("{base}bogus = 1\n")).is_err());
+        // Every kind of rule needs a `why`, and the error names the rule.
+        for (rule, named) in [
+            ("[[evidence]]\ntext=[\"a\"]\n", "evidence rule #1"),
+            ("[[wrapper]]\nnames=[\"w\"]\n", "wrapper #1 (w)"),
+            ("[[exec]]\ntools=[\"x\"]\noptions=[\"-c\"]\n", "exec rule #1 (x"),
+            ("[[interpreter]]\nnames=[\"i\"]\n", "interpreter #1 (i)"),
+            ("[[env]]\nnames=[\"E\"]\n", "env rule #1 (E)"),
+        ] {
+            let e = Rules::parse(&format!("{base}{rule}why = \" \"\n")).unwrap_err();
+            let s = e.to_string();
+            assert!(s.contains(named) && s.contains("needs a `why`"), "{rule}: {s}");
+        }
     }
 
     #[test]
