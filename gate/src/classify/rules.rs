@@ -1338,13 +1338,19 @@ mod tests {
         for (rule, named) in [
             ("[[evidence]]\ntext=[\"a\"]\n", "evidence rule #1"),
             ("[[wrapper]]\nnames=[\"w\"]\n", "wrapper #1 (w)"),
-            ("[[exec]]\ntools=[\"x\"]\noptions=[\"-c\"]\n", "exec rule #1 (x"),
+            (
+                "[[exec]]\ntools=[\"x\"]\noptions=[\"-c\"]\n",
+                "exec rule #1 (x",
+            ),
             ("[[interpreter]]\nnames=[\"i\"]\n", "interpreter #1 (i)"),
             ("[[env]]\nnames=[\"E\"]\n", "env rule #1 (E)"),
         ] {
             let e = Rules::parse(&format!("{base}{rule}why = \" \"\n")).unwrap_err();
             let s = e.to_string();
-            assert!(s.contains(named) && s.contains("needs a `why`"), "{rule}: {s}");
+            assert!(
+                s.contains(named) && s.contains("needs a `why`"),
+                "{rule}: {s}"
+            );
         }
     }
 
