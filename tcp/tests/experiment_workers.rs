@@ -6,95 +6,27 @@
 
 use rusqlite::Connection;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TCP: &str = env!("CARGO_BIN_EXE_tcp");
 
-struct Redis {
-    port: u16,
-    child: Child,
-}
+#[path = "common/redis_server.rs"]
+mod redis_server;
+use redis_server::Redis;
 
-impl Redis {
-    fn start(dir: &Path) -> Redis {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--dir", dir.to_str().unwrap()])
-            .args(["--appendonly", "yes", "--save", ""])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is missing: run scripts/setup --workers");
-        let r = Redis { port, child };
-        let end = Instant::now() + Duration::from_secs(10);
-        while r.cli(&["PING"]).trim() != "PONG" {
-            assert!(Instant::now() < end, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        r
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn cli(&self, args: &[&str]) -> String {
-        let o = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .expect("redis-cli is missing: run scripts/setup --workers");
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct Worker(Child);
-
-impl Worker {
-    fn start(r: &Redis, name: &str, out: &Path) -> Worker {
-        let mut c = Command::new(TCP)
-            .args([
-                "worker",
-                "--queues",
-                "synth,experiment",
-                "--redis",
-                &r.url(),
-            ])
-            .args(["--name", name, "--visibility", "5", "--out"])
-            .arg(out)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(c.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(line.contains("ready"), "{line}");
-        Worker(c)
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// A worker on both queues, a short visibility timeout; it has said it is ready.
+fn worker(r: &Redis, name: &str, out: &Path) -> redis_server::Worker {
+    let w = redis_server::Worker::start(
+        r,
+        name,
+        out,
+        &["--queues", "synth,experiment", "--visibility", "5"],
+    );
+    assert!(w.first_line.contains("ready"), "{}", w.first_line);
+    w
 }
 
 /// A config in `dir` writing to `dir/<out>`; `pause_ms` between trials makes a block
@@ -213,8 +145,8 @@ fn two_workers_share_an_experiment_and_the_run_equals_a_local_one() {
     finish(local);
 
     let out = dir.path().join("workers-out");
-    let _w1 = Worker::start(&redis, "w1", &out);
-    let _w2 = Worker::start(&redis, "w2", &out);
+    let _w1 = worker(&redis, "w1", &out);
+    let _w2 = worker(&redis, "w2", &out);
     let cfg = config(dir.path(), "dist", 40);
     let mut coord = run(&cfg, &["--redis", &redis.url(), "--metrics", "127.0.0.1:0"]);
     let text = scrape_until(&mut coord, "tcp_trials_done_total{arm=\"docs\"}");
@@ -261,7 +193,7 @@ fn a_coordinator_killed_mid_run_resumes_and_enqueues_nothing_twice() {
         assert!(Instant::now() < end, "nothing enqueued");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let w = Worker::start(&redis, "w1", &dir.path().join("out"));
+    let w = worker(&redis, "w1", &dir.path().join("out"));
     // The first result arrives, then the coordinator dies with SIGKILL.
     let end = Instant::now() + Duration::from_secs(60);
     while redis.cli(&["XLEN", "{tcp}:results"]).trim() == "0" {
