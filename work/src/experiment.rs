@@ -126,10 +126,13 @@ impl TrialMetrics {
 
     /// The text exposition.
     pub fn encode(&self) -> String {
-        let mut s = String::new();
-        prometheus_client::encoding::text::encode(&mut s, &self.registry)
-            .expect("writing to a String cannot fail");
-        s
+        crate::metrics::encode(&self.registry)
+    }
+}
+
+impl crate::metrics::Exposition for TrialMetrics {
+    fn exposition(&self) -> String {
+        self.encode()
     }
 }
 
@@ -158,64 +161,15 @@ pub fn serve_in(
     rt: &tokio::runtime::Runtime,
     addr: SocketAddr,
     m: Arc<TrialMetrics>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<SocketAddr, WorkError> {
-    use http_body_util::Full;
-    use hyper::body::Bytes;
-    use hyper::{Request, Response, StatusCode};
     let listener = rt.block_on(crate::metrics::bind(addr))?;
     let local = listener.local_addr().map_err(|e| WorkError::Io {
         what: format!("listen for metrics on {addr}"),
         source: e,
     })?;
-    rt.spawn(async move {
-        loop {
-            let accepted = tokio::select! {
-                a = listener.accept() => a,
-                _ = stop.changed() => return,
-            };
-            let Ok((stream, _)) = accepted else { continue };
-            let m = m.clone();
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let m = m.clone();
-                    async move {
-                        let r = if req.uri().path() == "/metrics" {
-                            Response::builder()
-                                .header(
-                                    "content-type",
-                                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                                )
-                                .body(Full::new(Bytes::from(m.encode())))
-                        } else {
-                            Response::builder()
-                                .status(StatusCode::NOT_FOUND)
-                                .body(Full::new(Bytes::from_static(b"not found\n")))
-                        };
-                        Ok::<_, std::convert::Infallible>(r.expect("static response"))
-                    }
-                });
-                let io = hyper_util::rt::TokioIo::new(stream);
-                let _ = tokio::time::timeout(
-                    Duration::from_secs(30),
-                    hyper::server::conn::http1::Builder::new().serve_connection(io, svc),
-                )
-                .await;
-            });
-        }
-    });
+    rt.spawn(crate::metrics::serve(listener, m, stop));
     Ok(local)
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, WorkError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| WorkError::Io {
-            what: "start the async runtime".into(),
-            source: e,
-        })
 }
 
 /// A local run (`tcp experiment run` without `--redis`) with its exposition on
@@ -228,7 +182,7 @@ pub fn run_local(
     metrics: SocketAddr,
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<RunSummary> {
-    let rt = runtime()?;
+    let rt = crate::runtime()?;
     let m = TrialMetrics::new();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let addr = serve_in(&rt, metrics, m.clone(), stopped)?;
@@ -263,7 +217,7 @@ pub fn coordinate(
     metrics: Option<SocketAddr>,
     on_ready: impl FnOnce(Option<SocketAddr>),
 ) -> anyhow::Result<RunSummary> {
-    let rt = runtime()?;
+    let rt = crate::runtime()?;
     let m = TrialMetrics::new();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let addr = match metrics {

@@ -46,3 +46,16 @@ pub enum WorkError {
         source: std::io::Error,
     },
 }
+
+/// The async runtime of a worker, a coordinator and a local run with metrics (two
+/// worker threads).
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, WorkError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| WorkError::Io {
+            what: "start the async runtime".into(),
+            source: e,
+        })
+}

@@ -152,10 +152,27 @@ impl Metrics {
 
     /// The text exposition format.
     pub fn encode(&self) -> String {
-        let mut s = String::new();
-        prometheus_client::encoding::text::encode(&mut s, &self.registry)
-            .expect("writing to a String cannot fail");
-        s
+        encode(&self.registry)
+    }
+}
+
+/// The text exposition of `registry`.
+pub fn encode(registry: &Registry) -> String {
+    let mut s = String::new();
+    prometheus_client::encoding::text::encode(&mut s, registry)
+        .expect("writing to a String cannot fail");
+    s
+}
+
+/// What [`serve`] exposes: the workers' and sweeps' [`Metrics`], an experiment's
+/// trial series.
+pub trait Exposition: Send + Sync + 'static {
+    fn exposition(&self) -> String;
+}
+
+impl Exposition for Metrics {
+    fn exposition(&self) -> String {
+        self.encode()
     }
 }
 
@@ -202,9 +219,9 @@ pub fn serve_in(
 }
 
 /// Serves `GET /metrics` (anything else: 404) on `listener` until `stop` resolves.
-pub async fn serve(
+pub async fn serve<M: Exposition>(
     listener: tokio::net::TcpListener,
-    metrics: Arc<Metrics>,
+    metrics: Arc<M>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     use http_body_util::Full;
@@ -227,7 +244,7 @@ pub async fn serve(
                                 "content-type",
                                 "application/openmetrics-text; version=1.0.0; charset=utf-8",
                             )
-                            .body(Full::new(Bytes::from(m.encode())))
+                            .body(Full::new(Bytes::from(m.exposition())))
                     } else {
                         Response::builder()
                             .status(StatusCode::NOT_FOUND)

@@ -143,7 +143,7 @@ pub fn run(
                 .into(),
         ));
     }
-    let rt = runtime()?;
+    let rt = crate::runtime()?;
     // The coordinator's toolchain (--toolchain, else its $TCP_TOOLCHAIN) goes with
     // every job.
     let toolchain = opts.base.toolchain()?;
@@ -162,24 +162,13 @@ pub fn run(
 /// rows, same outputs), serving its Prometheus exposition on `metrics` while it runs:
 /// configurations queued and in flight, done and failed, durations, Fmax and LUTs.
 pub fn run_local(opts: &SweepOptions, metrics: SocketAddr) -> Result<Sweep, WorkError> {
-    let rt = runtime()?;
+    let rt = crate::runtime()?;
     let m = Metrics::new();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     metrics::serve_in(&rt, metrics, m.clone(), stopped)?;
     let r = local(opts, &m);
     let _ = stop.send(true);
     r
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, WorkError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| WorkError::Io {
-            what: "start the async runtime".into(),
-            source: e,
-        })
 }
 
 /// Counts a finished configuration: done, or failed when its tools failed; its

@@ -72,14 +72,7 @@ pub fn run(
     if opts.concurrency == 0 {
         return Err(WorkError::Usage("--concurrency must be at least 1".into()));
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| WorkError::Io {
-            what: "start the async runtime".into(),
-            source: e,
-        })?;
+    let rt = crate::runtime()?;
     rt.block_on(async {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
