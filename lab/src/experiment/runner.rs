@@ -145,8 +145,18 @@ pub fn run(
     run_observed(cfg, config_text, limit, progress, None)
 }
 
+/// The runtime the trials run on (two threads: the arms' I/O and timers).
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .enable_io()
+        .build()
+}
+
 /// Opens (creating) the run folder's store and writes the plan once, as a local run
-/// does; returns the store, the stored plan and the run's tools.
+/// does; returns the store, the stored plan (authoritative: the samples refer to it)
+/// and the run's tools.
 pub fn open_run(
     cfg: &ExperimentConfig,
     config_text: &str,
@@ -190,16 +200,8 @@ pub fn run_observed(
     obs: Option<Arc<dyn Observer>>,
 ) -> anyhow::Result<RunSummary> {
     let dir = cfg.output.clone();
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut store = Store::open(&dir.join(DB_FILE))?;
-    let tools = tools(cfg)?;
+    let (store, plan, tools) = open_run(cfg, config_text)?;
     let arms_list = cfg.enabled_arms();
-    let blocks = blocks(cfg, tools.len())?;
-    let plan = schedule::plan(&tools, &arms_list, blocks, cfg.warmup, cfg.seed);
-    let meta = run_meta(cfg, config_text, &tools, blocks)?;
-    store.init_plan(&config_hash(config_text), &meta, &plan)?;
-    // The stored plan is authoritative (it is the one the samples refer to).
-    let plan = store.plan()?;
     let done = store.done()?;
     let pending: Vec<Trial> = plan
         .iter()
@@ -212,11 +214,7 @@ pub fn run_observed(
     };
 
     let arms = Arc::new(Arms::new(cfg, &dir)?);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .enable_io()
-        .build()?;
+    let rt = runtime()?;
     // A resumed session warms up again (caches are cold after a restart); these
     // trials are counted in the session row, not recorded as samples.
     let rewarm = if done.is_empty() { 0 } else { cfg.warmup };
@@ -343,11 +341,7 @@ pub fn run_batch(
     let arms = Arc::new(Arms::with_kb(cfg, dir, kb)?);
     let tools = tools(cfg)?;
     let arms_list = cfg.enabled_arms();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .enable_io()
-        .build()?;
+    let rt = runtime()?;
     let mut out = Vec::with_capacity(trials.len());
     rt.block_on(async {
         for i in 0..cfg.warmup as usize {
