@@ -144,21 +144,17 @@ fn images_discovery_in_a_container_diff_and_cleanup_after_kills() {
     let dir = tempfile::tempdir().unwrap();
     let root = rootfs(dir.path());
     let tag = format!("tcp-cli-test-{}", std::process::id());
-    let built = ok(s
-        .tcp()
-        .args(["env", "image", "build", "--rootfs"])
-        .arg(&root)
-        .args(["--tag", &tag])
-        .output()
-        .unwrap());
+    let build = || {
+        ok(s.tcp()
+            .args(["env", "image", "build", "--rootfs"])
+            .arg(&root)
+            .args(["--tag", &tag])
+            .output()
+            .unwrap())
+    };
+    let built = build();
     assert!(built.contains("(built;"), "{built}");
-    let cached = ok(s
-        .tcp()
-        .args(["env", "image", "build", "--rootfs"])
-        .arg(&root)
-        .args(["--tag", &tag])
-        .output()
-        .unwrap());
+    let cached = build();
     assert!(cached.contains("(cached;"), "{cached}");
     assert!(ok(s.tcp().args(["env", "ls"]).output().unwrap()).contains(&tag));
 
