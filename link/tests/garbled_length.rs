@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::io::{Error, ErrorKind, Read, Write};
 use std::time::Duration;
 use tcp_link::{Link, LinkOptions, Transport};
-use tcp_spec::link::{DeviceModel, Info, PROTOCOL_VERSION};
+use tcp_spec::link::{DeviceModel, Info, OVERHEAD, PROTOCOL_VERSION};
 use tcp_spec::{DescriptorBytes, Profile};
 
 /// The reference device behind an in-memory line; `corrupt` sets a bit in the length
@@ -45,7 +45,7 @@ fn frame_len(q: &VecDeque<u8>) -> usize {
     if q.len() < 5 {
         return q.len();
     }
-    7 + ((q[3] as usize) << 8 | q[4] as usize)
+    OVERHEAD + ((q[3] as usize) << 8 | q[4] as usize)
 }
 
 impl Write for Line {
