@@ -13,6 +13,7 @@ use crate::metrics::{self, Metrics, QueueLabel};
 use crate::queue::{Job, Queue};
 use crate::WorkError;
 use md5::{Digest, Md5};
+use prometheus_client::metrics::gauge::Gauge;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -183,16 +184,19 @@ fn count_row(m: &Metrics, board: &str, row: &SweepRow, seconds: f64) {
     m.record_row(board, row);
 }
 
+/// The sweep's queued and in-flight gauges.
+fn gauges(m: &Metrics) -> (Gauge, Gauge) {
+    let queued = m.queued.get_or_create(&QueueLabel {
+        queue: QUEUE.into(),
+    });
+    let in_flight = m.in_flight.get_or_create(&Metrics::kind(KIND));
+    (queued.clone(), in_flight.clone())
+}
+
 fn local(opts: &SweepOptions, m: &Metrics) -> Result<Sweep, WorkError> {
     let configs = sweep::configs(opts)?;
     let kind = Metrics::kind(KIND);
-    let queued = m
-        .queued
-        .get_or_create(&QueueLabel {
-            queue: QUEUE.into(),
-        })
-        .clone();
-    let in_flight = m.in_flight.get_or_create(&kind).clone();
+    let (queued, in_flight) = gauges(m);
     queued.set(configs.len() as i64);
     let bar = sweep::progress_bar(configs.len(), opts.base.progress);
     let mut rows: Vec<SweepRow> = Vec::new();
@@ -235,13 +239,7 @@ async fn coordinate(
     m: &Metrics,
 ) -> Result<Sweep, WorkError> {
     let kind = Metrics::kind(KIND);
-    let queued = m
-        .queued
-        .get_or_create(&QueueLabel {
-            queue: QUEUE.into(),
-        })
-        .clone();
-    let in_flight = m.in_flight.get_or_create(&kind).clone();
+    let (queued, in_flight) = gauges(m);
     let q = Queue::connect(
         redis_url,
         crate::queue::DEFAULT_PREFIX,
