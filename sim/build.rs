@@ -1,8 +1,10 @@
-//! Verilates every shipped configuration (`rtl/<name>/tcp_validator.v`) and links the
-//! models statically, each with its own `--prefix` so that they live side by side in one
-//! binary. Verilator's own makefile (`V<prefix>.mk`) compiles them.
+//! Verilates every shipped configuration (`rtl/<name>/tcp_validator.v`) twice, from the
+//! emitted Verilog as it is and from Yosys's flattened netlist of it (the faster
+//! frontend, `tcp sim`'s default), and links the models statically, each with its own
+//! `--prefix` so that they live side by side in one binary. Verilator's own makefile
+//! (`V<prefix>.mk`) compiles them.
 //!
-//! A missing Verilator fails the build with "verilator not found: run scripts/setup".
+//! A missing Verilator or Yosys fails the build with "... not found: run scripts/setup".
 
 use tcp_eda::verilator as verilate;
 
@@ -70,24 +72,38 @@ fn main() {
     let root = verilate::verilator_root(&verilator).unwrap_or_else(|e| panic!("{e}"));
     let version = verilate::verilator_version(&verilator).unwrap_or_default();
 
+    let plan = |c: &Shipped, frontend: Frontend| {
+        let (prefix, symbol, dir) = match frontend {
+            Frontend::Verilog => (
+                format!("Vtcp_{}", c.name),
+                format!("tcpsim_{}_vtable", c.name),
+                c.name.clone(),
+            ),
+            Frontend::YosysFlat => (
+                format!("Vtcpflat_{}", c.name),
+                format!("tcpsim_{}_flat_vtable", c.name),
+                format!("{}-flat", c.name),
+            ),
+        };
+        (
+            VerilatorPlan {
+                top: "tcp_validator".into(),
+                sources: vec![c.verilog.clone()],
+                prefix,
+                vtable_symbol: symbol,
+                clock: Some("clk".into()),
+                trace: true,
+                frontend,
+                verilator_args: vec![],
+                pic: false,
+            },
+            out.join("models").join(dir),
+        )
+    };
+    // Per configuration: the Verilog model, then the flattened one.
     let plans: Vec<(VerilatorPlan, PathBuf)> = configs
         .iter()
-        .map(|c| {
-            (
-                VerilatorPlan {
-                    top: "tcp_validator".into(),
-                    sources: vec![c.verilog.clone()],
-                    prefix: format!("Vtcp_{}", c.name),
-                    vtable_symbol: format!("tcpsim_{}_vtable", c.name),
-                    clock: Some("clk".into()),
-                    trace: true,
-                    frontend: Frontend::Verilog,
-                    verilator_args: vec![],
-                    pic: false,
-                },
-                out.join("models").join(&c.name),
-            )
-        })
+        .flat_map(|c| [plan(c, Frontend::Verilog), plan(c, Frontend::YosysFlat)])
         .collect();
 
     // Two at a time (the machines have 2 cores; cargo gives NUM_JOBS).
@@ -125,8 +141,15 @@ fn main() {
     // Archives: one per model, one for Verilator's runtime.
     let libdir = out.join("lib");
     std::fs::create_dir_all(&libdir).expect("create lib dir");
-    for (v, c) in built.iter().zip(&configs) {
-        archive(&libdir.join(format!("libtcpsim_{}.a", c.name)), &v.objects);
+    for (pair, c) in built.chunks(2).zip(&configs) {
+        archive(
+            &libdir.join(format!("libtcpsim_{}.a", c.name)),
+            &pair[0].objects,
+        );
+        archive(
+            &libdir.join(format!("libtcpsim_{}_flat.a", c.name)),
+            &pair[1].objects,
+        );
     }
     if let Some(first) = built.first() {
         let objs: Vec<PathBuf> = verilate::runtime_objects(true)
@@ -138,6 +161,7 @@ fn main() {
     println!("cargo:rustc-link-search=native={}", libdir.display());
     for c in &configs {
         println!("cargo:rustc-link-lib=static=tcpsim_{}", c.name);
+        println!("cargo:rustc-link-lib=static=tcpsim_{}_flat", c.name);
     }
     if !configs.is_empty() {
         println!("cargo:rustc-link-lib=static=tcpsim_verilated");
@@ -172,14 +196,19 @@ fn main() {
             "    fn tcpsim_{}_vtable() -> *const crate::model::raw::Vtable;",
             c.name
         );
+        let _ = writeln!(
+            rs,
+            "    fn tcpsim_{}_flat_vtable() -> *const crate::model::raw::Vtable;",
+            c.name
+        );
     }
     rs.push_str("}\n");
     rs.push_str("pub(crate) static SHIPPED: &[ShippedEntry] = &[\n");
     for c in &configs {
         let _ = writeln!(
             rs,
-            "    ShippedEntry {{ name: {:?}, lanes: {}, stages: {}, profile: {:?}, vtable: tcpsim_{}_vtable }},",
-            c.name, c.lanes, c.stages, c.profile, c.name
+            "    ShippedEntry {{ name: {:?}, lanes: {}, stages: {}, profile: {:?}, vtable: tcpsim_{}_vtable, flat: tcpsim_{}_flat_vtable }},",
+            c.name, c.lanes, c.stages, c.profile, c.name, c.name
         );
     }
     rs.push_str("];\n");

@@ -307,8 +307,15 @@ pub fn verilate(plan: &VerilatorPlan, dir: &Path, runtime: bool) -> Result<Veril
             )));
         }
     }
+    let root = mdir.join(format!("{}___024root.h", plan.prefix));
+    let edge = match &plan.clock {
+        Some(c) => std::fs::read_to_string(&root)
+            .ok()
+            .and_then(|t| edge_memory(&t, c)),
+        None => None,
+    };
     let shim = mdir.join("tcpsim_shim.cpp");
-    std::fs::write(&shim, shim_source(plan, &ports)).map_err(io(&shim))?;
+    std::fs::write(&shim, shim_source(plan, &ports, edge.as_deref())).map_err(io(&shim))?;
 
     let make = absolute(&Tool::Make.find()?);
     let mut cppflags = String::from("-DVL_IGNORE_UNKNOWN_ARCH");
@@ -451,7 +458,32 @@ fn c_string(s: &str) -> String {
 }
 
 /// The C++ shim for a verilated model: a C-ABI vtable over the model class.
-pub fn shim_source(plan: &VerilatorPlan, ports: &[PortSpec]) -> String {
+/// The member of Verilator's root class that remembers the clock's value at the last
+/// evaluation, for its rising-edge trigger: `__Vtrigrprev__TOP__<clk>` (Verilator 5.0
+/// to 5.01x) or `__Vtrigprevexpr___TOP__<clk>__0` (later 5.x). `None` if the header has
+/// neither (another version: the shim then evaluates both edges).
+pub fn edge_memory(root_header: &str, clock: &str) -> Option<String> {
+    [
+        format!("__Vtrigrprev__TOP__{clock}"),
+        format!("__Vtrigprevexpr___TOP__{clock}__0"),
+    ]
+    .into_iter()
+    .find(|name| {
+        root_header.lines().any(|l| {
+            let l = l.trim_start();
+            l.starts_with("CData") && l.trim_end().trim_end_matches(';').ends_with(name.as_str())
+        })
+    })
+}
+
+/// The C++ shim of a verilated model. `edge`: the root member that remembers the
+/// clock's last value ([`edge_memory`]); with it, `run` takes one evaluation per cycle
+/// instead of two (the design has only rising-edge processes, so the evaluation at
+/// the falling edge only recomputes logic from inputs that the rising edge computes
+/// again): the member is set to 0 and the clock to 1, which Verilator sees as a rising
+/// edge. The first cycle of a model, and every cycle while a VCD trace is open (which
+/// samples both edges), still evaluates both edges.
+pub fn shim_source(plan: &VerilatorPlan, ports: &[PortSpec], edge: Option<&str>) -> String {
     let p = &plan.prefix;
     let clock = plan.clock.as_deref();
     let (in_stride, out_stride) = strides(ports, clock);
@@ -468,7 +500,11 @@ pub fn shim_source(plan: &VerilatorPlan, ports: &[PortSpec]) -> String {
     if plan.trace {
         s.push_str("#include \"verilated_vcd_c.h\"\n");
     }
-    let _ = writeln!(s, "#include \"{p}.h\"\n");
+    let _ = writeln!(s, "#include \"{p}.h\"");
+    if edge.is_some() {
+        let _ = writeln!(s, "#include \"{p}___024root.h\"");
+    }
+    s.push('\n');
     s.push_str(SHIM_TYPES);
     let _ = writeln!(s, "namespace {{\n");
     let _ = writeln!(s, "const TcpsimPort PORTS[] = {{");
@@ -486,7 +522,7 @@ pub fn shim_source(plan: &VerilatorPlan, ports: &[PortSpec]) -> String {
     let _ = writeln!(s, "}};\n");
     let _ = writeln!(
         s,
-        "struct Handle {{\n    VerilatedContext ctx;\n    {p}* m;\n    uint64_t time = 0;"
+        "struct Handle {{\n    VerilatedContext ctx;\n    {p}* m;\n    uint64_t time = 0;\n    bool settled = false;"
     );
     if plan.trace {
         s.push_str("    VerilatedVcdC* tfp = nullptr;\n");
@@ -565,7 +601,22 @@ pub fn shim_source(plan: &VerilatorPlan, ports: &[PortSpec]) -> String {
             q.name, q.offset, q.bytes
         );
     }
-    cycle(&mut s);
+    match (clock, edge) {
+        (Some(c), Some(e)) => {
+            let traced = if plan.trace { " && !h->tfp" } else { "" };
+            let _ = writeln!(
+                s,
+                "        if (VL_LIKELY(h->settled{traced})) {{\n            m->rootp->{e} = 0; m->{c} = 1; m->eval();\n            h->time += 10;\n        }} else {{"
+            );
+            cycle(&mut s);
+            s.push_str(
+                "            h->settled = true;
+        }
+",
+            );
+        }
+        _ => cycle(&mut s),
+    }
     for q in ports.iter().filter(|q| q.dir == PortDir::Output) {
         let _ = writeln!(
             s,
@@ -636,3 +687,68 @@ struct TcpsimVtable {
 };
 
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_memory_is_found_in_both_spellings_and_only_for_that_clock() {
+        let old = "    struct {\n        CData/*0:0*/ __Vtrigrprev__TOP__clk;\n        CData/*0:0*/ __VactContinue;\n";
+        let new = "        CData/*0:0*/ __Vtrigprevexpr___TOP__clk__0;\n";
+        assert_eq!(
+            edge_memory(old, "clk").as_deref(),
+            Some("__Vtrigrprev__TOP__clk")
+        );
+        assert_eq!(
+            edge_memory(new, "clk").as_deref(),
+            Some("__Vtrigprevexpr___TOP__clk__0")
+        );
+        assert_eq!(edge_memory(old, "clk_fast"), None);
+        assert_eq!(
+            edge_memory("CData/*0:0*/ __Vtrigrprev__TOP__clk2;", "clk"),
+            None
+        );
+        assert_eq!(edge_memory("", "clk"), None);
+    }
+
+    #[test]
+    fn the_shim_takes_one_evaluation_per_cycle_only_with_the_clock_memory() {
+        let plan = VerilatorPlan {
+            top: "t".into(),
+            sources: vec![],
+            prefix: "Vt".into(),
+            vtable_symbol: "vt".into(),
+            clock: Some("clk".into()),
+            trace: true,
+            frontend: Frontend::Verilog,
+            verilator_args: vec![],
+            pic: true,
+        };
+        let ports = vec![
+            PortSpec {
+                name: "clk".into(),
+                dir: PortDir::Input,
+                width: 1,
+                bytes: 1,
+                offset: 0,
+            },
+            PortSpec {
+                name: "q".into(),
+                dir: PortDir::Output,
+                width: 8,
+                bytes: 1,
+                offset: 0,
+            },
+        ];
+        let fast = shim_source(&plan, &ports, Some("__Vtrigrprev__TOP__clk"));
+        assert!(fast.contains("#include \"Vt___024root.h\""));
+        assert!(fast.contains("m->rootp->__Vtrigrprev__TOP__clk = 0; m->clk = 1; m->eval();"));
+        // The first cycle and a traced run take both edges.
+        assert!(fast.contains("h->settled && !h->tfp"));
+        assert!(fast.contains("m->clk = 0; m->eval();"));
+        let slow = shim_source(&plan, &ports, None);
+        assert!(!slow.contains("rootp") && !slow.contains("___024root.h"));
+        assert!(slow.contains("m->clk = 0; m->eval();"));
+    }
+}

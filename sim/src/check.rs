@@ -159,33 +159,61 @@ impl GenStream {
     }
 }
 
-impl Iterator for GenStream {
-    type Item = Vec<CycleInput>;
-
-    fn next(&mut self) -> Option<Vec<CycleInput>> {
+impl ChunkSource for GenStream {
+    fn fill(&mut self, buf: &mut Vec<CycleInput>) -> bool {
         if self.done {
-            return None;
+            return false;
         }
-        let mut v = self.gen.schedule(self.config, self.chunk, true);
-        if !std::mem::take(&mut self.first) {
-            v.remove(0);
-        }
-        let mut keep = v.len();
-        for (i, c) in v.iter().enumerate() {
+        let first = std::mem::take(&mut self.first);
+        self.gen
+            .schedule_into(self.config, self.chunk, true, first, buf);
+        let mut keep = buf.len();
+        for (i, c) in buf.iter().enumerate() {
             self.presented += descriptors_in(&self.config, c);
             if self.presented >= self.target {
                 keep = i + 1;
                 break;
             }
         }
-        v.truncate(keep);
+        buf.truncate(keep);
         if self.presented >= self.target {
             self.done = true;
             for _ in 0..=self.config.stages {
-                v.push(CycleInput::idle(self.config.lanes));
+                buf.push(CycleInput::idle(self.config.lanes));
             }
         }
-        Some(v)
+        true
+    }
+}
+
+impl Iterator for GenStream {
+    type Item = Vec<CycleInput>;
+
+    fn next(&mut self) -> Option<Vec<CycleInput>> {
+        let mut v = Vec::new();
+        self.fill(&mut v).then_some(v)
+    }
+}
+
+/// Where [`run_differential`] draws its cycles from, chunk by chunk.
+pub trait ChunkSource: Send {
+    /// Puts the next chunk into `buf` (whose cycles' storage may be reused: it holds an
+    /// earlier chunk); `false` when the stream is over.
+    fn fill(&mut self, buf: &mut Vec<CycleInput>) -> bool;
+}
+
+/// Chunks from an iterator, each moved in as it comes.
+pub struct Chunks<I>(pub I);
+
+impl<I: Iterator<Item = Vec<CycleInput>> + Send> ChunkSource for Chunks<I> {
+    fn fill(&mut self, buf: &mut Vec<CycleInput>) -> bool {
+        match self.0.next() {
+            Some(v) => {
+                *buf = v;
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -219,34 +247,43 @@ pub fn batches_of(
 
 /// Runs `chunks` through `sim` and through `reference` (on a second thread), compares
 /// every cycle, and reports. `progress(cycles, descriptors)` is called after every
-/// chunk.
+/// chunk. At most four chunks exist at a time: the two threads hand them back and
+/// forth through bounded queues and refill them in place, so the stream costs no
+/// allocation per cycle.
 pub fn run_differential<S, R>(
     sim: &mut ValidatorSim,
-    chunks: S,
+    mut chunks: S,
     mut reference: R,
     max_reports: usize,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<CosimReport, SimError>
 where
-    S: Iterator<Item = Vec<CycleInput>> + Send,
+    S: ChunkSource,
     R: FnMut(&CycleInput) -> CycleOutput + Send,
 {
+    type Chunk = (Vec<CycleInput>, Vec<CycleOutput>);
     let config = sim.config();
     let start = Instant::now();
     let mut checker = Checker::new(max_reports);
     let mut descriptors = 0u64;
     let mut sim_seconds = 0.0;
     let mut last = CycleOutput::default();
-    let (tx, rx) = sync_channel::<(Vec<CycleInput>, Vec<CycleOutput>, f64)>(2);
+    let (tx, rx) = sync_channel::<(Chunk, f64)>(2);
+    let (back, spare) = sync_channel::<Chunk>(4);
     let reference_seconds = std::thread::scope(|s| -> Result<f64, SimError> {
         let producer = s.spawn(move || {
             let mut total = 0.0;
             let mut t = Instant::now();
-            for chunk in chunks {
-                let expected: Vec<CycleOutput> = chunk.iter().map(&mut reference).collect();
+            loop {
+                let (mut chunk, mut expected) = spare.try_recv().unwrap_or_default();
+                if !chunks.fill(&mut chunk) {
+                    break;
+                }
+                expected.clear();
+                expected.extend(chunk.iter().map(&mut reference));
                 let dt = t.elapsed().as_secs_f64();
                 total += dt;
-                if tx.send((chunk, expected, dt)).is_err() {
+                if tx.send(((chunk, expected), dt)).is_err() {
                     break;
                 }
                 t = Instant::now();
@@ -256,7 +293,7 @@ where
         let mut packed = Packed::default();
         let mut got = Vec::new();
         let mut failure = None;
-        for (chunk, expected, _) in rx.iter() {
+        for ((chunk, expected), _) in rx.iter() {
             let t = Instant::now();
             if let Err(e) = sim.pack_into(&chunk, &mut packed) {
                 failure = Some(e);
@@ -274,6 +311,8 @@ where
                 last = *o;
             }
             progress(checker.cycles(), descriptors);
+            // Back for refilling; dropped if the producer has enough spares.
+            let _ = back.try_send((chunk, expected));
         }
         drop(rx);
         let r = producer.join().expect("reference thread panicked");

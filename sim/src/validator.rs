@@ -31,7 +31,7 @@ pub struct SimOptions {
     /// VCD tracing compiled in.
     pub trace: bool,
     /// Use the statically linked model when the configuration is shipped and the
-    /// options match it (Verilog frontend, traced).
+    /// options match it (traced; both frontends are linked).
     pub prefer_shipped: bool,
 }
 
@@ -125,20 +125,41 @@ impl Layout {
     }
 }
 
-/// Writes the `bytes` low bytes of `v` at byte `off` of a record.
+/// Writes the `bytes` low bytes of `v` at byte `off` of a record. The common widths
+/// are fixed-size copies (no call to `memcpy` per field).
 #[inline]
 fn put(rec: &mut [u64], off: usize, bytes: usize, v: u64) {
     let b: &mut [u8] = bytemuck_mut(rec);
-    b[off..off + bytes].copy_from_slice(&v.to_le_bytes()[..bytes]);
+    let le = v.to_le_bytes();
+    match bytes {
+        1 => b[off] = le[0],
+        2 => b[off..off + 2].copy_from_slice(&le[..2]),
+        4 => b[off..off + 4].copy_from_slice(&le[..4]),
+        8 => b[off..off + 8].copy_from_slice(&le),
+        n => b[off..off + n].copy_from_slice(&le[..n]),
+    }
 }
 
 #[inline]
 fn take(rec: &[u64], s: Slot) -> u128 {
     let b: &[u8] = bytemuck(rec);
-    let mut buf = [0u8; 16];
-    let n = s.bytes.min(16);
-    buf[..n].copy_from_slice(&b[s.offset..s.offset + n]);
-    u128::from_le_bytes(buf)
+    let at = &b[s.offset..];
+    match s.bytes {
+        1 => at[0] as u128,
+        2 => u16::from_le_bytes([at[0], at[1]]) as u128,
+        4 => u32::from_le_bytes([at[0], at[1], at[2], at[3]]) as u128,
+        8 => {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&at[..8]);
+            u64::from_le_bytes(w) as u128
+        }
+        n => {
+            let mut buf = [0u8; 16];
+            let n = n.min(16);
+            buf[..n].copy_from_slice(&at[..n]);
+            u128::from_le_bytes(buf)
+        }
+    }
 }
 
 #[inline]
@@ -206,8 +227,8 @@ impl ValidatorSim {
 
     /// The model of `config` built with `options`.
     pub fn with_options(config: &Config, options: &SimOptions) -> Result<ValidatorSim, SimError> {
-        if options.prefer_shipped && options.frontend == Frontend::Verilog && options.trace {
-            if let Some(lib) = shipped::lib(config) {
+        if options.prefer_shipped && options.trace {
+            if let Some(lib) = shipped::lib_for(config, options.frontend) {
                 return ValidatorSim::from_lib(config, &lib);
             }
         }
@@ -440,11 +461,15 @@ impl ValidatorSim {
             put(rec, l.approval.offset, 4, input.policy.approval_mask as u64);
             let b = bytemuck_mut(rec);
             let data = &mut b[l.in_data.offset..l.in_data.offset + l.in_data.bytes];
-            for (lane, d) in input.data[..lanes].iter().enumerate() {
-                for (k, w) in lane_words(d).iter().enumerate() {
-                    let o = 4 * (LANE_WORDS * lane + k);
-                    data[o..o + 4].copy_from_slice(&w.to_le_bytes());
-                }
+            // Lane words little-endian in memory, each holding four descriptor bytes
+            // big-endian from the end (`lane_words`): the lane's bytes reversed.
+            for (dst, d) in data
+                .chunks_exact_mut(4 * LANE_WORDS)
+                .zip(&input.data[..lanes])
+            {
+                let mut r = *d;
+                r.reverse();
+                dst.copy_from_slice(&r);
             }
         }
         Ok(())

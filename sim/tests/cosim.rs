@@ -3,8 +3,8 @@
 
 use std::time::Instant;
 use tcp_gen::sim::RhdlValidator;
-use tcp_sim::check::{model_reference, run_differential, GenStream};
-use tcp_sim::{shipped, ValidatorSim};
+use tcp_sim::check::{model_reference, run_differential, Chunks, GenStream};
+use tcp_sim::{shipped, Frontend, ValidatorSim};
 use tcp_spec::stream::StreamGen;
 use tcp_spec::{Config, CycleInput, CycleModel, CycleOutput, Profile};
 
@@ -13,7 +13,9 @@ fn config(l: usize, s: usize, p: Profile) -> Config {
 }
 
 /// At least a million descriptors of the shared stream (corpus, random, mutants, idle
-/// cycles, partial and changing lane masks, changing policy masks, resets).
+/// cycles, partial and changing lane masks, changing policy masks, resets), through
+/// both linked models: the emitted Verilog and its Yosys-flattened netlist (what
+/// `tcp sim` runs by default).
 fn million(cfg: Config) {
     assert!(
         shipped::configs().contains(&cfg),
@@ -21,7 +23,15 @@ fn million(cfg: Config) {
         cfg.name(),
         cfg.name()
     );
-    let mut sim = ValidatorSim::new(&cfg).unwrap();
+    for frontend in [Frontend::Verilog, Frontend::YosysFlat] {
+        million_through(cfg, frontend);
+    }
+}
+
+fn million_through(cfg: Config, frontend: Frontend) {
+    let lib = shipped::lib_for(&cfg, frontend)
+        .unwrap_or_else(|| panic!("{} {} is not linked in", cfg.name(), frontend.name()));
+    let mut sim = ValidatorSim::from_lib(&cfg, &lib).unwrap();
     let t = Instant::now();
     let r = run_differential(
         &mut sim,
@@ -32,8 +42,9 @@ fn million(cfg: Config) {
     )
     .unwrap();
     eprintln!(
-        "{}: {} cycles, {} descriptors, agree {}, verilator {:.2} s ({:.1} M cycles/s), reference {:.2} s, wall {:.2} s",
+        "{} ({}): {} cycles, {} descriptors, agree {}, verilator {:.2} s ({:.1} M cycles/s), reference {:.2} s, wall {:.2} s",
         r.config,
+        frontend.name(),
         r.cycles,
         r.descriptors,
         r.agree,
@@ -94,7 +105,7 @@ fn a_model_with_one_stage_too_many_is_caught() {
     let inputs = short_stream(cfg, 2_000);
     let r = run_differential(
         &mut sim,
-        std::iter::once(inputs),
+        Chunks(std::iter::once(inputs)),
         model_reference(wrong),
         5,
         |_, _| {},
@@ -125,7 +136,14 @@ fn a_single_flipped_bit_is_caught_at_its_cycle() {
         cycle += 1;
         o
     };
-    let r = run_differential(&mut sim, std::iter::once(inputs), reference, 5, |_, _| {}).unwrap();
+    let r = run_differential(
+        &mut sim,
+        Chunks(std::iter::once(inputs)),
+        reference,
+        5,
+        |_, _| {},
+    )
+    .unwrap();
     assert!(!r.agree);
     assert_eq!(r.mismatching_cycles, 1);
     assert_eq!(r.first_mismatches[0].cycle, flip_at);
@@ -152,7 +170,14 @@ fn a_wrong_counter_is_caught() {
         cycle += 1;
         o
     };
-    let r = run_differential(&mut sim, std::iter::once(inputs), reference, 5, |_, _| {}).unwrap();
+    let r = run_differential(
+        &mut sim,
+        Chunks(std::iter::once(inputs)),
+        reference,
+        5,
+        |_, _| {},
+    )
+    .unwrap();
     assert_eq!(r.mismatching_cycles, 1);
     assert!(r.first_mismatches[0].fields.contains("cnt_processed"));
 }

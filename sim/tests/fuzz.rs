@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use std::sync::OnceLock;
-use tcp_sim::{shipped, ValidatorSim};
+use tcp_sim::{shipped, Frontend, ValidatorSim};
 use tcp_spec::descriptor::MAGIC;
 use tcp_spec::{Config, CycleInput, CycleModel, DescriptorBytes, Policy, Profile};
 
@@ -91,20 +91,27 @@ fn schedule(cfg: Config) -> impl Strategy<Value = Vec<CycleInput>> {
     prop::collection::vec(cycle(cfg), 1..120)
 }
 
+/// The schedule after a reset through both linked models (the emitted Verilog and its
+/// flattened netlist), each against the cycle model.
 fn check(cfg: Config, inputs: &[CycleInput]) -> Result<(), TestCaseError> {
-    let mut sim = ValidatorSim::new(&cfg).map_err(|e| TestCaseError::fail(e.to_string()))?;
     // Power-up state is X in the RTL: start from a reset as every test bench does.
     let mut reset = CycleInput::idle(cfg.lanes);
     reset.rst = true;
     let mut all = vec![reset];
     all.extend_from_slice(inputs);
-    let got = sim
-        .run(&all)
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let mut m = CycleModel::new(cfg);
-    for (i, (c, g)) in all.iter().zip(&got).enumerate() {
-        let want = m.step(c);
-        prop_assert_eq!(*g, want, "{} cycle {}", cfg.name(), i);
+    for frontend in [Frontend::Verilog, Frontend::YosysFlat] {
+        let lib = shipped::lib_for(&cfg, frontend)
+            .ok_or_else(|| TestCaseError::fail(format!("{} not linked", frontend.name())))?;
+        let mut sim =
+            ValidatorSim::from_lib(&cfg, &lib).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let got = sim
+            .run(&all)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let mut m = CycleModel::new(cfg);
+        for (i, (c, g)) in all.iter().zip(&got).enumerate() {
+            let want = m.step(c);
+            prop_assert_eq!(*g, want, "{} ({}) cycle {}", cfg.name(), frontend.name(), i);
+        }
     }
     Ok(())
 }

@@ -175,22 +175,39 @@ impl StreamGen {
     /// (if `resets`) an occasional mid-stream reset.
     pub fn schedule(&mut self, config: Config, cycles: usize, resets: bool) -> Vec<CycleInput> {
         let mut out = Vec::with_capacity(cycles + 1);
-        let mut reset = CycleInput::idle(config.lanes);
-        reset.rst = true;
-        out.push(reset);
+        self.schedule_into(config, cycles, resets, true, &mut out);
+        out
+    }
+
+    /// [`StreamGen::schedule`] into `out`, reusing the storage of the cycles already
+    /// there: the same cycles from the same draws, without the leading reset when
+    /// `lead_reset` is false (a stream that runs on across chunks).
+    pub fn schedule_into(
+        &mut self,
+        config: Config,
+        cycles: usize,
+        resets: bool,
+        lead_reset: bool,
+        out: &mut Vec<CycleInput>,
+    ) {
+        let lanes = config.lanes;
+        let total = cycles + lead_reset as usize;
+        out.truncate(total);
+        let mut k = 0;
+        if lead_reset {
+            let c = reuse(out, 0, lanes);
+            c.data[..lanes].fill([0; 24]);
+            c.rst = true;
+            k = 1;
+        }
         let mut policy = Policy::default();
         for _ in 0..cycles {
             if self.below(16) == 0 {
                 policy = self.policy();
             }
-            let mut c = CycleInput::idle(config.lanes);
-            c.policy = policy;
             let r = self.below(1000);
-            if resets && r == 0 {
-                c.rst = true;
-            }
-            c.valid = self.below(8) != 0;
-            c.lanes = match self.below(4) {
+            let valid = self.below(8) != 0;
+            let mask = match self.below(4) {
                 0 => self.rng.next_u32() as u16,
                 1 => 0,
                 _ => config.lane_mask(),
@@ -199,13 +216,32 @@ impl StreamGen {
             } else {
                 config.lane_mask()
             };
-            for d in c.data.iter_mut() {
+            let c = reuse(out, k, lanes);
+            k += 1;
+            c.policy = policy;
+            c.rst = resets && r == 0;
+            c.valid = valid;
+            c.lanes = mask;
+            for d in c.data[..lanes].iter_mut() {
                 *d = self.descriptor();
             }
-            out.push(c);
         }
-        out
     }
+}
+
+/// Cycle `k` of `out` (pushed if `out` is shorter) as an idle cycle of `lanes` lanes
+/// whose data is left as it was (the caller overwrites or clears it).
+fn reuse(out: &mut Vec<CycleInput>, k: usize, lanes: usize) -> &mut CycleInput {
+    if k == out.len() {
+        out.push(CycleInput::idle(lanes));
+    }
+    let c = &mut out[k];
+    c.data.resize(lanes, [0; 24]);
+    c.rst = false;
+    c.valid = false;
+    c.lanes = 0;
+    c.policy = Policy::default();
+    c
 }
 
 /// Bytes that are never a valid descriptor header for either profile.
@@ -232,6 +268,28 @@ mod tests {
                     "{p}: reason {r} seen {} times",
                     seen[r as usize]
                 );
+            }
+        }
+    }
+
+    /// Filling a vector that holds cycles of another shape and length gives exactly
+    /// the schedule, with and without the leading reset.
+    #[test]
+    fn schedule_into_reuses_storage_and_equals_schedule() {
+        for lanes in [1, 3, 8] {
+            let cfg = Config::new(lanes, 2, Profile::Crc16).unwrap();
+            let want = StreamGen::new(Profile::Crc16, 5).schedule(cfg, 3000, true);
+            for stale in [0, 10, 5000] {
+                let mut buf = StreamGen::new(Profile::Sum16, 77).schedule(
+                    Config::new(16 - lanes, 1, Profile::Sum16).unwrap(),
+                    stale,
+                    true,
+                );
+                StreamGen::new(Profile::Crc16, 5).schedule_into(cfg, 3000, true, true, &mut buf);
+                assert_eq!(buf, want, "lanes {lanes}, {stale} stale cycles");
+                let mut g = StreamGen::new(Profile::Crc16, 5);
+                g.schedule_into(cfg, 3000, true, false, &mut buf);
+                assert_eq!(buf[..], want[1..], "without the reset");
             }
         }
     }

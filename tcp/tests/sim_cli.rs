@@ -31,6 +31,31 @@ fn tcp_sim_command_agrees_and_reports() {
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(j.is_object(), "{j}");
     assert!(std::fs::metadata(&vcd).unwrap().len() > 10_000);
+    // The default is the Yosys-flattened netlist, linked in for a shipped
+    // configuration (no build at run time); the emitted Verilog is linked in as well.
+    assert_eq!(j["frontend"], "yosys-flat", "{j}");
+    assert_eq!(j["model"], "shipped", "{j}");
+    assert_eq!(j["agree"], true, "{j}");
+    let o = tcp(&[
+        "sim",
+        "--lanes",
+        "8",
+        "--stages",
+        "3",
+        "--count",
+        "20000",
+        "--frontend",
+        "verilog",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (&v["frontend"], &v["model"]),
+        (&"verilog".into(), &"shipped".into()),
+        "{v}"
+    );
+    assert_eq!(v["agree"], true, "{v}");
     // Descriptors from a file, hex format.
     let hex = dir.path().join("d.hex");
     let corpus = tcp_spec::stream::corpus(Profile::Sum16);

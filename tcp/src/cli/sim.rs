@@ -11,7 +11,9 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::Read;
 use std::path::PathBuf;
-use tcp_sim::check::{batches_of, model_reference, run_differential, CosimReport, GenStream};
+use tcp_sim::check::{
+    batches_of, model_reference, run_differential, Chunks, CosimReport, GenStream,
+};
 use tcp_sim::validator::{SimOptions, ValidatorSim};
 use tcp_sim::verilate::Frontend;
 use tcp_spec::error::Mark;
@@ -21,9 +23,10 @@ use tcp_spec::{Config, Policy, Profile};
 /// The frontend choice on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FrontendArg {
-    /// The emitted Verilog as it is (the shipped models).
+    /// The emitted Verilog as it is.
     Verilog,
-    /// Through Yosys `proc; flatten` first (built on first use, cached): faster.
+    /// Through Yosys `proc; flatten` first: 2-3x faster in Verilator (rust-hdl's
+    /// Verilog has false combinational loops the flattened netlist does not).
     YosysFlat,
 }
 
@@ -78,8 +81,9 @@ pub struct SimArgs {
     /// Write a VCD trace of the whole run.
     #[arg(long)]
     pub vcd: Option<PathBuf>,
-    /// How the RTL reaches Verilator.
-    #[arg(long, value_enum, default_value = "verilog")]
+    /// How the RTL reaches Verilator. Both are linked in for the shipped
+    /// configurations; any other is built on first use (about 30 s, cached).
+    #[arg(long, value_enum, default_value = "yosys-flat")]
     pub frontend: FrontendArg,
     /// Mismatches to report in detail.
     #[arg(long, default_value_t = 10)]
@@ -159,6 +163,11 @@ fn read_descriptors(
     Ok(v)
 }
 
+/// Cycles per chunk handed between the reference thread and the simulating one: small
+/// enough that a chunk (about 240 bytes a cycle for 8 lanes) is still in the cache when
+/// the other thread reads it.
+const CHUNK: usize = 1 << 12;
+
 /// Runs `tcp sim`; `Ok(false)` when Verilator and the model disagree.
 pub fn run(args: &SimArgs) -> anyhow::Result<bool> {
     let config = Config::new(args.lanes, args.stages, args.profile).mark_usage()?;
@@ -167,12 +176,15 @@ pub fn run(args: &SimArgs) -> anyhow::Result<bool> {
         Some(path) => Some(read_descriptors(args, path)?),
         None => None,
     };
+    let frontend = Frontend::from(args.frontend);
+    // The linked models have tracing compiled in (off until a VCD is opened); a model
+    // built here has it only when a VCD is asked for.
+    let shipped = tcp_sim::shipped::lib_for(&config, frontend).is_some();
     let options = SimOptions {
-        frontend: args.frontend.into(),
-        trace: args.vcd.is_some() || args.frontend == FrontendArg::Verilog,
+        frontend,
+        trace: args.vcd.is_some() || shipped,
         prefer_shipped: true,
     };
-    let shipped = options.frontend == Frontend::Verilog && tcp_sim::shipped::lib(&config).is_some();
     if !shipped {
         eprintln!(
             "tcp sim: building the {} model of {} (cached after the first time)...",
@@ -202,10 +214,10 @@ pub fn run(args: &SimArgs) -> anyhow::Result<bool> {
                 approval_mask: args.approval_mask,
             };
             let all = batches_of(&config, &descs, policy);
-            let chunks: Vec<Vec<_>> = all.chunks(1 << 16).map(<[_]>::to_vec).collect();
+            let chunks: Vec<Vec<_>> = all.chunks(CHUNK).map(<[_]>::to_vec).collect();
             run_differential(
                 &mut sim,
-                chunks.into_iter(),
+                Chunks(chunks.into_iter()),
                 reference,
                 args.max_mismatches,
                 progress,
@@ -213,7 +225,7 @@ pub fn run(args: &SimArgs) -> anyhow::Result<bool> {
         }
         None => {
             bar.set_length(args.count);
-            let stream = GenStream::new(config, args.seed, args.count, 1 << 16);
+            let stream = GenStream::new(config, args.seed, args.count, CHUNK);
             run_differential(&mut sim, stream, reference, args.max_mismatches, progress)?
         }
     };
