@@ -18,7 +18,8 @@
 //! `TCP_BENCH_CLIENT_THREADS` (load-generator threads, default 1), `TCP_BIN` (the `tcp`
 //! binary for the spawn comparison; default `target/release/tcp`, else
 //! `target/debug/tcp`; absent: that part is skipped and says so),
-//! `TCP_BENCH_SPAWN_SECS` (default 3), `TCP_BENCH_BATCH=0` (skip the batch runs). The
+//! `TCP_BENCH_SPAWN_SECS` (default 3), `TCP_BENCH_BATCH=0` (skip the batch runs),
+//! `TCP_BENCH_SERVER_THREADS` (the server's worker threads, default one per CPU). The
 //! server's threads are named `serve`, the load generator's `load-N` (for `perf
 //! report --sort comm`).
 
@@ -343,6 +344,7 @@ fn main() {
         .collect();
     let threads = env_num("TCP_BENCH_CLIENT_THREADS", 1).max(1) as usize;
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let workers = (env_num("TCP_BENCH_SERVER_THREADS", cpus as u64) as usize).max(1);
 
     let dir = tempfile::tempdir().unwrap();
     let kb = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/upstream-tcp-v2.tsv");
@@ -369,7 +371,7 @@ fn main() {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(cpus)
+            .worker_threads(workers)
             .thread_name("serve")
             .enable_all()
             .build()
@@ -398,7 +400,7 @@ fn main() {
         .clone();
 
     println!(
-        "tcp serve load: {cpus} CPUs, server {cpus} worker threads, load generator {threads} thread(s), {secs} s per run after 1 s warm-up, database of {} entries",
+        "tcp serve load: {cpus} CPUs, server {workers} worker threads, load generator {threads} thread(s), {secs} s per run after 1 s warm-up, database of {} entries",
         entries.len()
     );
     println!(
