@@ -8,7 +8,7 @@
 //! ```
 //!
 //! The server is the library's own (`tcp_gate::serve::bind` + `serve`, what `tcp
-//! serve` runs) on a runtime of its own with one worker per CPU, in this process; the
+//! serve` runs) on a runtime of its own with `tcp serve`'s default workers, in this process; the
 //! load generator is a single-threaded Tokio runtime in another thread that writes
 //! pre-built requests and parses responses with `httparse` (in the manner of `wrk`), so
 //! on a 2-core machine the clients and the server share the two cores.
@@ -19,7 +19,8 @@
 //! binary for the spawn comparison; default `target/release/tcp`, else
 //! `target/debug/tcp`; absent: that part is skipped and says so),
 //! `TCP_BENCH_SPAWN_SECS` (default 3), `TCP_BENCH_BATCH=0` (skip the batch runs),
-//! `TCP_BENCH_SERVER_THREADS` (the server's worker threads, default one per CPU). The
+//! `TCP_BENCH_SERVER_THREADS` (the server's worker threads; default what `tcp serve`
+//! starts, `tcp_gate::serve::default_workers`: half the CPUs). The
 //! server's threads are named `serve`, the load generator's `load-N` (for `perf
 //! report --sort comm`).
 
@@ -344,7 +345,11 @@ fn main() {
         .collect();
     let threads = env_num("TCP_BENCH_CLIENT_THREADS", 1).max(1) as usize;
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let workers = (env_num("TCP_BENCH_SERVER_THREADS", cpus as u64) as usize).max(1);
+    let workers = (env_num(
+        "TCP_BENCH_SERVER_THREADS",
+        tcp_gate::serve::default_workers() as u64,
+    ) as usize)
+        .max(1);
 
     let dir = tempfile::tempdir().unwrap();
     let kb = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/upstream-tcp-v2.tsv");

@@ -178,6 +178,8 @@ fn the_report_on_the_ulx3s_runs_every_column() {
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(j["all_agree"], true);
     let c = &j["configs"][0];
+    // The Verilator column ran the flattened netlist, and says so.
+    assert_eq!(c["verilator_frontend"], "yosys-flat");
     let f = &c["fpga"];
     assert!(
         f.is_object(),

@@ -66,9 +66,11 @@ pub struct ServeArgs {
     /// On SIGTERM, time for the requests in flight to finish, milliseconds.
     #[arg(long, default_value_t = 10_000)]
     pub drain_ms: u64,
-    /// Runtime threads (0: one per CPU).
-    #[arg(long, default_value_t = 0)]
-    pub workers: usize,
+    /// Runtime threads (0: one per CPU). Default: half the CPUs, at least one: the
+    /// agents that ask the gate run on the same machine, and on 2 cores a second
+    /// server thread doubles the p99 latency (docs/agents.md, "Measured").
+    #[arg(long)]
+    pub workers: Option<usize>,
 }
 
 fn parse_addr(s: &str) -> Result<SocketAddr, String> {
@@ -125,28 +127,32 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<bool> {
         token: token.clone(),
     };
     let listen_tcp = a.listen.is_some();
-    tcp_gate::serve::run(cfg, a.workers, |bound| {
-        let line: Vec<String> = bound.endpoints().iter().map(|e| e.to_string()).collect();
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", line.join(" "))?;
-        out.flush()?;
-        for w in bound.warnings() {
-            eprintln!("tcp serve: warning: {w}");
-        }
-        if token.is_some() {
-            if listen_tcp {
-                eprintln!("tcp serve: TCP requests need the bearer token from TCP_SERVE_TOKEN");
-            } else {
-                eprintln!("tcp serve: TCP_SERVE_TOKEN is set but there is no --listen; the socket is protected by its mode");
+    tcp_gate::serve::run(
+        cfg,
+        a.workers.unwrap_or_else(tcp_gate::serve::default_workers),
+        |bound| {
+            let line: Vec<String> = bound.endpoints().iter().map(|e| e.to_string()).collect();
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", line.join(" "))?;
+            out.flush()?;
+            for w in bound.warnings() {
+                eprintln!("tcp serve: warning: {w}");
             }
-        }
-        eprintln!(
-            "tcp serve: serving generation 1: {} on {}",
-            bound.describe(),
-            line.join(" ")
-        );
-        Ok(())
-    })?;
+            if token.is_some() {
+                if listen_tcp {
+                    eprintln!("tcp serve: TCP requests need the bearer token from TCP_SERVE_TOKEN");
+                } else {
+                    eprintln!("tcp serve: TCP_SERVE_TOKEN is set but there is no --listen; the socket is protected by its mode");
+                }
+            }
+            eprintln!(
+                "tcp serve: serving generation 1: {} on {}",
+                bound.describe(),
+                line.join(" ")
+            );
+            Ok(())
+        },
+    )?;
     eprintln!("tcp serve: stopped");
     Ok(true)
 }
