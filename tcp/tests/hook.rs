@@ -343,6 +343,123 @@ fn codex_cli_pre_tool_use() {
     assert!(why.contains("could not decide"), "{why}");
 }
 
+/// What Cursor writes on a `beforeShellExecution` hook's standard input (Cursor's hooks
+/// documentation: the common fields, then `command` and `cwd`).
+fn before_shell_execution(command: &str, cwd: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "conversation_id": "668320d2-2fd8-4888-b33c-2a466fec86e7",
+        "generation_id": "490b90b7-a2ce-4c2c-bb76-cb77b125df2f",
+        "model": "claude-4.5-sonnet",
+        "hook_event_name": "beforeShellExecution",
+        "cursor_version": "2.0.77",
+        "workspace_roots": ["/home/user/project"],
+        "user_email": null,
+        "command": command,
+        "cwd": cwd
+    }))
+    .unwrap()
+}
+
+/// Cursor's answer: the permission and the message for the agent.
+fn cursor(input: &[u8], extra: &[&str]) -> (String, String) {
+    // In-process unless a server's socket is named.
+    let mut args = vec!["hook", "cursor"];
+    if !extra.contains(&"--socket") {
+        args.push("--no-server");
+    }
+    args.extend(extra);
+    let o = run(&args, input);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)));
+    // Both spellings of the messages carry the same reason.
+    assert_eq!(v["agent_message"], v["agentMessage"], "{v}");
+    assert_eq!(v["user_message"], v["agent_message"], "{v}");
+    assert_eq!(v["userMessage"], v["agent_message"], "{v}");
+    (
+        v["permission"].as_str().unwrap_or_default().to_string(),
+        v["agent_message"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+#[test]
+fn cursor_before_shell_execution() {
+    let here = "/home/user/project";
+    let (p, why) = cursor(&before_shell_execution("ls -la", here), &[]);
+    assert_eq!(p, "allow", "{why}");
+    let (p, why) = cursor(&before_shell_execution("rm -rf /", here), &[]);
+    assert_eq!(p, "deny");
+    assert!(why.starts_with("tcp gate: REJECT"), "{why}");
+    // Cursor can ask: REQUIRE_APPROVAL and, by default, CAUTION.
+    assert_eq!(
+        cursor(&before_shell_execution("kill -9 1234", here), &[]).0,
+        "ask"
+    );
+    assert_eq!(
+        cursor(&before_shell_execution("rm file", here), &[]).0,
+        "ask"
+    );
+    assert_eq!(
+        cursor(
+            &before_shell_execution("rm file", here),
+            &["--caution", "allow"]
+        )
+        .0,
+        "allow"
+    );
+    // The input's cwd is where the command runs: a policy rule limited to a directory.
+    let dir = tempfile::tempdir().unwrap();
+    let pol = dir.path().join("policy.toml");
+    std::fs::write(
+        &pol,
+        "[[rule]]\naction = \"allow\"\nglob = \"kill -9 *\"\ncwd = [\"/home/user/project\"]\n",
+    )
+    .unwrap();
+    let ps = pol.to_str().unwrap();
+    assert_eq!(
+        cursor(
+            &before_shell_execution("kill -9 1234", here),
+            &["--policy", ps]
+        )
+        .0,
+        "allow"
+    );
+    assert_eq!(
+        cursor(
+            &before_shell_execution("kill -9 1234", "/elsewhere"),
+            &["--policy", ps]
+        )
+        .0,
+        "ask"
+    );
+    // Another event (the hook configured where it does not belong): no decision.
+    let mut other: Value =
+        serde_json::from_slice(&before_shell_execution("rm -rf /", here)).unwrap();
+    other["hook_event_name"] = json!("beforeMCPExecution");
+    let o = run(
+        &["hook", "cursor", "--no-server"],
+        &serde_json::to_vec(&other).unwrap(),
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&o.stdout).unwrap(),
+        json!({})
+    );
+    // Unreadable input, or no command: ask (never a silent allow), saying why.
+    let (p, why) = cursor(b"{\"command\": ", &[]);
+    assert_eq!(p, "ask");
+    assert!(why.contains("could not decide"), "{why}");
+    let (p, why) = cursor(br#"{"hook_event_name": "beforeShellExecution"}"#, &[]);
+    assert_eq!(p, "ask");
+    assert!(why.contains("no `command`"), "{why}");
+    assert_eq!(cursor(b"[]", &["--on-error", "deny"]).0, "deny");
+}
+
 struct Server {
     child: Child,
     socket: PathBuf,
@@ -424,6 +541,13 @@ fn hooks_ask_a_running_server_and_fall_back_when_there_is_none() {
         s.metric("tcp_checks_total{decision=\"REJECT\"}"),
         before + 1
     );
+    // Cursor's hook through the server too.
+    let (p, why) = cursor(
+        &before_shell_execution("echo hello", "/home/user/project"),
+        &["--socket", &sock],
+    );
+    assert_eq!(p, "deny");
+    assert!(why.ends_with("[tcp serve]"), "{why}");
     // exec through the server: its JSON, exit status 11.
     let o = run(&["hook", "exec", "--socket", &sock, "echo", "hello"], b"");
     assert_eq!(o.status.code(), Some(11));

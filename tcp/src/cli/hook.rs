@@ -18,6 +18,10 @@
 //!   so a denial prints Claude Code's shape with `deny` and the reason; anything
 //!   allowed prints nothing (Codex's own approval policy applies); "ask" follows
 //!   `--ask-as` as for Gemini CLI.
+//! * `tcp hook cursor` — Cursor's `beforeShellExecution` hook (`.cursor/hooks.json`):
+//!   the input carries `command` and `cwd`; prints `{"permission": "allow"|"ask"|"deny",
+//!   "user_message": …, "agent_message": …}` (and the same messages as `userMessage` /
+//!   `agentMessage`, the names of Cursor 1.7) and exits 0. Another event: `{}`.
 //! * `tcp hook exec` — any agent: the command line as arguments (joined with spaces)
 //!   or on standard input (all of it, one line or many); prints the object
 //!   `tcp check --json` prints and exits 0 allow, 10 ask, 11 deny (1 malformed input,
@@ -48,6 +52,8 @@ pub enum HookCommand {
     Gemini(AskAsArgs),
     /// Codex CLI's PreToolUse hook (JSON on stdin, a denial on stdout or nothing).
     Codex(AskAsArgs),
+    /// Cursor's beforeShellExecution hook (JSON on stdin, a permission on stdout).
+    Cursor(ClaudeArgs),
     /// Any agent: a command line in, the check on stdout, the decision as exit status.
     Exec(ExecArgs),
 }
@@ -291,6 +297,7 @@ pub fn run(c: &HookCommand) -> anyhow::Result<bool> {
         HookCommand::ClaudeCode(a) => claude_code(a),
         HookCommand::Gemini(a) => other_agent(Agent::Gemini, a),
         HookCommand::Codex(a) => other_agent(Agent::Codex, a),
+        HookCommand::Cursor(a) => cursor(a),
         HookCommand::Exec(a) => exec(a),
     }
 }
@@ -497,6 +504,97 @@ fn claude_code(a: &ClaudeArgs) -> anyhow::Result<bool> {
         Err(e) => {
             eprintln!("tcp hook: error: {e:#}");
             claude_output(
+                a.on_error,
+                &format!(
+                    "tcp gate could not decide ({e:#}); answering {}",
+                    a.on_error.name()
+                ),
+            )
+        }
+    };
+    let mut so = std::io::stdout().lock();
+    writeln!(so, "{}", serde_json::to_string(&out)?)?;
+    so.flush()?;
+    Ok(true)
+}
+
+/// The part of Cursor's hook input the gate reads (the common fields and those of
+/// `beforeShellExecution`).
+#[derive(Debug, Deserialize)]
+struct CursorInput {
+    #[serde(default)]
+    hook_event_name: Option<String>,
+    #[serde(default)]
+    command: Option<String>,
+    #[serde(default)]
+    cwd: Option<String>,
+    #[serde(default)]
+    workspace_roots: Vec<String>,
+}
+
+/// Cursor's event before a shell command runs.
+const CURSOR_EVENT: &str = "beforeShellExecution";
+
+/// The decision for Cursor's input, or `None` for another event.
+fn cursor_decide(a: &ClaudeArgs, input: &[u8]) -> anyhow::Result<Option<(Action, String)>> {
+    let h: CursorInput = serde_json::from_slice(input).map_err(|e| {
+        InputError::new(format!(
+            "the hook input is not Cursor's {CURSOR_EVENT} JSON: {e}"
+        ))
+    })?;
+    if h.hook_event_name
+        .as_deref()
+        .is_some_and(|e| e != CURSOR_EVENT)
+    {
+        return Ok(None);
+    }
+    let Some(command) = h.command else {
+        return Err(
+            InputError::new(format!("the {CURSOR_EVENT} input has no `command` string")).into(),
+        );
+    };
+    // Where the command runs: its `cwd`, else the first workspace root.
+    let dir = h
+        .cwd
+        .iter()
+        .chain(h.workspace_roots.iter())
+        .find(|d| d.starts_with('/'))
+        .map(Path::new);
+    let ans = answer(&a.gate, &command, dir)?;
+    Ok(Some((ans.action(a.gate.caution), ans.reason())))
+}
+
+/// Cursor's answer to a permission event.
+fn cursor_output(action: Action, reason: &str) -> Value {
+    json!({
+        "permission": action.name(),
+        "user_message": reason,
+        "agent_message": reason,
+        "userMessage": reason,
+        "agentMessage": reason,
+    })
+}
+
+/// `tcp hook cursor`.
+fn cursor(a: &ClaudeArgs) -> anyhow::Result<bool> {
+    let mut input = Vec::new();
+    let read = std::io::stdin()
+        .lock()
+        .take(64 << 20)
+        .read_to_end(&mut input);
+    let decided = match read {
+        Err(e) => Err(anyhow::Error::new(e).context("reading the hook input")),
+        Ok(_) => {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cursor_decide(a, &input)))
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the gate panicked")))
+        }
+    };
+    let out = match decided {
+        Ok(None) => json!({}),
+        Ok(Some((action, reason))) => cursor_output(action, &reason),
+        Err(e) => {
+            eprintln!("tcp hook: error: {e:#}");
+            cursor_output(
                 a.on_error,
                 &format!(
                     "tcp gate could not decide ({e:#}); answering {}",
