@@ -40,16 +40,26 @@ fn pre_tool_use(command: &str) -> Vec<u8> {
     .unwrap()
 }
 
-/// The decision and reason of the hook's output.
-fn decision(o: &Output) -> (String, String) {
+/// Asserts that the hook exited 0 (its standard error shown otherwise).
+fn succeeded(o: &Output) {
     assert_eq!(
         o.status.code(),
         Some(0),
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let v: Value = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)));
+}
+
+/// The JSON object a hook that exited 0 printed.
+fn json_out(o: &Output) -> Value {
+    succeeded(o);
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
+}
+
+/// The decision and reason of the hook's output.
+fn decision(o: &Output) -> (String, String) {
+    let v = json_out(o);
     let h = &v["hookSpecificOutput"];
     assert_eq!(h["hookEventName"], "PreToolUse");
     assert_eq!(v.as_object().unwrap().len(), 1, "{v}");
@@ -189,14 +199,7 @@ fn gemini(input: &[u8], extra: &[&str]) -> Value {
     let mut args = vec!["hook", "gemini", "--no-server"];
     args.extend(extra);
     let o = run(&args, input);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
+    json_out(&o)
 }
 
 #[test]
@@ -301,12 +304,7 @@ fn codex(command: &str, extra: &[&str]) -> Option<(String, String)> {
     let mut args = vec!["hook", "codex", "--no-server"];
     args.extend(extra);
     let o = run(&args, &codex_pre_tool_use(command));
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    succeeded(&o);
     if o.stdout.is_empty() {
         return None;
     }
@@ -368,15 +366,7 @@ fn cursor(input: &[u8], extra: &[&str]) -> (String, String) {
         args.push("--no-server");
     }
     args.extend(extra);
-    let o = run(&args, input);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let v: Value = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)));
+    let v = json_out(&run(&args, input));
     // Both spellings of the messages carry the same reason.
     assert_eq!(v["agent_message"], v["agentMessage"], "{v}");
     assert_eq!(v["user_message"], v["agent_message"], "{v}");
@@ -414,12 +404,10 @@ fn cursor_before_shell_execution() {
     );
     // The input's cwd is where the command runs: a policy rule limited to a directory.
     let dir = tempfile::tempdir().unwrap();
-    let pol = dir.path().join("policy.toml");
-    std::fs::write(
-        &pol,
+    let pol = write_policy(
+        dir.path(),
         "[[rule]]\naction = \"allow\"\nglob = \"kill -9 *\"\ncwd = [\"/home/user/project\"]\n",
-    )
-    .unwrap();
+    );
     let ps = pol.to_str().unwrap();
     assert_eq!(
         cursor(
@@ -445,11 +433,7 @@ fn cursor_before_shell_execution() {
         &["hook", "cursor", "--no-server"],
         &serde_json::to_vec(&other).unwrap(),
     );
-    assert_eq!(o.status.code(), Some(0));
-    assert_eq!(
-        serde_json::from_slice::<Value>(&o.stdout).unwrap(),
-        json!({})
-    );
+    assert_eq!(json_out(&o), json!({}));
     // Unreadable input, or no command: ask (never a silent allow), saying why.
     let (p, why) = cursor(b"{\"command\": ", &[]);
     assert_eq!(p, "ask");

@@ -358,11 +358,6 @@ fn claude_output(action: Action, reason: &str) -> Value {
     })
 }
 
-/// The decision for Claude Code's input, or `None` for "not ours: no output".
-fn claude_decide(a: &ClaudeArgs, input: &[u8]) -> anyhow::Result<Option<(Action, String)>> {
-    decide(Agent::Claude, &a.gate, input)
-}
-
 /// The decision for an agent's hook input (the event before its shell tool runs), or
 /// `None` for another event or tool.
 fn decide(agent: Agent, g: &GateArgs, input: &[u8]) -> anyhow::Result<Option<(Action, String)>> {
@@ -434,8 +429,14 @@ fn codex_output(action: Action, reason: &str, ask_as: AskAs) -> Option<Value> {
     }
 }
 
-/// `tcp hook gemini` and `tcp hook codex`.
-fn other_agent(agent: Agent, a: &AskAsArgs) -> anyhow::Result<bool> {
+/// Reads the hook input (at most 64 MiB) from standard input and decides on it with
+/// `decide`: `None` when the input is another event or tool (not ours). Whatever goes
+/// wrong (unreadable input, a gate that fails, a panic) becomes `on_error`, with a
+/// reason that says what went wrong, on standard error as well.
+fn read_and_decide(
+    on_error: Action,
+    decide: impl FnOnce(&[u8]) -> anyhow::Result<Option<(Action, String)>>,
+) -> Option<(Action, String)> {
     let mut input = Vec::new();
     let read = std::io::stdin()
         .lock()
@@ -443,78 +444,58 @@ fn other_agent(agent: Agent, a: &AskAsArgs) -> anyhow::Result<bool> {
         .read_to_end(&mut input);
     let decided = match read {
         Err(e) => Err(anyhow::Error::new(e).context("reading the hook input")),
-        Ok(_) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            decide(agent, &a.gate, &input)
-        }))
-        .unwrap_or_else(|_| Err(anyhow::anyhow!("the gate panicked"))),
+        Ok(_) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide(&input)))
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the gate panicked"))),
     };
-    let (action, reason) = match decided {
-        Ok(None) => {
-            if agent == Agent::Gemini {
-                let mut so = std::io::stdout().lock();
-                writeln!(so, "{{}}")?;
-                so.flush()?;
-            }
-            return Ok(true);
-        }
-        Ok(Some(d)) => d,
+    match decided {
+        Ok(d) => d,
         Err(e) => {
             eprintln!("tcp hook: error: {e:#}");
-            (
-                a.on_error,
+            Some((
+                on_error,
                 format!(
                     "tcp gate could not decide ({e:#}); answering {}",
-                    a.on_error.name()
+                    on_error.name()
                 ),
-            )
+            ))
         }
+    }
+}
+
+/// One JSON object on standard output, flushed.
+fn print_json(v: &Value) -> anyhow::Result<()> {
+    let mut so = std::io::stdout().lock();
+    writeln!(so, "{}", serde_json::to_string(v)?)?;
+    so.flush()?;
+    Ok(())
+}
+
+/// `tcp hook gemini` and `tcp hook codex`.
+fn other_agent(agent: Agent, a: &AskAsArgs) -> anyhow::Result<bool> {
+    let Some((action, reason)) = read_and_decide(a.on_error, |i| decide(agent, &a.gate, i)) else {
+        if agent == Agent::Gemini {
+            print_json(&json!({}))?;
+        }
+        return Ok(true);
     };
     let out = match agent {
         Agent::Gemini => Some(gemini_output(action, &reason, a.ask_as)),
         _ => codex_output(action, &reason, a.ask_as),
     };
-    if out.is_none() {
+    match out {
+        Some(v) => print_json(&v)?,
         // Nothing on standard output; the person watching the agent's log still sees why.
-        eprintln!("tcp hook: {}: {reason}", action.name());
-    }
-    if let Some(v) = out {
-        let mut so = std::io::stdout().lock();
-        writeln!(so, "{}", serde_json::to_string(&v)?)?;
-        so.flush()?;
+        None => eprintln!("tcp hook: {}: {reason}", action.name()),
     }
     Ok(true)
 }
 
 fn claude_code(a: &ClaudeArgs) -> anyhow::Result<bool> {
-    let mut input = Vec::new();
-    let read = std::io::stdin()
-        .lock()
-        .take(64 << 20)
-        .read_to_end(&mut input);
-    let decided = match read {
-        Err(e) => Err(anyhow::Error::new(e).context("reading the hook input")),
-        Ok(_) => {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| claude_decide(a, &input)))
-                .unwrap_or_else(|_| Err(anyhow::anyhow!("the gate panicked")))
-        }
-    };
-    let out = match decided {
-        Ok(None) => return Ok(true),
-        Ok(Some((action, reason))) => claude_output(action, &reason),
-        Err(e) => {
-            eprintln!("tcp hook: error: {e:#}");
-            claude_output(
-                a.on_error,
-                &format!(
-                    "tcp gate could not decide ({e:#}); answering {}",
-                    a.on_error.name()
-                ),
-            )
-        }
-    };
-    let mut so = std::io::stdout().lock();
-    writeln!(so, "{}", serde_json::to_string(&out)?)?;
-    so.flush()?;
+    if let Some((action, reason)) =
+        read_and_decide(a.on_error, |i| decide(Agent::Claude, &a.gate, i))
+    {
+        print_json(&claude_output(action, &reason))?;
+    }
     Ok(true)
 }
 
@@ -577,35 +558,11 @@ fn cursor_output(action: Action, reason: &str) -> Value {
 
 /// `tcp hook cursor`.
 fn cursor(a: &ClaudeArgs) -> anyhow::Result<bool> {
-    let mut input = Vec::new();
-    let read = std::io::stdin()
-        .lock()
-        .take(64 << 20)
-        .read_to_end(&mut input);
-    let decided = match read {
-        Err(e) => Err(anyhow::Error::new(e).context("reading the hook input")),
-        Ok(_) => {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cursor_decide(a, &input)))
-                .unwrap_or_else(|_| Err(anyhow::anyhow!("the gate panicked")))
-        }
+    let out = match read_and_decide(a.on_error, |i| cursor_decide(a, i)) {
+        Some((action, reason)) => cursor_output(action, &reason),
+        None => json!({}),
     };
-    let out = match decided {
-        Ok(None) => json!({}),
-        Ok(Some((action, reason))) => cursor_output(action, &reason),
-        Err(e) => {
-            eprintln!("tcp hook: error: {e:#}");
-            cursor_output(
-                a.on_error,
-                &format!(
-                    "tcp gate could not decide ({e:#}); answering {}",
-                    a.on_error.name()
-                ),
-            )
-        }
-    };
-    let mut so = std::io::stdout().lock();
-    writeln!(so, "{}", serde_json::to_string(&out)?)?;
-    so.flush()?;
+    print_json(&out)?;
     Ok(true)
 }
 
