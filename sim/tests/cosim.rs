@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 use tcp_gen::sim::RhdlValidator;
-use tcp_sim::check::{model_reference, run_differential, Chunks, GenStream};
+use tcp_sim::check::{model_reference, run_differential, Chunks, CosimReport, GenStream};
 use tcp_sim::{shipped, Frontend, ValidatorSim};
 use tcp_spec::stream::StreamGen;
 use tcp_spec::{Config, CycleInput, CycleModel, CycleOutput, Profile};
@@ -91,6 +91,22 @@ fn every_shipped_config_is_linked() {
     );
 }
 
+/// `inputs` in one chunk through `sim` and `reference`, the first 5 mismatches kept.
+fn one_chunk(
+    sim: &mut ValidatorSim,
+    inputs: Vec<CycleInput>,
+    reference: impl FnMut(&CycleInput) -> CycleOutput + Send,
+) -> CosimReport {
+    run_differential(
+        sim,
+        Chunks(std::iter::once(inputs)),
+        reference,
+        5,
+        |_, _| {},
+    )
+    .unwrap()
+}
+
 fn short_stream(cfg: Config, descriptors: u64) -> Vec<CycleInput> {
     GenStream::new(cfg, 99, descriptors, 4096)
         .flatten()
@@ -103,14 +119,7 @@ fn a_model_with_one_stage_too_many_is_caught() {
     let wrong = config(4, 3, Profile::Sum16);
     let mut sim = ValidatorSim::new(&cfg).unwrap();
     let inputs = short_stream(cfg, 2_000);
-    let r = run_differential(
-        &mut sim,
-        Chunks(std::iter::once(inputs)),
-        model_reference(wrong),
-        5,
-        |_, _| {},
-    )
-    .unwrap();
+    let r = one_chunk(&mut sim, inputs, model_reference(wrong));
     assert!(!r.agree);
     assert!(r.mismatching_cycles > 100, "{}", r.mismatching_cycles);
     assert_eq!(r.first_mismatches.len(), 5);
@@ -136,14 +145,7 @@ fn a_single_flipped_bit_is_caught_at_its_cycle() {
         cycle += 1;
         o
     };
-    let r = run_differential(
-        &mut sim,
-        Chunks(std::iter::once(inputs)),
-        reference,
-        5,
-        |_, _| {},
-    )
-    .unwrap();
+    let r = one_chunk(&mut sim, inputs, reference);
     assert!(!r.agree);
     assert_eq!(r.mismatching_cycles, 1);
     assert_eq!(r.first_mismatches[0].cycle, flip_at);
@@ -170,14 +172,7 @@ fn a_wrong_counter_is_caught() {
         cycle += 1;
         o
     };
-    let r = run_differential(
-        &mut sim,
-        Chunks(std::iter::once(inputs)),
-        reference,
-        5,
-        |_, _| {},
-    )
-    .unwrap();
+    let r = one_chunk(&mut sim, inputs, reference);
     assert_eq!(r.mismatching_cycles, 1);
     assert!(r.first_mismatches[0].fields.contains("cnt_processed"));
 }
