@@ -174,14 +174,24 @@ fn bytemuck_mut(r: &mut [u64]) -> &mut [u8] {
     unsafe { std::slice::from_raw_parts_mut(r.as_mut_ptr() as *mut u8, r.len() * 8) }
 }
 
+/// One lane of `in_data` as it lies in memory (Verilator's words little-endian, word 0
+/// = bits 31:0): descriptor byte 0 is bits 191:184 of the lane, so the bytes are the
+/// descriptor's reversed.
+#[inline]
+pub fn lane_bytes(d: &DescriptorBytes) -> DescriptorBytes {
+    let mut r = *d;
+    r.reverse();
+    r
+}
+
 /// The `in_data` words of one lane: word `k` holds descriptor bytes `4(5-k)..4(5-k)+4`
-/// big-endian (byte 0 is bits 191:184 of the lane).
+/// big-endian (byte 0 is bits 191:184 of the lane); [`lane_bytes`] as words.
 #[inline]
 pub fn lane_words(d: &DescriptorBytes) -> [u32; LANE_WORDS] {
+    let b = lane_bytes(d);
     let mut w = [0u32; LANE_WORDS];
-    for (k, x) in w.iter_mut().enumerate() {
-        let j = 4 * (LANE_WORDS - 1 - k);
-        *x = u32::from_be_bytes([d[j], d[j + 1], d[j + 2], d[j + 3]]);
+    for (x, c) in w.iter_mut().zip(b.chunks_exact(4)) {
+        *x = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
     }
     w
 }
@@ -461,15 +471,11 @@ impl ValidatorSim {
             put(rec, l.approval.offset, 4, input.policy.approval_mask as u64);
             let b = bytemuck_mut(rec);
             let data = &mut b[l.in_data.offset..l.in_data.offset + l.in_data.bytes];
-            // Lane words little-endian in memory, each holding four descriptor bytes
-            // big-endian from the end (`lane_words`): the lane's bytes reversed.
             for (dst, d) in data
                 .chunks_exact_mut(4 * LANE_WORDS)
                 .zip(&input.data[..lanes])
             {
-                let mut r = *d;
-                r.reverse();
-                dst.copy_from_slice(&r);
+                dst.copy_from_slice(&lane_bytes(d));
             }
         }
         Ok(())

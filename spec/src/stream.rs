@@ -196,8 +196,11 @@ impl StreamGen {
         let mut k = 0;
         if lead_reset {
             let c = reuse(out, 0, lanes);
-            c.data[..lanes].fill([0; 24]);
             c.rst = true;
+            c.valid = false;
+            c.lanes = 0;
+            c.policy = Policy::default();
+            c.data.fill([0; 24]);
             k = 1;
         }
         let mut policy = Policy::default();
@@ -229,18 +232,14 @@ impl StreamGen {
     }
 }
 
-/// Cycle `k` of `out` (pushed if `out` is shorter) as an idle cycle of `lanes` lanes
-/// whose data is left as it was (the caller overwrites or clears it).
+/// Cycle `k` of `out` (pushed if `out` is shorter) with `lanes` lanes of data; its
+/// fields are left as they were, for the caller to set (all of them).
 fn reuse(out: &mut Vec<CycleInput>, k: usize, lanes: usize) -> &mut CycleInput {
     if k == out.len() {
         out.push(CycleInput::idle(lanes));
     }
     let c = &mut out[k];
     c.data.resize(lanes, [0; 24]);
-    c.rst = false;
-    c.valid = false;
-    c.lanes = 0;
-    c.policy = Policy::default();
     c
 }
 
