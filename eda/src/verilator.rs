@@ -457,7 +457,6 @@ fn c_string(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-/// The C++ shim for a verilated model: a C-ABI vtable over the model class.
 /// The member of Verilator's root class that remembers the clock's value at the last
 /// evaluation, for its rising-edge trigger: `__Vtrigrprev__TOP__<clk>` (Verilator 5.0
 /// to 5.01x) or `__Vtrigprevexpr___TOP__<clk>__0` (later 5.x). `None` if the header has
@@ -476,12 +475,13 @@ pub fn edge_memory(root_header: &str, clock: &str) -> Option<String> {
     })
 }
 
-/// The C++ shim of a verilated model. `edge`: the root member that remembers the
-/// clock's last value ([`edge_memory`]); with it, `run` takes one evaluation per cycle
-/// instead of two (the design has only rising-edge processes, so the evaluation at
-/// the falling edge only recomputes logic from inputs that the rising edge computes
-/// again): the member is set to 0 and the clock to 1, which Verilator sees as a rising
-/// edge. The first cycle of a model, and every cycle while a VCD trace is open (which
+/// The C++ shim for a verilated model: a C-ABI vtable over the model class.
+///
+/// `edge` is the root member that remembers the clock's last value ([`edge_memory`]);
+/// with it, `run` takes one evaluation per cycle instead of two (the design has only
+/// rising-edge processes, so the evaluation at the falling edge only recomputes logic
+/// from inputs that the rising edge computes again): the member is set to 0 and the
+/// clock to 1, which Verilator sees as a rising edge. The first cycle of a model, and every cycle while a VCD trace is open (which
 /// samples both edges), still evaluates both edges.
 pub fn shim_source(plan: &VerilatorPlan, ports: &[PortSpec], edge: Option<&str>) -> String {
     let p = &plan.prefix;
@@ -609,11 +609,7 @@ pub fn shim_source(plan: &VerilatorPlan, ports: &[PortSpec], edge: Option<&str>)
                 "        if (VL_LIKELY(h->settled{traced})) {{\n            m->rootp->{e} = 0; m->{c} = 1; m->eval();\n            h->time += 10;\n        }} else {{"
             );
             cycle(&mut s);
-            s.push_str(
-                "            h->settled = true;
-        }
-",
-            );
+            s.push_str("            h->settled = true;\n        }\n");
         }
         _ => cycle(&mut s),
     }
