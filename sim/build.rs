@@ -72,38 +72,29 @@ fn main() {
     let root = verilate::verilator_root(&verilator).unwrap_or_else(|e| panic!("{e}"));
     let version = verilate::verilator_version(&verilator).unwrap_or_default();
 
-    let plan = |c: &Shipped, frontend: Frontend| {
-        let (prefix, symbol, dir) = match frontend {
-            Frontend::Verilog => (
-                format!("Vtcp_{}", c.name),
-                format!("tcpsim_{}_vtable", c.name),
-                c.name.clone(),
-            ),
-            Frontend::YosysFlat => (
-                format!("Vtcpflat_{}", c.name),
-                format!("tcpsim_{}_flat_vtable", c.name),
-                format!("{}-flat", c.name),
-            ),
-        };
+    // A model's name (`l4_s2_sum16`, `l4_s2_sum16_flat`) makes its prefix, vtable
+    // symbol, archive and build folder.
+    let plan = |c: &Shipped, (frontend, suffix): (Frontend, &str)| {
+        let model = format!("{}{suffix}", c.name);
         (
             VerilatorPlan {
                 top: "tcp_validator".into(),
                 sources: vec![c.verilog.clone()],
-                prefix,
-                vtable_symbol: symbol,
+                prefix: format!("Vtcp_{model}"),
+                vtable_symbol: vtable(&model),
                 clock: Some("clk".into()),
                 trace: true,
                 frontend,
                 verilator_args: vec![],
                 pic: false,
             },
-            out.join("models").join(dir),
+            out.join("models").join(model),
         )
     };
     // Per configuration: the Verilog model, then the flattened one.
     let plans: Vec<(VerilatorPlan, PathBuf)> = configs
         .iter()
-        .flat_map(|c| [plan(c, Frontend::Verilog), plan(c, Frontend::YosysFlat)])
+        .flat_map(|c| FRONTENDS.map(|f| plan(c, f)))
         .collect();
 
     // Two at a time (the machines have 2 cores; cargo gives NUM_JOBS).
@@ -141,15 +132,13 @@ fn main() {
     // Archives: one per model, one for Verilator's runtime.
     let libdir = out.join("lib");
     std::fs::create_dir_all(&libdir).expect("create lib dir");
-    for (pair, c) in built.chunks(2).zip(&configs) {
-        archive(
-            &libdir.join(format!("libtcpsim_{}.a", c.name)),
-            &pair[0].objects,
-        );
-        archive(
-            &libdir.join(format!("libtcpsim_{}_flat.a", c.name)),
-            &pair[1].objects,
-        );
+    for (pair, c) in built.chunks(FRONTENDS.len()).zip(&configs) {
+        for (v, (_, suffix)) in pair.iter().zip(FRONTENDS) {
+            archive(
+                &libdir.join(format!("libtcpsim_{}{suffix}.a", c.name)),
+                &v.objects,
+            );
+        }
     }
     if let Some(first) = built.first() {
         let objs: Vec<PathBuf> = verilate::runtime_objects(true)
@@ -160,8 +149,9 @@ fn main() {
     }
     println!("cargo:rustc-link-search=native={}", libdir.display());
     for c in &configs {
-        println!("cargo:rustc-link-lib=static=tcpsim_{}", c.name);
-        println!("cargo:rustc-link-lib=static=tcpsim_{}_flat", c.name);
+        for (_, suffix) in FRONTENDS {
+            println!("cargo:rustc-link-lib=static=tcpsim_{}{suffix}", c.name);
+        }
     }
     if !configs.is_empty() {
         println!("cargo:rustc-link-lib=static=tcpsim_verilated");
@@ -191,28 +181,39 @@ fn main() {
     );
     rs.push_str("extern \"C\" {\n");
     for c in &configs {
-        let _ = writeln!(
-            rs,
-            "    fn tcpsim_{}_vtable() -> *const crate::model::raw::Vtable;",
-            c.name
-        );
-        let _ = writeln!(
-            rs,
-            "    fn tcpsim_{}_flat_vtable() -> *const crate::model::raw::Vtable;",
-            c.name
-        );
+        for (_, suffix) in FRONTENDS {
+            let _ = writeln!(
+                rs,
+                "    fn {}() -> *const crate::model::raw::Vtable;",
+                vtable(&format!("{}{suffix}", c.name))
+            );
+        }
     }
     rs.push_str("}\n");
     rs.push_str("pub(crate) static SHIPPED: &[ShippedEntry] = &[\n");
     for c in &configs {
         let _ = writeln!(
             rs,
-            "    ShippedEntry {{ name: {:?}, lanes: {}, stages: {}, profile: {:?}, vtable: tcpsim_{}_vtable, flat: tcpsim_{}_flat_vtable }},",
-            c.name, c.lanes, c.stages, c.profile, c.name, c.name
+            "    ShippedEntry {{ name: {:?}, lanes: {}, stages: {}, profile: {:?}, vtable: {}, flat: {} }},",
+            c.name,
+            c.lanes,
+            c.stages,
+            c.profile,
+            vtable(&format!("{}{}", c.name, FRONTENDS[0].1)),
+            vtable(&format!("{}{}", c.name, FRONTENDS[1].1)),
         );
     }
     rs.push_str("];\n");
     std::fs::write(out.join("shipped.rs"), rs).expect("write shipped.rs");
+}
+
+/// The two models linked per configuration (`ShippedEntry::vtable`, `::flat`) and the
+/// suffix of their names.
+const FRONTENDS: [(Frontend, &str); 2] = [(Frontend::Verilog, ""), (Frontend::YosysFlat, "_flat")];
+
+/// The vtable symbol of a model.
+fn vtable(model: &str) -> String {
+    format!("tcpsim_{model}_vtable")
 }
 
 fn archive(lib: &Path, objects: &[PathBuf]) {
