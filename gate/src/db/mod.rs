@@ -572,8 +572,8 @@ pub enum Verification {
 /// Memory for the name index: an anonymous mapping, 2 MiB-aligned and advised to be
 /// backed by transparent huge pages where the kernel offers them (Linux, THP in
 /// `madvise` or `always` mode). A random lookup over a million names then costs a
-/// cache miss but no page walk: with 4 KiB pages each of the index's two reads would
-/// also miss the TLB.
+/// cache miss but no page walk: with 4 KiB pages its read of a record would also miss
+/// the TLB.
 struct HugeBuf {
     map: memmap2::MmapMut,
     start: usize,
