@@ -98,13 +98,14 @@ fn main() {
     g.finish();
     c.final_summary();
     summary(t);
-    interleaved(policy, &mut out);
+    interleaved(policy, &mut out, t);
 }
 
 /// The ratios again, robust to a machine whose load changes during the run: rounds of
 /// one streaming read and one validation per profile and kernel, back to back, each
-/// ratio taken within its round; the median over the rounds is printed.
-fn interleaved(policy: Policy, out: &mut [u16]) {
+/// ratio taken within its round; then the same with `t` threads (the parallel read
+/// against `validate_parallel`); the median over the rounds is printed.
+fn interleaved(policy: Policy, out: &mut [u16], t: usize) {
     const ROUNDS: usize = 11;
     let bytes = vec![0x5au8; N * 24];
     let inputs: Vec<(Profile, Vec<DescriptorBytes>)> =
@@ -121,6 +122,9 @@ fn interleaved(policy: Policy, out: &mut [u16]) {
     // ratios[profile][kernel] over rounds: (descriptors/s) / (bound in descriptors/s).
     let mut ratios = vec![vec![Vec::new(); kernels.len()]; inputs.len()];
     let mut bounds = Vec::new();
+    // With `t` threads: ratios_t[profile] and the bounds.
+    let mut ratios_t = vec![Vec::new(); inputs.len()];
+    let mut bounds_t = Vec::new();
     for _ in 0..ROUNDS {
         let read = secs(&mut || {
             black_box(stream_read(black_box(&bytes)));
@@ -135,6 +139,18 @@ fn interleaved(policy: Policy, out: &mut [u16]) {
                 });
                 ratios[pi][ki].push(N as f64 / s / bound);
             }
+        }
+        let read = secs(&mut || {
+            black_box(stream_read_parallel(black_box(&bytes), t));
+        });
+        let bound = N as f64 / read;
+        bounds_t.push(bound);
+        for (pi, (profile, input)) in inputs.iter().enumerate() {
+            let v = BatchValidator::new(*profile, policy);
+            let s = secs(&mut || {
+                black_box(v.validate_parallel(black_box(input), out, t));
+            });
+            ratios_t[pi].push(N as f64 / s / bound);
         }
     }
     let median = |v: &mut Vec<f64>| {
@@ -153,6 +169,14 @@ fn interleaved(policy: Policy, out: &mut [u16]) {
                 "  validate {profile} {kernel:?}: {r:.2} of the bound measured in the same round"
             );
         }
+    }
+    println!(
+        "interleaved, {t} threads, median of {ROUNDS} rounds: bound {:.0} M/s",
+        median(&mut bounds_t) / 1e6
+    );
+    for (pi, (profile, _)) in inputs.iter().enumerate() {
+        let r = median(&mut ratios_t[pi]);
+        println!("  validate {profile}: {r:.2} of the bound measured in the same round");
     }
 }
 

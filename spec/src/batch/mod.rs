@@ -259,7 +259,10 @@ impl BatchValidator {
         if threads <= 1 || input.len() < 4096 {
             return self.validate(input, out);
         }
-        let chunk = input.len().div_ceil(threads);
+        // Whole groups of 64 descriptors per thread: every chunk runs the vector
+        // kernel to its end, and its verdicts start on a 128-byte boundary of `out`
+        // (so a 16-byte aligned `out` keeps its streaming stores in every chunk).
+        let chunk = input.len().div_ceil(threads).next_multiple_of(64);
         std::thread::scope(|s| {
             let handles: Vec<_> = input
                 .chunks(chunk)
@@ -372,12 +375,17 @@ mod tests {
             }
         }
         let v = BatchValidator::new(Profile::Sum16, Policy::default());
-        let mut a = vec![0u16; data.len()];
-        let mut b = vec![0u16; data.len()];
-        let ta = v.validate(&data, &mut a);
-        let tb = v.validate_parallel(&data, &mut b, 3);
-        assert_eq!(a, b);
-        assert_eq!(ta, tb);
-        assert!(ta.rejected > 0 && ta.rejected < ta.processed);
+        // Lengths and thread counts whose chunks end off a group of eight, and a count
+        // of threads that leaves some without a chunk of their own.
+        for (len, threads) in [(10_000, 3), (9_999, 2), (4_097, 7), (5_000, 100)] {
+            let data = &data[..len];
+            let mut a = vec![0u16; len];
+            let mut b = vec![0u16; len];
+            let ta = v.validate(data, &mut a);
+            let tb = v.validate_parallel(data, &mut b, threads);
+            assert_eq!(a, b, "{len} descriptors on {threads} threads");
+            assert_eq!(ta, tb, "{len} descriptors on {threads} threads");
+            assert!(ta.rejected > 0 && ta.rejected < ta.processed);
+        }
     }
 }
