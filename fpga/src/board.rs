@@ -516,58 +516,19 @@ impl Board {
     /// bench top (clock, LEDs, UART TX) takes the file as it is.
     pub fn lpf(&self) -> String {
         let io = self.io_type.as_deref().unwrap_or("LVCMOS33");
-        let mut s = String::new();
-        s.push_str(&format!(
-            "# {} ({}): {}-{}, {} MHz clock.\n",
-            self.title, self.vendor, self.device, self.package, self.clock.mhz
-        ));
-        s.push_str(&format!(
-            "# Generated from boards/{}.toml by `tcp synth` (fpga/src/board.rs) - do not edit;\n",
-            self.name
-        ));
-        s.push_str(
-            "# regenerate with: TCP_UPDATE_GOLDEN=1 cargo test -p tcp-fpga --test synth_boards\n",
-        );
-        for src in &self.sources {
-            s.push_str(&format!("# Source: {src}\n"));
-        }
-        let pin = |s: &mut String, port: &str, site: &str, extra: &str| {
-            s.push_str(&format!("LOCATE COMP \"{port}\" SITE \"{site}\";\n"));
-            s.push_str(&format!("IOBUF PORT \"{port}\" IO_TYPE={io}{extra};\n"));
+        let pin = |port: &str, site: &str, pull: Pull| {
+            let pull = match pull {
+                Pull::None => "",
+                Pull::Up => " PULLMODE=UP",
+                Pull::Down => " PULLMODE=DOWN",
+            };
+            format!("LOCATE COMP \"{port}\" SITE \"{site}\";\nIOBUF PORT \"{port}\" IO_TYPE={io}{pull};\n")
         };
-        s.push_str(&format!("\n# Clock, {} MHz\n", self.clock.mhz));
-        pin(&mut s, &self.clock.port, &self.clock.pin, "");
-        s.push_str(&format!(
+        let frequency = format!(
             "FREQUENCY PORT \"{}\" {} MHZ;\n",
             self.clock.port, self.clock.mhz
-        ));
-        s.push_str("\n# UART of the USB bridge (rx: host -> FPGA, tx: FPGA -> host)\n");
-        pin(&mut s, &self.uart.rx_port, &self.uart.rx, " PULLMODE=UP");
-        pin(&mut s, &self.uart.tx_port, &self.uart.tx, "");
-        if let Some(r) = &self.reset {
-            s.push_str(&format!(
-                "\n# Reset button{}\n",
-                if r.active_low { " (active low)" } else { "" }
-            ));
-            let pull = if r.active_low {
-                " PULLMODE=UP"
-            } else {
-                " PULLMODE=DOWN"
-            };
-            pin(&mut s, &r.port, &r.pin, pull);
-        }
-        s.push_str(&format!(
-            "\n# LEDs{}\n",
-            if self.leds.active_low {
-                " (active low)"
-            } else {
-                ""
-            }
-        ));
-        for (i, p) in self.leds.pins.iter().enumerate() {
-            pin(&mut s, &self.led_name(i), p, "");
-        }
-        s
+        );
+        self.constraints_text(&pin, &frequency, "USB")
     }
 
     /// The net name of LED `i`: `led[i]`, or `led` on a board with one LED (a one-bit
@@ -584,11 +545,23 @@ impl Board {
     /// `-nowarn`, so a top that uses only some of the resources (the bench top uses the
     /// clock, the LEDs and the UART TX) can take the file as it is.
     pub fn pcf(&self) -> String {
-        let mut s = String::new();
-        s.push_str(&format!(
+        let pin = |port: &str, site: &str, _: Pull| format!("set_io -nowarn {port} {site}\n");
+        self.constraints_text(&pin, "", "FTDI")
+    }
+
+    /// The layout both constraint files share: the header (board, source files), then
+    /// the clock (its pin and `after_clock`), the UART of the `bridge` USB chip, the
+    /// reset button and the LEDs, each pin as `pin` writes it in the file's dialect.
+    fn constraints_text(
+        &self,
+        pin: &dyn Fn(&str, &str, Pull) -> String,
+        after_clock: &str,
+        bridge: &str,
+    ) -> String {
+        let mut s = format!(
             "# {} ({}): {}-{}, {} MHz clock.\n",
             self.title, self.vendor, self.device, self.package, self.clock.mhz
-        ));
+        );
         s.push_str(&format!(
             "# Generated from boards/{}.toml by `tcp synth` (fpga/src/board.rs) - do not edit;\n",
             self.name
@@ -599,27 +572,21 @@ impl Board {
         for src in &self.sources {
             s.push_str(&format!("# Source: {src}\n"));
         }
-        s.push('\n');
-        s.push_str(&format!("# Clock, {} MHz\n", self.clock.mhz));
+        s.push_str(&format!("\n# Clock, {} MHz\n", self.clock.mhz));
+        s.push_str(&pin(&self.clock.port, &self.clock.pin, Pull::None));
+        s.push_str(after_clock);
         s.push_str(&format!(
-            "set_io -nowarn {} {}\n",
-            self.clock.port, self.clock.pin
+            "\n# UART of the {bridge} bridge (rx: host -> FPGA, tx: FPGA -> host)\n"
         ));
-        s.push_str("\n# UART of the FTDI bridge (rx: host -> FPGA, tx: FPGA -> host)\n");
-        s.push_str(&format!(
-            "set_io -nowarn {} {}\n",
-            self.uart.rx_port, self.uart.rx
-        ));
-        s.push_str(&format!(
-            "set_io -nowarn {} {}\n",
-            self.uart.tx_port, self.uart.tx
-        ));
+        s.push_str(&pin(&self.uart.rx_port, &self.uart.rx, Pull::Up));
+        s.push_str(&pin(&self.uart.tx_port, &self.uart.tx, Pull::None));
         if let Some(r) = &self.reset {
             s.push_str(&format!(
                 "\n# Reset button{}\n",
                 if r.active_low { " (active low)" } else { "" }
             ));
-            s.push_str(&format!("set_io -nowarn {} {}\n", r.port, r.pin));
+            let pull = if r.active_low { Pull::Up } else { Pull::Down };
+            s.push_str(&pin(&r.port, &r.pin, pull));
         }
         s.push_str(&format!(
             "\n# LEDs{}\n",
@@ -630,10 +597,18 @@ impl Board {
             }
         ));
         for (i, p) in self.leds.pins.iter().enumerate() {
-            s.push_str(&format!("set_io -nowarn {} {p}\n", self.led_name(i)));
+            s.push_str(&pin(&self.led_name(i), p, Pull::None));
         }
         s
     }
+}
+
+/// The pull resistor a constraint asks for (where the dialect has one).
+#[derive(Clone, Copy)]
+enum Pull {
+    None,
+    Up,
+    Down,
 }
 
 #[cfg(test)]
