@@ -17,7 +17,8 @@
 //!   mask). Entries come from [`tcp_spec::stream::StreamGen`]: knowledge-base
 //!   descriptors re-sealed for the profile, random bytes and targeted mutants (bad
 //!   magic, other version, bad checksum, malformed risk, policy flags), and policies
-//!   from the same generator. Yosys maps it to four SB_RAM40_4K blocks.
+//!   from the same generator. Yosys maps it to four SB_RAM40_4K blocks on iCE40; on
+//!   ECP5 it is built from LUTs ([`WrapperSpec::rom_in_logic`]), about 1,000 of them.
 //! * Each cycle one word is read at `{entry, slot}`; `entry` is drawn from a 32-bit
 //!   LFSR every four cycles. Descriptor words are shifted 64 bits at a time into one
 //!   shift register that spans all lanes, so every lane holds a whole ROM descriptor two
@@ -68,6 +69,11 @@ pub struct WrapperSpec {
     /// Pass `LANES`/`STAGES` parameters to the core (for a parameterized hand-written
     /// core; the generated core has none).
     pub core_parameters: bool,
+    /// Build the source ROM from LUTs (`rom_style = "logic"`) instead of block RAM. On
+    /// ECP5 a DP16KD read without its output register has a 5.8 ns clock-to-output in
+    /// nextpnr-ecp5's timing model, which would cap the bench near 137 MHz whatever
+    /// the core, and Yosys does not move a fabric register into that output register.
+    pub rom_in_logic: bool,
 }
 
 /// 64-bit ROM words per descriptor (the fourth word of an entry is the policy).
@@ -190,6 +196,11 @@ pub fn bench_top(spec: &WrapperSpec) -> String {
         "    // {} entries from tcp_spec::stream::StreamGen({}, seed {:#x}).",
         ROM_ENTRIES, spec.config.profile, ROM_SEED
     ));
+    if spec.rom_in_logic {
+        p("    // In LUTs, not block RAM: the RAM's clock-to-output would be the bench's");
+        p("    // critical path (docs/synthesis.md).");
+        p("    (* rom_style = \"logic\" *)");
+    }
     p("    reg [63:0] rom [0:255];");
     p("    initial begin");
     for (i, word) in rom_words(spec.config.profile).iter().enumerate() {
@@ -559,6 +570,7 @@ mod tests {
             leds_active_low: true,
             uart_tx_port: Some("uart_tx".into()),
             core_parameters: false,
+            rom_in_logic: false,
         }
     }
 
@@ -604,5 +616,25 @@ mod tests {
             "{a}"
         );
         assert!(a.contains("assign uart_tx = 1'b1;"));
+        assert!(!a.contains("rom_style"), "block RAM unless asked");
+    }
+
+    #[test]
+    fn the_rom_goes_into_logic_only_when_asked_and_keeps_its_contents() {
+        let ram = bench_top(&spec(2));
+        let logic = bench_top(&WrapperSpec {
+            rom_in_logic: true,
+            ..spec(2)
+        });
+        let attr = "    (* rom_style = \"logic\" *)\n    reg [63:0] rom [0:255];";
+        assert!(logic.contains(attr), "{logic}");
+        // The same design apart from the attribute and its comment.
+        let strip = |v: &str| {
+            v.lines()
+                .filter(|l| !l.contains("rom_style") && !l.trim_start().starts_with("//"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(strip(&ram), strip(&logic));
     }
 }
