@@ -13,9 +13,9 @@ const TB: &str = r#"
 `timescale 1ns/1ps
 module tb;
     reg clk = 0;
-    wire [1:0] led;
+    wire [`LEDS-1:0] led;
     wire uart_tx;
-    tcp_bench_top dut (.clk(clk), .led(led), .uart_tx(uart_tx));
+    tcp_bench_top dut (.`CLK(clk), .`LED(led), .`TX(uart_tx));
     always #5 clk = ~clk;
     integer cyc, l, toggles;
     integer dec [0:3];
@@ -55,11 +55,15 @@ fn numbers(out: &str, key: &str) -> Vec<u64> {
         .collect()
 }
 
-fn simulate(lanes: usize, profile: Profile) -> String {
-    let mut o = SynthOptions::new(
-        Board::load("icebreaker").unwrap(),
-        Config::new(lanes, 2, profile).unwrap(),
-    );
+fn simulate(board: &str, lanes: usize, profile: Profile) -> (String, std::path::PathBuf) {
+    let b = Board::load(board).unwrap();
+    let ports = [
+        format!("-DCLK={}", b.clock.port),
+        format!("-DLED={}", b.leds.port),
+        format!("-DLEDS={}", b.leds.pins.len()),
+        format!("-DTX={}", b.uart.tx_port),
+    ];
+    let mut o = SynthOptions::new(b, Config::new(lanes, 2, profile).unwrap());
     o.core = CoreSource::Generated;
     o.out_root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("synth-wrapper");
     let plan = flow::plan(&o).unwrap();
@@ -69,13 +73,9 @@ fn simulate(lanes: usize, profile: Profile) -> String {
     let iverilog = std::env::var("IVERILOG").unwrap_or_else(|_| "iverilog".into());
     let st = Command::new(&iverilog)
         .current_dir(dir)
-        .args([
-            "-g2005",
-            &format!("-DLANES={lanes}"),
-            "-o",
-            "tb.vvp",
-            "tb.v",
-        ])
+        .args(["-g2005", &format!("-DLANES={lanes}")])
+        .args(&ports)
+        .args(["-o", "tb.vvp", "tb.v"])
         .args([flow::TOP_FILE, flow::CORE_FILE])
         .status()
         .unwrap_or_else(|e| panic!("{iverilog}: {e}: run scripts/setup"));
@@ -86,11 +86,15 @@ fn simulate(lanes: usize, profile: Profile) -> String {
         .output()
         .expect("vvp: run scripts/setup");
     assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        dir.clone(),
+    )
 }
 
-fn check(lanes: usize, profile: Profile) {
-    let out = simulate(lanes, profile);
+/// Simulates and checks the mix; returns the plan's folder.
+fn check(board: &str, lanes: usize, profile: Profile) -> std::path::PathBuf {
+    let (out, dir) = simulate(board, lanes, profile);
     println!("{out}");
     let d = numbers(&out, "approve");
     // Every decision occurs, and rejects do not swamp the rest.
@@ -105,14 +109,29 @@ fn check(lanes: usize, profile: Profile) {
         assert!(numbers(&out, &format!("lane {l} "))[1] > 500, "{out}");
     }
     assert!(numbers(&out, "led toggles")[0] > 100, "{out}");
+    dir
 }
 
 #[test]
 fn wrapper_feeds_a_realistic_mix_to_every_lane_sum16() {
-    check(4, Profile::Sum16);
+    let dir = check("icebreaker", 4, Profile::Sum16);
+    let top = std::fs::read_to_string(dir.join(flow::TOP_FILE)).unwrap();
+    assert!(!top.contains("rom_style"), "block RAM on iCE40");
 }
 
 #[test]
 fn wrapper_feeds_a_realistic_mix_crc16() {
-    check(1, Profile::Crc16);
+    check("icebreaker", 1, Profile::Crc16);
+}
+
+/// On ECP5 the source ROM is LUT logic read in two steps (an entry, then its word):
+/// the core must see the same kind of mix.
+#[test]
+fn ecp5_wrapper_with_the_rom_in_logic_feeds_a_realistic_mix() {
+    let dir = check("ulx3s", 4, Profile::Sum16);
+    let top = std::fs::read_to_string(dir.join(flow::TOP_FILE)).unwrap();
+    assert!(
+        top.contains("rom_style") && top.contains("rom_e <= rom[entry];"),
+        "{top}"
+    );
 }
