@@ -18,7 +18,8 @@
 //!   descriptors re-sealed for the profile, random bytes and targeted mutants (bad
 //!   magic, other version, bad checksum, malformed risk, policy flags), and policies
 //!   from the same generator. Yosys maps it to four SB_RAM40_4K blocks on iCE40; on
-//!   ECP5 it is built from LUTs ([`WrapperSpec::rom_in_logic`]), about 1,000 of them.
+//!   ECP5 it is built from LUTs ([`WrapperSpec::rom_in_logic`]; about 1,000 LUTs and
+//!   an entry-wide read register) and its word reaches the shift register a cycle later.
 //! * Each cycle one word is read at `{entry, slot}`; `entry` is drawn from a 32-bit
 //!   LFSR every four cycles. Descriptor words are shifted 64 bits at a time into one
 //!   shift register that spans all lanes, so every lane holds a whole ROM descriptor two
