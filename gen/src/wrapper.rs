@@ -198,7 +198,8 @@ pub fn bench_top(spec: &WrapperSpec) -> String {
         ROM_ENTRIES, spec.config.profile, ROM_SEED
     ));
     let words = rom_words(spec.config.profile);
-    if spec.rom_in_logic {
+    // The ROM and how `rom_q` (the word) and `slot_q` (its slot) are read from it.
+    let read: &[&str] = if spec.rom_in_logic {
         // In LUTs, read in two steps: an entry's four words at once (a function of the
         // six entry bits alone, one slice deep), then the slot's word. The word reaches
         // `rom_q` one cycle later than from block RAM, and `slot_q` with it.
@@ -216,14 +217,12 @@ pub fn bench_top(spec: &WrapperSpec) -> String {
         p("    end");
         p("    reg [255:0] rom_e = 256'd0;");
         p("    reg [1:0] slot_e = 2'd0;");
-        p("    reg [63:0] rom_q = 64'd0;");
-        p("    reg [1:0] slot_q = 2'd0;");
-        p(&format!("    always @(posedge {clk}) begin"));
-        p("        rom_e <= rom[entry];");
-        p("        slot_e <= slot;");
-        p("        rom_q <= rom_e[64*slot_e +: 64];");
-        p("        slot_q <= slot_e;");
-        p("    end");
+        &[
+            "rom_e <= rom[entry];",
+            "slot_e <= slot;",
+            "rom_q <= rom_e[64*slot_e +: 64];",
+            "slot_q <= slot_e;",
+        ]
     } else {
         p("    reg [63:0] rom [0:255];");
         p("    initial begin");
@@ -231,13 +230,15 @@ pub fn bench_top(spec: &WrapperSpec) -> String {
             p(&format!("        rom[{i}] = 64'h{word:016x};"));
         }
         p("    end");
-        p("    reg [63:0] rom_q = 64'd0;");
-        p("    reg [1:0] slot_q = 2'd0;");
-        p(&format!("    always @(posedge {clk}) begin"));
-        p("        rom_q <= rom[{entry, slot}];");
-        p("        slot_q <= slot;");
-        p("    end");
+        &["rom_q <= rom[{entry, slot}];", "slot_q <= slot;"]
+    };
+    p("    reg [63:0] rom_q = 64'd0;");
+    p("    reg [1:0] slot_q = 2'd0;");
+    p(&format!("    always @(posedge {clk}) begin"));
+    for line in read {
+        p(&format!("        {line}"));
     }
+    p("    end");
     p("");
     p("    // Core inputs, all registered.");
     p("    reg mutate = 1'b0;");
