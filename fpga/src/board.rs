@@ -110,6 +110,13 @@ impl Family {
         }
     }
 
+    /// Whether the bench wrapper builds its source ROM from LUTs
+    /// (`tcp_gen::wrapper::WrapperSpec::rom_in_logic`): on ECP5 the block RAM read
+    /// without its output register would be the bench's critical path.
+    pub const fn bench_rom_in_logic(self) -> bool {
+        matches!(self, Family::Ecp5)
+    }
+
     /// The pin wrapper's view of the family (`tcp-gen`).
     pub const fn wrapper(self) -> tcp_gen::wrapper::Family {
         match self {

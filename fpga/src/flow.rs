@@ -246,7 +246,7 @@ pub fn plan(opts: &SynthOptions) -> Result<Plan, SynthError> {
                 leds_active_low: b.leds.active_low,
                 uart_tx_port: Some(b.uart.tx_port.clone()),
                 core_parameters,
-                rom_in_logic: family == Family::Ecp5,
+                rom_in_logic: family.bench_rom_in_logic(),
             });
             vec![(CORE_FILE.into(), core), (TOP_FILE.into(), top)]
         }
